@@ -1,0 +1,170 @@
+"""The framework wire and authoring shape: one model serves the library files and every API.
+
+A framework version is data (domain.md section 2): domains, standards, key questions, the samples its
+case-based standards are assessed on, and its rating rules (section 3). Inspections pin a version; a
+published version never changes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Rating = Literal["outstanding", "good", "requires_improvement", "inadequate"]
+RATINGS: tuple[Rating, ...] = ("outstanding", "good", "requires_improvement", "inadequate")
+"""The four-point scale, best first."""
+
+StandardId = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+$")]
+KeyQuestionId = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+FrameworkId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Theme(_Model):
+    id: Slug
+    name: str
+
+
+class SampleType(_Model):
+    """A caseload frame an inspection draws a sample from (domain.md section 4)."""
+
+    id: Slug
+    name: str
+    description: str = ""
+    strata: list[Slug] = Field(default_factory=list, description="Variables the sample should mirror.")
+
+
+class CaseCondition(_Model):
+    attribute: Slug
+    equals: str | int | bool | None = None
+    one_of: list[str | int | bool] | None = None
+
+
+class CaseFilter(_Model):
+    """Which cases of the sample a standard applies to, by case attribute."""
+
+    match: Literal["all", "any"] = "all"
+    conditions: list[CaseCondition] = Field(min_length=1)
+
+
+class KeyQuestion(_Model):
+    id: KeyQuestionId
+    text: str = Field(min_length=1)
+    theme: Slug
+    prompts: list[str] = Field(default_factory=list)
+
+
+class Standard(_Model):
+    id: StandardId
+    name: str = Field(min_length=1)
+    kind: Literal["case", "judged"]
+    scored: bool = True
+    description: str = ""
+    sample_type: Slug | None = Field(
+        default=None, description="For a case-based standard, the sample it is assessed on."
+    )
+    case_filter: CaseFilter | None = None
+    key_questions: list[KeyQuestion] = Field(default_factory=list)
+
+
+class Domain(_Model):
+    number: int = Field(ge=1)
+    name: str = Field(min_length=1)
+    standards: list[Standard] = Field(min_length=1)
+
+
+class ScalePoint(_Model):
+    rating: Rating
+    label: str
+    points: int = Field(ge=0)
+
+
+class KeyQuestionThresholds(_Model):
+    """Lowest percentage of applicable cases answered 'yes' for each band (the rest is Inadequate)."""
+
+    outstanding: float = Field(gt=0, le=100)
+    good: float = Field(gt=0, le=100)
+    requires_improvement: float = Field(gt=0, le=100)
+
+
+class ScoreBand(_Model):
+    rating: Rating
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+
+class OverallRules(_Model):
+    max_score: int = Field(ge=1)
+    bands: list[ScoreBand] = Field(min_length=1)
+    provisional: bool = False
+    note: str = ""
+
+
+class UnitRating(_Model):
+    """Which units of inspection receive ratings under this framework (domain.md section 3)."""
+
+    rated_unit_types: list[Slug] = Field(default_factory=list)
+    note: str = ""
+
+
+class RatingRules(_Model):
+    scale: list[ScalePoint] = Field(min_length=4, max_length=4)
+    key_question_thresholds: KeyQuestionThresholds
+    overall: OverallRules
+    unit_rating: UnitRating = UnitRating()
+
+    def points_for(self, rating: Rating) -> int:
+        return next(p.points for p in self.scale if p.rating == rating)
+
+
+class Framework(_Model):
+    id: FrameworkId
+    version: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    applies_to: list[Slug] = Field(default_factory=list, description="Unit types inspected under it.")
+    status: Literal["published", "draft"] = "published"
+    effective_from: str | None = None
+    effective_to: str | None = None
+    source: str = ""
+    themes: list[Theme] = Field(default_factory=list)
+    sample_types: list[SampleType] = Field(default_factory=list)
+    domains: list[Domain] = Field(min_length=1)
+    rules: RatingRules
+
+    def standards(self) -> list[Standard]:
+        return [s for d in self.domains for s in d.standards]
+
+    def standard(self, standard_id: str) -> Standard | None:
+        return next((s for s in self.standards() if s.id == standard_id), None)
+
+
+class FrameworkSummary(_Model):
+    id: str
+    version: str
+    name: str
+    applies_to: list[str]
+    status: str
+    effective_from: str | None = None
+    effective_to: str | None = None
+    standards: int
+    scored_standards: int
+
+    @classmethod
+    def of(cls, framework: Framework) -> FrameworkSummary:
+        standards = framework.standards()
+        return cls(
+            id=framework.id,
+            version=framework.version,
+            name=framework.name,
+            applies_to=framework.applies_to,
+            status=framework.status,
+            effective_from=framework.effective_from,
+            effective_to=framework.effective_to,
+            standards=len(standards),
+            scored_standards=sum(s.scored for s in standards),
+        )

@@ -1,0 +1,219 @@
+"""What every service shares at the HTTP edge: request ids, JSON logs, problem responses, metrics, health.
+
+Each service builds its app with `create_service_app` so the three speak the same conventions.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry
+from prometheus_fastapi_instrumentator import Instrumentator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from inspection_shared.problems import PROBLEM_JSON, FieldError, Problem, ProblemDetail, problem_responses
+
+REQUEST_ID_HEADER = "X-Request-ID"
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+"""Raises when the dependency it checks is unreachable."""
+
+log = structlog.get_logger("http")
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """JSON lines on stdout for our own logs and for uvicorn's, each with the service and request id."""
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        lambda _, __, event: {"service": service, **event},
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    # Our middleware logs each request once, with its id; uvicorn's access line would repeat it.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+class RequestIdMiddleware:
+    """Accepts or generates X-Request-ID, binds it to the logs, returns it, and logs one line per request.
+
+    Only method, path, status and timing are logged: bodies may hold case data and never are.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None
+        )
+        request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *[(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"],
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["path"] not in ("/healthz", "/metrics"):
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                )
+            structlog.contextvars.unbind_contextvars("request_id")
+            request_id_var.reset(token)
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    body = problem.body(instance=request.url.path).model_dump(mode="json", exclude_none=True)
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+def _field_path(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [FieldError(field=_field_path(e["loc"]), message=e["msg"]) for e in exc.errors()]
+        named = ", ".join(sorted({e.field for e in errors}))
+        return problem_response(
+            request,
+            Problem(422, "Invalid input", f"The request has invalid fields: {named}", slug="invalid-input", errors=errors),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No resource at {request.url.path}"
+        elif exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        return problem_response(
+            request, Problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return problem_response(
+            request,
+            Problem(500, "Internal error", f"Quote request id {request_id_var.get()} when reporting this.", slug="internal-error"),
+        )
+
+
+def create_service_app(
+    *,
+    title: str,
+    version: str,
+    description: str,
+    readiness: dict[str, ReadinessCheck] | None = None,
+    lifespan=None,
+    openapi_tags: list[dict] | None = None,
+) -> FastAPI:
+    """A FastAPI app with the house conventions; the service adds its routers."""
+    app = FastAPI(
+        title=title,
+        version=version,
+        description=description,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+        responses=problem_responses(422, 500),
+    )
+    _install_problem_handlers(app)
+    checks = readiness or {}
+
+    @app.get("/healthz", tags=["health"], operation_id="healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        operation_id="readyz",
+        summary="Every dependency is reachable",
+        responses=problem_responses(503),
+    )
+    async def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as error:  # any failure means not ready; the reason is reported, not raised
+                results[name] = f"unavailable: {type(error).__name__}: {error}"[:300]
+        ready = all(v == "ok" for v in results.values())
+        body = {"status": "ready" if ready else "not_ready", "checks": results}
+        if ready:
+            return JSONResponse(body)
+        problem = ProblemDetail(
+            type="/problems/not-ready", title="Not ready", status=503,
+            detail="A dependency is unreachable: " + ", ".join(k for k, v in results.items() if v != "ok"),
+            checks=results,
+        )
+        return JSONResponse(problem.model_dump(exclude_none=True), status_code=503, media_type=PROBLEM_JSON,
+                            headers={"Retry-After": "5"})
+
+    Instrumentator(registry=CollectorRegistry(), excluded_handlers=["/metrics", "/healthz"]).instrument(
+        app
+    ).expose(app, endpoint="/metrics", include_in_schema=False)
+    app.add_middleware(RequestIdMiddleware)
+    return app
