@@ -1,0 +1,79 @@
+"""Start the services as real processes on loopback, for end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningService:
+    name: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become healthy in {timeout}s:\n{log_path.read_text()[-4000:]}")
+
+
+@contextlib.contextmanager
+def service(
+    module: str, env_prefix: str, log_dir: Path, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[RunningService]:
+    """Run `python -m module` on a free loopback port until the block ends."""
+    port = port or free_port()
+    env = {**os.environ, f"{env_prefix}HOST": "127.0.0.1", f"{env_prefix}PORT": str(port), **(extra_env or {})}
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{module}-{port}.log"
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module], env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT
+        )
+    running = RunningService(module, f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        wait_until_healthy(running.url, process, log_path)
+        yield running
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
