@@ -1,0 +1,58 @@
+"""The gateway's HTTP shell: the public entry point and the only service with a database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+from gateway.db import create_engine, create_sessionmaker
+from gateway.engines import engine_clients
+from gateway.frameworks.router import router as frameworks_router
+from gateway.settings import Settings
+from inspection_shared.web import create_service_app
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.db_engine = create_engine(settings.resolved_database_url())
+        app.state.sessionmaker = create_sessionmaker(app.state.db_engine)
+        app.state.rating_engine, app.state.sampling = engine_clients(settings)
+        try:
+            yield
+        finally:
+            await app.state.rating_engine.aclose()
+            await app.state.sampling.aclose()
+            await app.state.db_engine.dispose()
+
+    async def database_ready() -> None:
+        async with app.state.db_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def rating_engine_ready() -> None:
+        await app.state.rating_engine.health()
+
+    async def sampling_ready() -> None:
+        await app.state.sampling.health()
+
+    app = create_service_app(
+        title="Inspection gateway",
+        version="0.1.0",
+        description=(
+            "The public API for planning and running inspections of probation and youth justice "
+            "services: frameworks, units of inspection, caseloads, samples, case answers and ratings."
+        ),
+        lifespan=lifespan,
+        readiness={"database": database_ready, "rating_engine": rating_engine_ready, "sampling": sampling_ready},
+    )
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(frameworks_router)
+    app.include_router(api)
+    return app

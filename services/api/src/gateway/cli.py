@@ -1,0 +1,58 @@
+"""Set-up commands: `python -m gateway.cli migrate | load-library | setup`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from gateway.db import create_engine, create_sessionmaker
+from gateway.frameworks.service import import_frameworks
+from gateway.settings import Settings
+from inspection_shared.library import library
+
+ALEMBIC_INI = Path(__file__).resolve().parents[4] / "alembic.ini"
+SYSTEM_USER = "system"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(ALEMBIC_INI))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def migrate(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+async def load_library(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            report = await import_frameworks(session, list(library().values()), SYSTEM_USER)
+    finally:
+        await engine.dispose()
+    print(
+        f"framework library: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gateway.cli", description=__doc__)
+    parser.add_argument("command", choices=["migrate", "load-library", "setup"])
+    args = parser.parse_args(argv)
+    url = Settings().resolved_database_url()
+    if args.command in ("migrate", "setup"):
+        migrate(url)
+    if args.command in ("load-library", "setup"):
+        asyncio.run(load_library(url))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Test set-up shared by every suite: one database per run per backend, migrated once; each test in a
+transaction rolled back at the end; engines in process through ASGI transports.
+
+PostgreSQL comes from TEST_DATABASE_URL (default: the local server). With CI set, an unreachable
+PostgreSQL fails the run; elsewhere its tests are skipped and the summary says so loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+
+from gateway.app import create_app as create_gateway
+from gateway.cli import load_library, migrate
+from gateway.db import create_engine
+from gateway.settings import Settings
+from inspection_shared.clients import RatingEngineClient, SamplingClient
+from rating_engine.app import create_app as create_rating_engine
+from sampling.app import create_app as create_sampling
+
+DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+_postgres_skip_reason: list[str] = []
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_POSTGRES)
+
+
+async def _admin(url: str, statement: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def _create_postgres_database() -> tuple[str, str] | None:
+    admin = make_url(postgres_admin_url())
+    name = f"inspection_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    try:
+        asyncio.run(_admin(admin.render_as_string(hide_password=False), f'CREATE DATABASE "{name}"'))
+    except (OSError, Exception) as error:  # unreachable server, refused login, ...
+        reason = f"PostgreSQL at {admin.render_as_string()} is unreachable: {type(error).__name__}: {error}"
+        if os.environ.get("CI"):
+            pytest.exit(f"CI is set and {reason}", returncode=3)
+        _postgres_skip_reason.append(reason)
+        return None
+    return admin.render_as_string(hide_password=False), admin.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=["postgresql", "sqlite"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database with the framework library loaded, for the whole run."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'inspection.db'}"
+        migrate(url)
+        asyncio.run(load_library(url))
+        yield url
+        return
+    created = _create_postgres_database()
+    if created is None:
+        pytest.skip(_postgres_skip_reason[0])
+    admin, url = created
+    migrate(url)
+    asyncio.run(load_library(url))
+    yield url
+    asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db_connection(db_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back when the test ends."""
+    async with db_engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def db_session(db_connection: AsyncConnection):
+    maker = async_sessionmaker(bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    async with maker() as session:
+        yield session
+
+
+def engine_clients_in_process() -> tuple[RatingEngineClient, SamplingClient]:
+    return (
+        RatingEngineClient("http://rating-engine", transport=httpx.ASGITransport(app=create_rating_engine())),
+        SamplingClient("http://sampling", transport=httpx.ASGITransport(app=create_sampling())),
+    )
+
+
+@pytest.fixture
+async def gateway_app(db_engine: AsyncEngine, db_connection: AsyncConnection):
+    """The gateway app wired to the test's transaction and to the real engines in process."""
+    app = create_gateway(Settings(database_url="unused://set-by-fixture"))
+    app.state.db_engine = db_engine
+    app.state.sessionmaker = async_sessionmaker(
+        bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    app.state.rating_engine, app.state.sampling = engine_clients_in_process()
+    yield app
+    await app.state.rating_engine.aclose()
+    await app.state.sampling.aclose()
+
+
+@pytest.fixture
+async def gateway(gateway_app) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway_app), base_url="http://gateway") as client:
+        yield client
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if _postgres_skip_reason:
+        bar = "!" * 78
+        terminalreporter.write_line(bar, red=True, bold=True)
+        terminalreporter.write_line("PostgreSQL TESTS DID NOT RUN: only the embedded SQLite path was tested.", red=True, bold=True)
+        terminalreporter.write_line(_postgres_skip_reason[0], red=True)
+        terminalreporter.write_line(
+            "Start PostgreSQL, or set TEST_DATABASE_URL=postgresql+asyncpg://user@host:5432/db, and run make test again.",
+            red=True,
+        )
+        terminalreporter.write_line(bar, red=True, bold=True)
+
+
+ROOT = Path(__file__).resolve().parents[1]
