@@ -34,18 +34,25 @@ class RunningService:
         return self.log_path.read_text(errors="replace")
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30.0) -> None:
+def wait_until_healthy(
+    url: str, process: subprocess.Popen, log_path: Path | None = None, timeout: float = 30.0
+) -> None:
+    """Poll /healthz until it answers; fail early, with the log's tail, if the process exits."""
+
+    def tail() -> str:
+        return log_path.read_text(errors="replace")[-4000:] if log_path and log_path.exists() else ""
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{tail()}")
         try:
             if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become healthy in {timeout}s:\n{log_path.read_text()[-4000:]}")
+    raise RuntimeError(f"{url} did not become healthy in {timeout}s:\n{tail()}")
 
 
 @contextlib.contextmanager

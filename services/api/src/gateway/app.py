@@ -37,10 +37,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await connection.execute(text("SELECT 1"))
 
     async def rating_engine_ready() -> None:
-        await app.state.rating_engine.health()
+        await app.state.rating_engine.ready()
 
     async def sampling_ready() -> None:
-        await app.state.sampling.health()
+        await app.state.sampling.ready()
 
     app = create_service_app(
         title="Inspection gateway",

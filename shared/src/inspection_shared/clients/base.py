@@ -97,6 +97,6 @@ class EngineClient:
         body = response.json()
         return response_model.model_validate(body) if response_model else body
 
-    async def health(self) -> None:
-        """Raises unless the engine's /healthz answers."""
-        await self.request("GET", "/healthz")
+    async def ready(self) -> None:
+        """Raises unless the engine says it is ready to serve."""
+        await self.request("GET", "/readyz")

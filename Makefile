@@ -1,0 +1,40 @@
+# Two commands are all a newcomer needs: `make run` and `make test`.
+# Both set up what they need: a private uv (pinned) and the locked environment in .venv.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install run setup test bench demo check-contracts clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.installed
+
+setup: install  ## migrate the database and load the framework library and the demo units
+	$(PY) -m gateway.cli setup
+
+run: setup  ## start all three services in the foreground (Ctrl-C stops them)
+	$(PY) scripts/run_services.py
+
+test: install  ## the whole suite: PostgreSQL (TEST_DATABASE_URL) and the embedded SQLite path
+	$(PY) -m pytest
+
+bench: install  ## performance figures, each beside a reference measured in the same run
+	$(PY) -m bench
+
+check-contracts:  ## the contract floor, against the services `make run` started
+	$(PYTHON) ../shared/acceptance/check_contracts.py all
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .hypothesis

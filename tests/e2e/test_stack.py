@@ -1,0 +1,74 @@
+"""The three services as real processes on loopback, talking to each other over HTTP."""
+
+import json
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+from tests.support.servers import service, stop
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(database_url, tmp_path_factory):
+    """Set up the database as `make run` does, then start the engines and the gateway.
+
+    One stack per database for this module; the test that stops an engine runs last.
+    """
+    tmp_path = tmp_path_factory.mktemp("stack")
+    env = {"DATABASE_URL": database_url}
+    setup = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, **env},
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert setup.returncode == 0, setup.stderr
+    with (
+        service("rating_engine", "RATING_ENGINE_", tmp_path) as rating,
+        service("sampling", "SAMPLING_", tmp_path) as sampling,
+        service(
+            "gateway", "GATEWAY_", tmp_path,
+            {**env, "GATEWAY_RATING_ENGINE_URL": rating.url, "GATEWAY_SAMPLING_URL": sampling.url},
+        ) as gateway,
+    ):
+        yield {"gateway": gateway, "rating": rating, "sampling": sampling}
+
+
+def test_gateway_is_ready_through_both_engines_and_passes_the_request_id(stack):
+    response = httpx.get(stack["gateway"].url + "/readyz", headers={"X-Request-ID": "e2e-ready-1"}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "rating_engine": "ok", "sampling": "ok"},
+    }
+    assert response.headers["x-request-id"] == "e2e-ready-1"
+    for engine in ("rating", "sampling"):
+        lines = [json.loads(line) for line in stack[engine].log().splitlines() if line.startswith("{")]
+        assert any(
+            line.get("request_id") == "e2e-ready-1" and line.get("path") == "/readyz" for line in lines
+        ), f"{engine} never saw the request id"
+
+
+def test_gateway_frameworks_match_the_engine(stack):
+    listed = httpx.get(stack["gateway"].url + "/api/v1/frameworks", timeout=10).json()["items"]
+    engine_listed = httpx.get(stack["rating"].url + "/v1/frameworks", timeout=10).json()["items"]
+    assert listed == engine_listed
+    for summary in listed:
+        ours = httpx.get(f"{stack['gateway'].url}/api/v1/frameworks/{summary['id']}", timeout=10).json()
+        theirs = httpx.get(f"{stack['rating'].url}/v1/frameworks/{summary['id']}", timeout=10).json()
+        assert ours == theirs
+
+
+def test_readiness_fails_loudly_when_an_engine_is_down(stack):
+    stop(stack["sampling"].process)
+    response = httpx.get(stack["gateway"].url + "/readyz", timeout=10)
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    body = response.json()
+    assert body["checks"]["database"] == "ok" and body["checks"]["rating_engine"] == "ok"
+    assert body["checks"]["sampling"].startswith("unavailable: EngineUnavailable")
