@@ -1,14 +1,31 @@
-"""The gateway's clients for the two engines, one pair per process, as request dependencies."""
+"""The gateway's clients for the two engines, and what an engine failure means to the gateway's caller.
+
+Engine calls are pure computations, so every one is safe to retry: a refused connection or a time-out
+is retried with backoff, then answered as 503 or 504 with Retry-After. An engine's 422 is the caller's
+input at fault and is passed on as 422; any other engine error is a 502.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import httpx
+import stamina
 from fastapi import Depends, Request
 
 from gateway.settings import Settings
-from inspection_shared.clients import RatingEngineClient, SamplingClient
+from inspection_shared.clients import (
+    EngineError,
+    EngineTimeout,
+    EngineUnavailable,
+    RatingEngineClient,
+    SamplingClient,
+)
+from inspection_shared.problems import Problem
+
+Result = TypeVar("Result")
+RETRY_AFTER_SECONDS = "5"
 
 
 def engine_clients(settings: Settings) -> tuple[RatingEngineClient, SamplingClient]:
@@ -29,3 +46,34 @@ def _sampling(request: Request) -> SamplingClient:
 
 RatingEngineDep = Annotated[RatingEngineClient, Depends(_rating_engine)]
 SamplingDep = Annotated[SamplingClient, Depends(_sampling)]
+
+
+async def call_engine(call: Callable[[], Awaitable[Result]], *, attempts: int = 3) -> Result:
+    """Run one engine call with retries, translating its failure into the gateway's problem response."""
+    try:
+        async for attempt in stamina.retry_context(
+            on=(EngineUnavailable, EngineTimeout), attempts=attempts, timeout=None, wait_initial=0.2, wait_max=1.0
+        ):
+            with attempt:
+                return await call()
+    except EngineUnavailable as error:
+        raise Problem(
+            503, "Engine unavailable", f"The {error.engine} service cannot be reached; nothing was saved.",
+            slug="engine-unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS}, engine=error.engine,
+        ) from None
+    except EngineTimeout as error:
+        raise Problem(
+            504, "Engine timed out", f"The {error.engine} service did not answer in time; nothing was saved.",
+            slug="engine-timeout", headers={"Retry-After": RETRY_AFTER_SECONDS}, engine=error.engine,
+        ) from None
+    except EngineError as error:
+        if error.status in (413, 422):
+            raise Problem(
+                error.status, error.problem.title, error.problem.detail, slug="engine-refused-input",
+                errors=error.problem.errors, engine=error.engine,
+            ) from None
+        raise Problem(
+            502, "Engine error", f"The {error.engine} service failed ({error.status}); nothing was saved.",
+            slug="engine-error", engine=error.engine,
+        ) from None
+    raise AssertionError("unreachable: stamina re-raises after the last attempt")
