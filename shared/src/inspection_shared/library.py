@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from inspection_shared.framework import RATINGS, Framework
+from inspection_shared.framework import RATINGS, Framework, ScoreBand
 
 LIBRARY_DIR = Path(__file__).parent / "library"
+LIBRARY_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class FrameworkInvalid(ValueError):
@@ -29,6 +30,35 @@ class FrameworkInvalid(ValueError):
         self.faults = faults
         super().__init__(f"framework {source} is invalid: " + "; ".join(faults))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default reduction would call __init__ with the message alone.
+        return (type(self), (self.source, self.faults))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a repeated mapping key.
+
+    PyYAML keeps the last of two equal keys without a word, so a doubled `key_questions:` or `max:`
+    would silently drop data from a framework.
+    """
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<:` merges may be overridden by the mapping's own keys
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
 
 def _pydantic_faults(error: ValidationError) -> list[str]:
     return [
@@ -38,6 +68,47 @@ def _pydantic_faults(error: ValidationError) -> list[str]:
 
 def _duplicates(values: list[Any]) -> list[Any]:
     return sorted(v for v, n in Counter(values).items() if n > 1)
+
+
+def _span(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
+
+
+def _band_faults(bands: list[ScoreBand], max_score: int) -> list[str]:
+    """Gaps, overlaps and misordering of the overall score bands over 0..max_score."""
+    faults: list[str] = []
+    for dup in _duplicates([b.rating for b in bands]):
+        faults.append(f"duplicate score band for {dup}")
+    missing = [r for r in RATINGS if r not in {b.rating for b in bands}]
+    if missing:
+        faults.append(f"no score band for {', '.join(missing)}")
+
+    covered_to = -1  # highest score covered so far
+    covered_by: ScoreBand | None = None
+    for band in sorted(bands, key=lambda b: (b.min, b.max)):
+        if band.min > band.max:
+            faults.append(f"score band {band.rating} runs backwards ({band.min}-{band.max})")
+            continue
+        if band.min > covered_to + 1:
+            faults.append(f"score bands leave a gap: no band covers {_span(covered_to + 1, band.min - 1)}")
+        elif band.min <= covered_to and covered_by is not None:
+            faults.append(
+                f"score bands overlap: {_span(band.min, min(band.max, covered_to))} is in both "
+                f"{covered_by.rating} and {band.rating}"
+            )
+        if band.max > covered_to:
+            covered_to, covered_by = band.max, band
+    if covered_to < max_score:
+        faults.append(f"score bands leave a gap: no band covers {_span(covered_to + 1, max_score)}")
+    elif covered_to > max_score:
+        faults.append(f"score bands run past the maximum score {max_score}: {_span(max_score + 1, covered_to)}")
+
+    by_rating = {b.rating: b for b in bands}
+    if not missing and len(by_rating) == len(bands):
+        lows = [by_rating[r].min for r in RATINGS]
+        if lows != sorted(lows, reverse=True):
+            faults.append("score bands must rise from inadequate to outstanding")
+    return faults
 
 
 def rule_faults(framework: Framework) -> list[str]:
@@ -65,16 +136,20 @@ def rule_faults(framework: Framework) -> list[str]:
                 faults.append(f"standard {standard.id} is numbered outside domain {domain.number}")
             for position, kq in enumerate(standard.key_questions, start=1):
                 owner = kq.id.rsplit(".", 1)[0]
-                if owner != standard.id:
-                    where = f"standard {owner}" if owner in standard_ids else "no standard"
+                if owner not in standard_ids:
+                    faults.append(
+                        f"key question {kq.id} is under no standard: there is no standard {owner} "
+                        f"(it is listed under standard {standard.id})"
+                    )
+                elif owner != standard.id:
                     faults.append(
                         f"key question {kq.id} is listed under standard {standard.id} but its id "
-                        f"places it under {where}"
+                        f"places it under standard {owner}"
                     )
                 elif kq.id != f"{standard.id}.{position}":
                     faults.append(f"key question {kq.id} is at position {position} of standard {standard.id}")
-                if theme_ids and kq.theme not in theme_ids:
-                    faults.append(f"key question {kq.id} has unknown theme {kq.theme!r}")
+                if kq.theme not in theme_ids:
+                    faults.append(f"key question {kq.id} has undeclared theme {kq.theme!r}")
             if standard.kind == "case":
                 if not standard.key_questions:
                     faults.append(f"case-based standard {standard.id} has no key questions")
@@ -84,6 +159,19 @@ def rule_faults(framework: Framework) -> list[str]:
                     faults.append(
                         f"standard {standard.id} is assessed on unknown sample type {standard.sample_type!r}"
                     )
+                if standard.case_filter is not None:
+                    for condition in standard.case_filter.conditions:
+                        given = (condition.equals is not None) + (condition.one_of is not None)
+                        if given != 1:
+                            faults.append(
+                                f"case filter of standard {standard.id} on {condition.attribute!r} "
+                                "must give exactly one of equals or one_of"
+                            )
+                        elif condition.one_of is not None and not condition.one_of:
+                            faults.append(
+                                f"case filter of standard {standard.id} on {condition.attribute!r} "
+                                "has an empty one_of and would match no case"
+                            )
             else:
                 if standard.key_questions:
                     faults.append(f"judged standard {standard.id} must not have key questions")
@@ -108,51 +196,33 @@ def rule_faults(framework: Framework) -> list[str]:
 
     overall = rules.overall
     scored = sum(s.scored for s in standards)
-    if len(set(scale_ratings)) == len(scale_ratings):
-        best = max(p.points for p in rules.scale)
-        if overall.max_score != best * scored:
-            faults.append(
-                f"maximum score {overall.max_score} is not {best} x {scored} scored standards = {best * scored}"
-            )
-    bands = sorted(overall.bands, key=lambda b: (b.min, b.max))
-    for dup in _duplicates([b.rating for b in bands]):
-        faults.append(f"duplicate score band for {dup}")
-    expected_start = 0
-    for band in bands:
-        if band.min > band.max:
-            faults.append(f"score band {band.rating} runs backwards ({band.min}-{band.max})")
-        if band.min > expected_start:
-            faults.append(f"score bands leave a gap: {expected_start}-{band.min - 1} has no rating")
-        elif band.min < expected_start:
-            faults.append(f"score bands overlap at {band.min}-{min(band.max, expected_start - 1)}")
-        expected_start = max(expected_start, band.max + 1)
-    if expected_start <= overall.max_score:
-        faults.append(f"score bands leave a gap: {expected_start}-{overall.max_score} has no rating")
-    elif expected_start > overall.max_score + 1:
-        faults.append(f"score bands run past the maximum score {overall.max_score}")
-    by_rating = {b.rating: b for b in bands}
-    if set(by_rating) == set(RATINGS):
-        order = [by_rating[r].min for r in RATINGS]
-        if order != sorted(order, reverse=True):
-            faults.append("score bands must rise from inadequate to outstanding")
+    best = max(p.points for p in rules.scale)
+    if overall.max_score != best * scored:
+        faults.append(
+            f"maximum score {overall.max_score} is not {best} x {scored} scored standards = {best * scored}"
+        )
+    faults.extend(_band_faults(overall.bands, overall.max_score))
     return faults
 
 
 def parse_framework(data: Any, source: str = "inline") -> Framework:
     """Validate a framework definition (already parsed from YAML or JSON) and return it."""
+    if source == "inline" and isinstance(data, dict) and isinstance(data.get("id"), str):
+        source = data["id"]
     try:
         framework = Framework.model_validate(data)
     except ValidationError as error:
         raise FrameworkInvalid(source, _pydantic_faults(error)) from None
     faults = rule_faults(framework)
     if faults:
-        raise FrameworkInvalid(framework.id if source == "inline" else source, faults)
+        raise FrameworkInvalid(source, faults)
     return framework
 
 
 def load_framework_file(path: Path) -> Framework:
+    """Read, validate and return one library file; its name must be the framework id."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
         raise FrameworkInvalid(path.name, [f"not valid YAML: {error}"]) from None
     framework = parse_framework(data, source=path.name)
@@ -163,8 +233,18 @@ def load_framework_file(path: Path) -> Framework:
 
 def load_library(directory: Path = LIBRARY_DIR) -> dict[str, Framework]:
     """Every framework version in the library, by id, each validated."""
-    frameworks = [load_framework_file(p) for p in sorted(directory.glob("*.yaml"))]
-    return {f.id: f for f in frameworks}
+    paths = sorted(p for p in directory.iterdir() if p.suffix in LIBRARY_SUFFIXES and p.is_file())
+    frameworks: dict[str, Framework] = {}
+    files: dict[str, str] = {}
+    for path in paths:
+        framework = load_framework_file(path)
+        if framework.id in frameworks:
+            raise FrameworkInvalid(
+                path.name, [f"duplicate framework id {framework.id} (also in {files[framework.id]})"]
+            )
+        frameworks[framework.id] = framework
+        files[framework.id] = path.name
+    return frameworks
 
 
 @functools.cache
@@ -174,6 +254,12 @@ def library() -> dict[str, Framework]:
 
 
 def content_hash(framework: Framework) -> str:
-    """SHA-256 of the canonical JSON of a framework: equal content, equal hash."""
-    canonical = json.dumps(framework.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the canonical JSON of a framework: equal content, equal hash.
+
+    Fields left at their defaults are not part of the hash, so adding an optional field to the
+    framework model does not change the hash of every version already published.
+    """
+    canonical = json.dumps(
+        framework.model_dump(mode="json", exclude_defaults=True), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
