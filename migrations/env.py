@@ -2,10 +2,11 @@
 
 import asyncio
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from gateway.db import create_engine
+from gateway.db import UTCDateTime, create_engine
 from gateway.models import Base
 from gateway.settings import Settings
 
@@ -18,6 +19,17 @@ def database_url() -> str:
     return config.attributes.get("database_url") or Settings().resolved_database_url()
 
 
+def render_item(type_: str, obj: object, autogen_context) -> str | bool:
+    """Write the gateway's column types into new migrations as plain SQLAlchemy, so that migrations
+    never import application code that may change after them."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, sa.JSON) and getattr(obj, "_variant_mapping", None):
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        return "sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')"
+    return False
+
+
 def run_migrations_offline() -> None:
     context.configure(url=database_url(), target_metadata=target_metadata, literal_binds=True,
                       render_as_batch=True)
@@ -27,7 +39,7 @@ def run_migrations_offline() -> None:
 
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)
+                      compare_type=True, render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -12,6 +12,11 @@ from gateway.db import create_engine, create_sessionmaker
 from gateway.engines import engine_clients
 from gateway.frameworks.router import router as frameworks_router
 from gateway.settings import Settings
+from gateway.units.router import router as units_router
+from gateway.inspections.router import router as inspections_router
+from gateway.caseloads.router import router as caseloads_router
+from gateway.assessments.router import router as assessments_router
+from gateway.ratings.router import router as ratings_router
 from inspection_shared.web import create_service_app
 
 API_PREFIX = "/api/v1"
@@ -54,5 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(frameworks_router)
+    api.include_router(units_router)
+    api.include_router(inspections_router)
+    api.include_router(caseloads_router)
+    api.include_router(assessments_router)
+    api.include_router(ratings_router)
     app.include_router(api)
     return app

@@ -1,4 +1,4 @@
-"""Set-up commands: `python -m gateway.cli migrate | load-library | setup`."""
+"""Set-up commands: `python -m gateway.cli migrate | load-library | load-demo-units | setup`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from gateway.actors import SYSTEM_ACTOR
 from gateway.db import create_engine, create_sessionmaker
 from gateway.frameworks.service import import_frameworks
 from gateway.settings import Settings
+from gateway.units.demo import load_demo_units as load_demo_units_into
 from inspection_shared.library import library
 
 ALEMBIC_INI = Path(__file__).resolve().parents[4] / "alembic.ini"
-SYSTEM_USER = "system"
+SYSTEM_USER = SYSTEM_ACTOR.id
 
 
 def alembic_config(database_url: str) -> Config:
@@ -42,15 +44,27 @@ async def load_library(database_url: str) -> None:
     )
 
 
+async def load_demo_units(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            report = await load_demo_units_into(session, SYSTEM_ACTOR)
+    finally:
+        await engine.dispose()
+    print(f"demo units: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gateway.cli", description=__doc__)
-    parser.add_argument("command", choices=["migrate", "load-library", "setup"])
+    parser.add_argument("command", choices=["migrate", "load-library", "load-demo-units", "setup"])
     args = parser.parse_args(argv)
     url = Settings().resolved_database_url()
     if args.command in ("migrate", "setup"):
         migrate(url)
     if args.command in ("load-library", "setup"):
         asyncio.run(load_library(url))
+    if args.command in ("load-demo-units", "setup"):
+        asyncio.run(load_demo_units(url))
     return 0
 
 

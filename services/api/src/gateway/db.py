@@ -61,6 +61,14 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+            # The driver's own implicit BEGIN comes late (first DML only), so a SAVEPOINT would open the
+            # outermost transaction and its RELEASE would commit it. Take over BEGIN so that nested
+            # transactions (per-request sessions inside a test's transaction) stay nested.
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _sqlite_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

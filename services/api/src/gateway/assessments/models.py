@@ -1,0 +1,61 @@
+"""What inspectors record: an assessment of each sampled case, and a judgement on each judged standard."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+
+
+class CaseAssessment(Base):
+    """The answers for one sampled case: key question id -> yes / no / not_applicable."""
+
+    __tablename__ = "case_assessments"
+    __table_args__ = (UniqueConstraint("sampled_case_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    sampled_case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sampled_cases.id", ondelete="CASCADE"))
+    case_ref: Mapped[str] = mapped_column(String(64))
+    sample_type: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
+    # Only the attributes the framework's case filters use (e.g. unpaid_work_requirement).
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    evidence_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Judgement(Base):
+    """The inspectors' rating of a judged (domain one or policy-and-provision) standard."""
+
+    __tablename__ = "judgements"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "standard_id"),
+        CheckConstraint(
+            "rating IN ('outstanding', 'good', 'requires_improvement', 'inadequate')", name="rating_known"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    standard_id: Mapped[str] = mapped_column(String(16))
+    rating: Mapped[str] = mapped_column(String(32))
+    evidence_summary: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,5 @@
+"""HTTP routes for assessments."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["assessments"])

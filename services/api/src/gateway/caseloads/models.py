@@ -1,0 +1,90 @@
+"""Caseload frames, the samples drawn from them, and every substitution of a sampled case."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+
+
+class CaseloadFrame(Base):
+    """One frame per inspection and sample type; only the columns the sample needs are kept."""
+
+    __tablename__ = "caseload_frames"
+    __table_args__ = (UniqueConstraint("inspection_id", "sample_type"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    sample_type: Mapped[str] = mapped_column(String(64))
+    columns: Mapped[list[str]] = mapped_column(JSONDocument)
+    case_count: Mapped[int] = mapped_column(Integer)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # The frame as canonical CSV, gzip-compressed: what the sampling service is sent, byte for byte.
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+
+
+class Sample(Base):
+    """A sample drawn by the sampling service, stored whole so anyone can redraw and check it."""
+
+    __tablename__ = "samples"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    frame_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("caseload_frames.id", ondelete="RESTRICT"), unique=True
+    )
+    sample_type: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(Integer)
+    design: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    frame_fingerprint: Mapped[str] = mapped_column(String(64))
+    algorithm: Mapped[str] = mapped_column(String(100))
+    result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    drawn_by: Mapped[str] = mapped_column(String(100))
+
+
+class SampledCase(Base):
+    """A case in the sample: drawn at first, or brought in from the reserve list by a substitution."""
+
+    __tablename__ = "sampled_cases"
+    __table_args__ = (UniqueConstraint("sample_id", "case_ref"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
+    case_ref: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    stratum: Mapped[str] = mapped_column(String(200))
+    inclusion_probability: Mapped[float] = mapped_column(Float)
+    weight: Mapped[float] = mapped_column(Float)
+    # selected: in the sample; replaced: taken out by a substitution; reserve_used: came in as a reserve.
+    status: Mapped[str] = mapped_column(String(16))
+    reserve_rank: Mapped[int | None] = mapped_column(Integer)
+
+
+class Substitution(Base):
+    __tablename__ = "substitutions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
+    replaced_case_ref: Mapped[str] = mapped_column(String(64))
+    reserve_case_ref: Mapped[str] = mapped_column(String(64))
+    stratum: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    substituted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    substituted_by: Mapped[str] = mapped_column(String(100))

@@ -1,0 +1,5 @@
+"""HTTP routes for caseloads."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["caseloads"])

@@ -1,0 +1,25 @@
+"""Idempotency keys: the first answer to a POST that starts work, kept so that a repeat gets it again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+
+
+class IdempotentRequest(Base):
+    __tablename__ = "idempotent_requests"
+
+    # The route and its target (e.g. "POST /api/v1/inspections/{id}/rating-runs") with the caller's key.
+    scope: Mapped[str] = mapped_column(String(300), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    headers: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))

@@ -1,0 +1,66 @@
+"""Inspections: a unit inspected against a pinned framework version, moving through its phases."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+from gateway.inspections.lifecycle import INSPECTION_STATUSES, INSPECTION_TYPES
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return "{} IN ({})".format(column, ", ".join(f"'{v}'" for v in values))
+
+
+class Inspection(Base):
+    __tablename__ = "inspections"
+    __table_args__ = (
+        CheckConstraint(_one_of("type", INSPECTION_TYPES), name="type_known"),
+        CheckConstraint(_one_of("status", INSPECTION_STATUSES), name="status_known"),
+        CheckConstraint(
+            "fieldwork_start IS NULL OR fieldwork_end IS NULL OR fieldwork_end >= fieldwork_start",
+            name="fieldwork_in_order",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    # Pinned at creation: the inspection is rated against this version whatever the library does later.
+    framework_id: Mapped[str] = mapped_column(ForeignKey("frameworks.id", ondelete="RESTRICT"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    title: Mapped[str | None] = mapped_column(String(200))
+    lead: Mapped[str | None] = mapped_column(String(200))
+    partner_inspectorates: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    fieldwork_start: Mapped[date | None] = mapped_column(Date, index=True)
+    fieldwork_end: Mapped[date | None] = mapped_column(Date)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The rating on the latest snapshot, kept here so lists can filter on it without reading snapshots.
+    current_rating: Mapped[str | None] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class InspectionStatusChange(Base):
+    """Every move through the lifecycle, kept."""
+
+    __tablename__ = "inspection_status_changes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)

@@ -1,0 +1,5 @@
+"""HTTP routes for inspections."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["inspections"])

@@ -1,0 +1,37 @@
+"""Rating snapshots: immutable records of what the rating engine said, and of every panel decision."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+
+
+class RatingSnapshot(Base):
+    """Never updated: a panel override or a re-run adds a new snapshot; history is the list of them."""
+
+    __tablename__ = "rating_snapshots"
+    __table_args__ = (UniqueConstraint("inspection_id", "sequence"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    # run: the engine rated the evidence; override: a ratings panel decision on top of the previous one.
+    kind: Mapped[str] = mapped_column(String(16))
+    based_on_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rating_snapshots.id", ondelete="RESTRICT"))
+    framework_id: Mapped[str] = mapped_column(String(64))
+    framework_version: Mapped[str] = mapped_column(String(32))
+    rules_version: Mapped[str] = mapped_column(String(32))
+    input_fingerprint: Mapped[str] = mapped_column(String(64))
+    request: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    overall_rating: Mapped[str] = mapped_column(String(32))
+    overall_score: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(100))

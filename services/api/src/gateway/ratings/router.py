@@ -1,0 +1,5 @@
+"""HTTP routes for ratings."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["ratings"])

@@ -1,0 +1,263 @@
+"""Units of inspection: the tree of regions, PDUs, divisions, companies, youth services and others.
+
+Every route takes `CurrentActor`: the one place its permission check will be declared.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from starlette.datastructures import UploadFile
+
+from gateway.actors import CurrentActor
+from gateway.db import SessionDep
+from gateway.units import importer, service
+from gateway.units.schemas import (
+    UnitChildrenQuery,
+    UnitCreate,
+    UnitImportReport,
+    UnitImportRow,
+    UnitListQuery,
+    UnitRead,
+    UnitUpdate,
+)
+from inspection_shared.pagination import Page
+from inspection_shared.problems import FieldError, InvalidInput, Problem, problem_responses
+
+router = APIRouter(prefix="/units", tags=["units"])
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+CSV_TYPES = ("text/csv", "application/csv")
+
+_ETAG_HEADER = {
+    "ETag": {
+        "description": "Version of the unit; send it back in If-Match to change the unit.",
+        "schema": {"type": "string"},
+    }
+}
+_CSV_EXAMPLE = (
+    "code,name,type,nation,parent_code,valid_from,valid_to,caseload_size,synthetic\n"
+    "N53,East Midlands,region,England,,,,,false\n"
+    "N53DRBY,Derby City,pdu,England,N53,2021-06-26,,,false\n"
+)
+_IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "Units to create or update, matched by code: CSV (as the body, or as the `file` part of a form) "
+            "or a JSON array. A parent is named by `parent_code`, in the same import or already held."
+        ),
+        "content": {
+            "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+            "application/json": {
+                "schema": {"type": "array", "items": UnitImportRow.model_json_schema()},
+                "example": [
+                    {"code": "N53", "name": "East Midlands", "type": "region", "nation": "England"},
+                    {
+                        "code": "N53DRBY",
+                        "name": "Derby City",
+                        "type": "pdu",
+                        "nation": "England",
+                        "parent_code": "N53",
+                        "valid_from": "2021-06-26",
+                    },
+                ],
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A .csv file, or a .json file holding an array.",
+                        }
+                    },
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+def _read(unit) -> UnitRead:
+    return UnitRead.model_validate(unit)
+
+
+def _page(units: list, next_cursor: str | None) -> Page[UnitRead]:
+    return Page(items=[_read(u) for u in units], next_cursor=next_cursor)
+
+
+@router.get(
+    "",
+    operation_id="list_units",
+    summary="Units of inspection, in code order, filtered",
+    responses=problem_responses(422),
+)
+async def list_units(
+    query: Annotated[UnitListQuery, Query()], session: SessionDep, actor: CurrentActor
+) -> Page[UnitRead]:
+    return _page(*await service.list_units(session, query))
+
+
+@router.post(
+    "",
+    operation_id="create_unit",
+    summary="Add a unit of inspection",
+    status_code=201,
+    responses={
+        201: {
+            "description": "Created; Location names the new unit.",
+            "headers": {**_ETAG_HEADER, "Location": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(409, 422),
+    },
+)
+async def create_unit(
+    data: UnitCreate, request: Request, response: Response, session: SessionDep, actor: CurrentActor
+) -> UnitRead:
+    unit = await service.create_unit(session, data, actor)
+    response.headers["Location"] = request.app.url_path_for("units.get_unit", unit_id=str(unit.id))
+    response.headers["ETag"] = service.etag(unit)
+    return _read(unit)
+
+
+@router.post(
+    "/import",
+    operation_id="import_units",
+    summary="Create or update many units at once, all or nothing",
+    description=(
+        "Upsert by code. The whole import is checked before anything is written; any fault refuses all of it "
+        "with a 422 listing every fault by CSV line (the header is line 1) or JSON array index. Importing "
+        "the same file again reports every unit unchanged."
+    ),
+    responses=problem_responses(409, 413, 415, 422),
+    openapi_extra=_IMPORT_BODY,
+)
+async def import_units(request: Request, session: SessionDep, actor: CurrentActor) -> UnitImportReport:
+    parsed = await _read_import(request)
+    return await importer.import_units(session, parsed, actor)
+
+
+@router.get(
+    "/{unit_id}",
+    name="units.get_unit",
+    operation_id="get_unit",
+    summary="One unit of inspection",
+    responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404)},
+)
+async def get_unit(unit_id: uuid.UUID, response: Response, session: SessionDep, actor: CurrentActor) -> UnitRead:
+    unit = await service.get_unit(session, unit_id)
+    response.headers["ETag"] = service.etag(unit)
+    return _read(unit)
+
+
+@router.patch(
+    "/{unit_id}",
+    operation_id="update_unit",
+    summary="Change some fields of a unit",
+    description="Send If-Match with the ETag of your last read: 428 without it, 412 if the unit has changed since.",
+    responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 409, 412, 422, 428)},
+)
+async def update_unit(
+    unit_id: uuid.UUID,
+    changes: UnitUpdate,
+    response: Response,
+    session: SessionDep,
+    actor: CurrentActor,
+    if_match: Annotated[str | None, Header(description="The ETag of your last read of the unit.")] = None,
+) -> UnitRead:
+    unit = await service.update_unit(session, unit_id, changes, if_match, actor)
+    response.headers["ETag"] = service.etag(unit)
+    return _read(unit)
+
+
+@router.get(
+    "/{unit_id}/children",
+    operation_id="list_unit_children",
+    summary="The units directly under a unit, in code order",
+    responses=problem_responses(404, 422),
+)
+async def list_unit_children(
+    unit_id: uuid.UUID, query: Annotated[UnitChildrenQuery, Query()], session: SessionDep, actor: CurrentActor
+) -> Page[UnitRead]:
+    return _page(*await service.list_children(session, unit_id, query))
+
+
+# --- reading an upload -------------------------------------------------------------------------------
+
+
+def _too_large() -> Problem:
+    return Problem(
+        413,
+        "Content too large",
+        f"An import may be at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
+        slug="content-too-large",
+    )
+
+
+def _text(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            "The upload is not UTF-8 text.",
+            [FieldError(field="body", message=f"not UTF-8: byte {error.start} cannot be decoded")],
+        ) from error
+
+
+def _json(content: bytes) -> importer.ParsedImport:
+    try:
+        document = json.loads(_text(content))
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            "The body is not valid JSON.",
+            [FieldError(field="body", message=f"{error.msg} at line {error.lineno}, column {error.colno}")],
+        ) from error
+    return importer.parse_json(document)
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
+        raise _too_large()
+    content = bytearray()
+    async for chunk in request.stream():
+        content += chunk
+        if len(content) > MAX_IMPORT_BYTES:
+            raise _too_large()
+    return bytes(content)
+
+
+async def _read_import(request: Request) -> importer.ParsedImport:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type in CSV_TYPES:
+        return importer.parse_csv(_text(await _body(request)))
+    if media_type == "application/json":
+        return _json(await _body(request))
+    if media_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise InvalidInput(
+                    "The form has no file.", [FieldError(field="body.file", message="attach the units as 'file'")]
+                )
+            if upload.size is not None and upload.size > MAX_IMPORT_BYTES:
+                raise _too_large()
+            content = await upload.read(MAX_IMPORT_BYTES + 1)
+            if len(content) > MAX_IMPORT_BYTES:
+                raise _too_large()
+            filename = (upload.filename or "").lower()
+            if filename.endswith(".json") or (upload.content_type or "").startswith("application/json"):
+                return _json(content)
+            return importer.parse_csv(_text(content))
+    raise Problem(
+        415,
+        "Unsupported media type",
+        f"Send the units as text/csv, application/json or multipart/form-data, not {media_type or 'no type'}.",
+        slug="unsupported-media-type",
+    )
