@@ -1,6 +1,5 @@
 """The three services as real processes on loopback, talking to each other over HTTP."""
 
-import json
 import os
 import subprocess
 import sys
@@ -47,9 +46,8 @@ def test_gateway_is_ready_through_both_engines_and_passes_the_request_id(stack):
     }
     assert response.headers["x-request-id"] == "e2e-ready-1"
     for engine in ("rating", "sampling"):
-        lines = [json.loads(line) for line in stack[engine].log().splitlines() if line.startswith("{")]
-        assert any(
-            line.get("request_id") == "e2e-ready-1" and line.get("path") == "/readyz" for line in lines
+        assert stack[engine].wait_for_log(
+            lambda line: line.get("request_id") == "e2e-ready-1" and line.get("path") == "/readyz"
         ), f"{engine} never saw the request id"
 
 

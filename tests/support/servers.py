@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -32,6 +33,18 @@ class RunningService:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def json_log_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
+
+    def wait_for_log(self, predicate, timeout: float = 10.0) -> bool:
+        """A service logs a request after answering it, so its line can trail the response a little."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(predicate(line) for line in self.json_log_lines()):
+                return True
+            time.sleep(0.05)
+        return False
 
 
 def wait_until_healthy(
