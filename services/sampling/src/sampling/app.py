@@ -1,14 +1,68 @@
-"""The sampling service's HTTP shell."""
+"""The sampling service's HTTP shell: the routers, and the faults of the cores as problem responses."""
 
-from fastapi import FastAPI
+from __future__ import annotations
 
-from inspection_shared.web import create_service_app
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic.json_schema import models_json_schema
+
+from inspection_shared.problems import FieldError, InvalidInput, Problem
+from inspection_shared.sampling import SampleRequest
+from inspection_shared.web import create_service_app, problem_response
+from sampling.allocation.router import router as allocation_router
+from sampling.errors import FrameTooLarge, SamplingInputError
+from sampling.selection.router import router as selection_router
+from sampling.settings import Settings
+from sampling.size.router import router as size_router
+from sampling.units.router import router as units_router
+
+TAGS = [
+    {"name": "sample size", "description": "Cases needed for a precision target, with the working."},
+    {"name": "allocation", "description": "Sharing a sample over strata or units."},
+    {"name": "samples", "description": "Stratified, seeded case samples with ordered reserves."},
+    {"name": "unit selections", "description": "Units chosen at random for a programme."},
+]
 
 
-def create_app() -> FastAPI:
+def _add_body_schemas(app: FastAPI) -> None:
+    """Put the schemas of bodies a route reads itself (JSON frames) into the OpenAPI components."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        _, defs = models_json_schema([(SampleRequest, "validation")], ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, definition in defs.get("$defs", {}).items():
+            components.setdefault(name, definition)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         title="Sampling service",
         version="0.1.0",
-        description="Stateless: caseload frame and design in, sample, reserves and balance out.",
+        description="Stateless: caseload frame and design in, sample, reserves and balance out. "
+        "Sample sizes, allocation, stratified seeded selection with ordered reserves, and unit selection.",
+        openapi_tags=TAGS,
     )
+    app.state.settings = settings or Settings()
+
+    @app.exception_handler(SamplingInputError)
+    async def _invalid(request: Request, error: SamplingInputError) -> JSONResponse:
+        errors = [FieldError(field=f.field, message=f.message, line=f.line) for f in error.faults]
+        return problem_response(request, InvalidInput(error.detail, errors=errors or None))
+
+    @app.exception_handler(FrameTooLarge)
+    async def _too_large(request: Request, error: FrameTooLarge) -> JSONResponse:
+        return problem_response(
+            request, Problem(413, "Frame too large", error.detail, slug="frame-too-large", limit=error.limit)
+        )
+
+    for router in (size_router, allocation_router, selection_router, units_router):
+        app.include_router(router, prefix="/v1")
+    _add_body_schemas(app)
     return app

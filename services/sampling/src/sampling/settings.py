@@ -9,3 +9,7 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SAMPLING_", extra="ignore")
 
     port: int = 8002
+    max_frame_rows: int = 500_000
+    """Cases a frame may hold; a larger one is refused with 413."""
+    max_upload_bytes: int = 256 * 1024 * 1024
+    """Bytes a request body may hold; a larger one is refused with 413."""

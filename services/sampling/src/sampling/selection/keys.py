@@ -1,0 +1,114 @@
+"""Permanent random numbers: one seeded, uniformly distributed 64-bit key per case reference.
+
+Within a stratum the sample is the n cases with the smallest keys, and the reserves are the next ones
+in key order. Because i.i.d. uniform keys put the cases in a uniformly random order, that is simple
+random sampling without replacement, and the reserve list is a random order of the rest. A case's key
+depends only on its reference and the seed, not on the rest of the frame or on row order, so a
+corrected frame (one case added or removed) changes the sample only where that case matters.
+
+The key is a splitmix64 chain, which anyone can recompute in a few lines (see `prn_key`):
+
+    h = mix(seed + G)
+    h = mix(h XOR byte_length(ref))
+    for each 8-byte little-endian word w of the UTF-8 bytes of ref (the last zero-padded):
+        h = mix((h XOR w) + G)
+
+with G = 0x9E3779B97F4A7C15, mix the splitmix64 finaliser, and all arithmetic modulo 2^64.
+
+Why our own: hashlib's keyed BLAKE2 is one Python call per case (half a second for a national frame
+here), and the hashes polars offers are documented as unstable across its versions, which would break
+redrawing a stored sample. This chain is vectorised with numpy over the whole frame and fixed forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+GOLDEN = 0x9E3779B97F4A7C15
+_M64 = (1 << 64) - 1
+_C1 = 0xBF58476D1CE4E5B9
+_C2 = 0x94D049BB133111EB
+
+
+def _mix_int(x: int) -> int:
+    x = ((x ^ (x >> 30)) * _C1) & _M64
+    x = ((x ^ (x >> 27)) * _C2) & _M64
+    return x ^ (x >> 31)
+
+
+def prn_key(ref: str, seed: int) -> int:
+    """The key of one case reference: the plain statement of the method `prn_keys` vectorises."""
+    data = ref.encode("utf-8")
+    h = _mix_int((seed + GOLDEN) & _M64)
+    h = _mix_int(h ^ len(data))
+    for start in range(0, len(data), 8):
+        word = int.from_bytes(data[start : start + 8].ljust(8, b"\0"), "little")
+        h = _mix_int(((h ^ word) + GOLDEN) & _M64)
+    return h
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(_C1)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(_C2)
+    return x ^ (x >> np.uint64(31))
+
+
+@dataclass(frozen=True)
+class EncodedRefs:
+    """Case references as their UTF-8 bytes, zero-padded, in 8-byte little-endian words, with their lengths."""
+
+    words: np.ndarray  # uint64, one row per reference
+    lengths: np.ndarray  # uint64
+
+    def take(self, rows: np.ndarray) -> EncodedRefs:
+        return EncodedRefs(self.words[rows], self.lengths[rows])
+
+
+def encode_refs(refs: pl.Series | list[str]) -> EncodedRefs:
+    """Encode references once, for both keying and sorting."""
+    series = refs if isinstance(refs, pl.Series) else pl.Series(refs, dtype=pl.String)
+    lengths = series.str.len_bytes().to_numpy().astype(np.uint64)
+    longest = int(lengths.max()) if len(lengths) else 0
+    if longest <= 8 and bool((series.str.len_chars().to_numpy() == lengths).all()):
+        # Short ASCII references (the usual X123456): polars pads and reinterprets them in one pass.
+        word = series.str.pad_end(8, "\0").cast(pl.Binary).bin.reinterpret(dtype=pl.UInt64, endianness="little")
+        return EncodedRefs(word.to_numpy().reshape(-1, 1), lengths)
+    width = max(8, -(-longest // 8) * 8)
+    padded = series.cast(pl.Binary).to_numpy().astype(f"S{width}")  # zero-padded to `width` bytes
+    return EncodedRefs(np.ascontiguousarray(padded.view("<u8").reshape(len(padded), width // 8)), lengths)
+
+
+def byte_order(encoded: EncodedRefs) -> np.ndarray:
+    """Row indices that sort the references by their UTF-8 bytes (for references without NUL)."""
+    big = encoded.words.byteswap()  # big-endian words compare like the bytes they hold
+    if big.shape[1] == 1:
+        return np.argsort(big[:, 0])  # references are unique, so stability is moot
+    return np.lexsort(tuple(big[:, j] for j in reversed(range(big.shape[1]))))
+
+
+def prn_keys(refs: pl.Series | list[str] | EncodedRefs, seed: int) -> np.ndarray:
+    """The keys of many case references at once (uint64), equal to `prn_key` of each."""
+    encoded = refs if isinstance(refs, EncodedRefs) else encode_refs(refs)
+    count = len(encoded.lengths)
+    if count == 0:
+        return np.zeros(0, dtype=np.uint64)
+    lengths = encoded.lengths
+    words = encoded.words
+    word_counts = (lengths + np.uint64(7)) // np.uint64(8)
+    golden = np.uint64(GOLDEN)
+    with np.errstate(over="ignore"):
+        start = np.uint64(_mix_int((seed + GOLDEN) & _M64))
+        h = _mix(np.full(count, start, dtype=np.uint64) ^ lengths)
+        for j in range(words.shape[1]):
+            step = _mix((h ^ words[:, j]) + golden)
+            # Only a reference's own words count, so its key never depends on longer references.
+            h = np.where(word_counts > j, step, h)
+    return h
+
+
+def uniform(key: int) -> float:
+    """A key as a number in [0, 1)."""
+    return (key >> 11) / float(1 << 53)
