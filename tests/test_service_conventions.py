@@ -88,3 +88,11 @@ async def test_validation_errors_name_the_field():
     body = response.json()
     assert body["status"] == 422
     assert any(e["field"].endswith("confidence") for e in body["errors"])
+
+
+async def test_error_responses_are_documented_as_problem_json(client):
+    spec = (await client.get("/openapi.json")).json()
+    readyz = spec["paths"]["/readyz"]["get"]["responses"]["503"]["content"]
+    assert list(readyz) == ["application/problem+json"]
+    assert readyz["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/ProblemDetail"}
+    assert "ProblemDetail" in spec["components"]["schemas"]

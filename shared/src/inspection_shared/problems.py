@@ -88,7 +88,12 @@ class Conflict(Problem):
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the problem statuses a route can answer with."""
+    # `model` registers the schema; the service's OpenAPI hook then files it under problem+json only.
     return {
-        status: {"model": ProblemDetail, "content": {PROBLEM_JSON: {}}, "description": "Problem details (RFC 9457)"}
+        status: {
+            "model": ProblemDetail,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+            "description": "Problem details (RFC 9457)",
+        }
         for status in statuses
     }

@@ -160,6 +160,25 @@ def _install_problem_handlers(app: FastAPI) -> None:
         )
 
 
+def _file_problems_under_problem_json(app: FastAPI) -> None:
+    """Error responses are application/problem+json; FastAPI would also list them as application/json."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    for response in operation.get("responses", {}).values():
+                        content = response.get("content", {})
+                        if PROBLEM_JSON in content:
+                            content.pop("application/json", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_service_app(
     *,
     title: str,
@@ -179,6 +198,7 @@ def create_service_app(
         responses=problem_responses(422, 500),
     )
     _install_problem_handlers(app)
+    _file_problems_under_problem_json(app)
     checks = readiness or {}
 
     @app.get("/healthz", tags=["health"], operation_id="healthz", summary="The process is alive")
