@@ -1,0 +1,345 @@
+"""Wire shapes of inspections, their lifecycle, and the reads for dashboards and report generators."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from gateway.inspections.lifecycle import MAX_FIELDWORK_DAYS, InspectionStatus, InspectionType
+from inspection_shared.framework import FrameworkId, Rating
+from inspection_shared.rating import OverallRatingValue
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control_characters(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("may not hold control characters")
+    return value
+
+
+def _distinct(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value.lower() in seen:
+            raise ValueError(f"{value!r} is named twice")
+        seen.add(value.lower())
+    return values
+
+
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_control_characters)
+]
+PartnerInspectorate = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_control_characters),
+    Field(examples=["HM Inspectorate of Constabulary and Fire & Rescue Services"]),
+]
+PartnerList = Annotated[
+    list[PartnerInspectorate],
+    Field(max_length=10, description="Inspectorates the inspection is carried out with; required for a joint one."),
+    AfterValidator(_distinct),
+]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+FIELDWORK_DESCRIPTION = (
+    f"First and last days of fieldwork (inclusive), at most {MAX_FIELDWORK_DAYS} days apart counting both; "
+    "give both or neither. Required from the announcement (pre_fieldwork) on."
+)
+
+_CREATE_EXAMPLE = {
+    "unit_id": "5f0c2a8e-8a4b-4d61-b1f3-0d9c6e2a7b13",
+    "framework_id": "probation-pdu-2021",
+    "type": "core",
+    "title": "Inspection of probation services: Derby City PDU",
+    "lead": "Lead inspector, East Midlands team",
+    "partner_inspectorates": [],
+    "fieldwork_start": "2027-03-01",
+    "fieldwork_end": "2027-03-19",
+}
+
+
+class InspectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_CREATE_EXAMPLE]})
+
+    unit_id: uuid.UUID = Field(description="The unit of inspection; it must be in service.")
+    framework_id: FrameworkId = Field(
+        description="The framework version to pin: it must apply to the unit's type and cannot change later."
+    )
+    type: InspectionType
+    title: ShortText | None = None
+    lead: ShortText | None = Field(default=None, description="The lead inspector.")
+    partner_inspectorates: PartnerList = Field(default_factory=list)
+    fieldwork_start: date | None = Field(default=None, description=FIELDWORK_DESCRIPTION)
+    fieldwork_end: date | None = Field(default=None, description=FIELDWORK_DESCRIPTION)
+
+
+class InspectionUpdate(BaseModel):
+    """Only the fields sent change; `null` clears a field that may be empty.
+
+    `unit_id` and `framework_id` are accepted only unchanged: both are fixed at creation. The status
+    moves through `POST /inspections/{id}/transitions`, never here.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"lead": "Lead inspector, Midlands team"}, {"fieldwork_end": "2027-03-12"}]},
+    )
+
+    unit_id: uuid.UUID | None = None
+    framework_id: FrameworkId | None = None
+    type: InspectionType | None = None
+    title: ShortText | None = None
+    lead: ShortText | None = None
+    partner_inspectorates: PartnerList | None = None
+    fieldwork_start: date | None = Field(default=None, description=FIELDWORK_DESCRIPTION)
+    fieldwork_end: date | None = Field(default=None, description=FIELDWORK_DESCRIPTION)
+
+    @field_validator("unit_id", "framework_id", "type", "partner_inspectorates")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+
+class InspectionRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_CREATE_EXAMPLE,
+                    "id": "9b2e4c1a-7d3f-4a8e-b5c6-1f0e2d3c4b5a",
+                    "unit_code": "N53DRBY",
+                    "unit_name": "Derby City",
+                    "status": "planned",
+                    "allowed_transitions": ["pre_fieldwork", "withdrawn"],
+                    "published_at": None,
+                    "current_rating": None,
+                    "created_at": "2026-11-26T14:15:01Z",
+                    "created_by": "system",
+                    "updated_at": "2026-11-26T14:15:01Z",
+                    "updated_by": "system",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    unit_id: uuid.UUID
+    unit_code: str
+    unit_name: str
+    framework_id: str
+    type: InspectionType
+    status: InspectionStatus
+    allowed_transitions: list[InspectionStatus] = Field(description="The statuses it may move to next.")
+    title: str | None
+    lead: str | None
+    partner_inspectorates: list[str]
+    fieldwork_start: date | None
+    fieldwork_end: date | None
+    published_at: datetime | None
+    current_rating: OverallRatingValue | None = Field(description="The overall rating on its latest rating snapshot.")
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    updated_by: str
+
+
+class TransitionRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"to": "pre_fieldwork", "note": "Announced to the head of service."},
+                {"to": "withdrawn", "note": "Unit merged before fieldwork."},
+            ]
+        },
+    )
+
+    to: InspectionStatus = Field(description="The status to move to; see `allowed_transitions` on the inspection.")
+    note: Note | None = Field(default=None, description="Why; required when withdrawing.")
+
+
+class StatusChangeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    from_status: InspectionStatus | None = Field(description="null for the creation of the inspection.")
+    to_status: InspectionStatus
+    note: str | None
+    changed_at: datetime
+    changed_by: str
+    details: dict[str, Any] | None = Field(
+        description="What the move rested on, e.g. the notice given before fieldwork or the snapshot published."
+    )
+
+
+class HistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
+
+
+class InspectionListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_id: uuid.UUID | None = Field(default=None, description="Inspections of this unit.")
+    region_id: uuid.UUID | None = Field(
+        default=None, description="Inspections of this region and of the units directly under it."
+    )
+    framework_id: FrameworkId | None = None
+    year: int | None = Field(default=None, ge=1990, le=2100, description="Year of the first day of fieldwork.")
+    status: list[InspectionStatus] | None = Field(default=None, description="Any of these; repeat to give several.")
+    type: list[InspectionType] | None = Field(default=None, description="Any of these; repeat to give several.")
+    rating: list[OverallRatingValue] | None = Field(
+        default=None, description="Current overall rating, any of these; repeat to give several."
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
+
+
+class RatingsHistoryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
+
+
+# --- the summary -------------------------------------------------------------------------------------
+
+
+class RegionBrief(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+class InspectedUnit(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+    type: str
+    nation: str
+    region: RegionBrief | None = Field(
+        description="The region the unit sits in (the unit itself for a region); null outside the regions."
+    )
+
+
+class PinnedFramework(BaseModel):
+    id: str
+    version: str
+    name: str
+
+
+class KeyQuestionLine(BaseModel):
+    key_question: str
+    status: str
+    yes: int
+    applicable: int
+    percent: float | None = Field(description="Exact share of applicable cases answered yes, in percent.")
+    percent_rounded: int | None = Field(description="The whole percentage a report prints.")
+    band: Rating | None
+    interval: tuple[float, float] | None
+
+
+class StandardLine(BaseModel):
+    standard: str
+    name: str
+    kind: Literal["case", "judged"]
+    scored: bool
+    status: str
+    rating: Rating | None
+    rating_label: str | None
+    computed_rating: Rating | None
+    overridden: bool
+    override_reason: str | None
+    points: int | None
+    driver: str | None = Field(description="The key question with the lowest share, which set the rating.")
+    borderline: bool | None
+    key_questions: list[KeyQuestionLine]
+
+
+class OverallLine(BaseModel):
+    status: str
+    rating: OverallRatingValue
+    rating_label: str | None
+    score: int | None
+    max_score: int
+    computed_rating: OverallRatingValue
+    computed_score: int | None
+    bands_provisional: bool
+
+
+class RatingsTable(BaseModel):
+    snapshot_id: uuid.UUID
+    sequence: int
+    kind: str = Field(description="run: as the engine rated the evidence; override: after a panel decision.")
+    published: bool = Field(description="The inspection is published with these ratings.")
+    framework_version: str
+    rules_version: str
+    input_fingerprint: str
+    created_at: datetime
+    created_by: str
+    standards: list[StandardLine]
+    overall: OverallLine
+
+
+class SampleCounts(BaseModel):
+    sample_type: str
+    sample_id: uuid.UUID
+    drawn_at: datetime
+    in_sample: int = Field(description="Cases to assess: those drawn and still in, plus reserves brought in.")
+    drawn: int = Field(description="Cases drawn at first, replaced or not.")
+    replaced: int = Field(description="Drawn cases taken out by a substitution.")
+    reserves_used: int
+    assessments_recorded: int = Field(description="Cases in the sample with their assessment recorded.")
+
+
+class AssessmentProgress(BaseModel):
+    recorded: int = Field(description="Assessments recorded for cases in the samples.")
+    cases_sampled: int = Field(description="Cases in the samples.")
+
+
+class JudgementProgress(BaseModel):
+    recorded: int
+    judged_standards: int = Field(description="Standards of the pinned framework that inspectors judge.")
+    missing: list[str] = Field(description="Judged standards with no judgement yet.")
+
+
+class InspectionSummary(BaseModel):
+    inspection: InspectionRead
+    unit: InspectedUnit
+    framework: PinnedFramework
+    ratings: RatingsTable | None = Field(description="From the latest rating snapshot; null before the first run.")
+    samples: list[SampleCounts]
+    assessments: AssessmentProgress
+    judgements: JudgementProgress
+
+
+# --- a unit's ratings history ------------------------------------------------------------------------
+
+
+class RatingsHistoryEntry(BaseModel):
+    inspection_id: uuid.UUID
+    type: InspectionType
+    status: InspectionStatus
+    title: str | None
+    framework_id: str
+    fieldwork_start: date | None
+    fieldwork_end: date | None
+    published_at: datetime | None
+    rating_basis: Literal["published", "latest", "none"] = Field(
+        description="published: the ratings it was published with; latest: its latest snapshot, not yet "
+        "published; none: not rated (or withdrawn)."
+    )
+    overall_rating: OverallRatingValue | None
+    overall_score: int | None
+    max_score: int | None
+    snapshot_id: uuid.UUID | None
