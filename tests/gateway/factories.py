@@ -3,11 +3,15 @@ from the phase it is about. The `gateway` client shares that transaction and see
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import uuid
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.assessments.models import CaseAssessment, Judgement
+from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase
 from gateway.inspections.models import Inspection
 from gateway.units.models import Unit
 
@@ -55,3 +59,221 @@ async def make_inspection(
     session.add(inspection)
     await session.flush()
     return inspection
+
+
+# --- evidence for rating: samples with assessed cases, and judgements --------------------------------
+
+
+async def make_assessed_sample(
+    session: AsyncSession,
+    inspection: Inspection,
+    sample_type: str,
+    cases: list[dict],
+) -> Sample:
+    """A frame and a sample of `sample_type` with its sampled cases and their case assessments.
+
+    Each case is a dict: `case_ref`, and optionally `answers` (key question id -> yes / no /
+    not_applicable; absent: the case is not assessed yet), `attributes`, `status` (selected by default;
+    reserve_used, replaced, reserve) and `unit`.
+    """
+    frame_csv = "case_ref\n" + "".join(f"{case['case_ref']}\n" for case in cases)
+    frame = CaseloadFrame(
+        inspection_id=inspection.id,
+        sample_type=sample_type,
+        columns=["case_ref"],
+        case_count=len(cases),
+        fingerprint=hashlib.sha256(frame_csv.encode()).hexdigest(),
+        content=gzip.compress(frame_csv.encode()),
+        uploaded_by="test",
+    )
+    session.add(frame)
+    await session.flush()
+    sample = Sample(
+        inspection_id=inspection.id,
+        frame_id=frame.id,
+        sample_type=sample_type,
+        seed=1,
+        design={"sample_size": len(cases)},
+        frame_fingerprint=frame.fingerprint,
+        algorithm="test",
+        result={},
+        drawn_by="test",
+    )
+    session.add(sample)
+    await session.flush()
+    for case in cases:
+        sampled = SampledCase(
+            sample_id=sample.id,
+            case_ref=case["case_ref"],
+            unit=case.get("unit"),
+            stratum="all",
+            inclusion_probability=1.0,
+            weight=1.0,
+            status=case.get("status", "selected"),
+            reserve_rank=case.get("reserve_rank"),
+        )
+        session.add(sampled)
+        await session.flush()
+        if "answers" in case:
+            session.add(
+                CaseAssessment(
+                    inspection_id=inspection.id,
+                    sampled_case_id=sampled.id,
+                    case_ref=case["case_ref"],
+                    sample_type=sample_type,
+                    answers=case["answers"],
+                    attributes=case.get("attributes", {}),
+                    created_by="test",
+                    updated_by="test",
+                )
+            )
+    await session.flush()
+    return sample
+
+
+async def make_judgement(
+    session: AsyncSession, inspection: Inspection, standard_id: str, rating: str, evidence_summary: str = "Evidence."
+) -> Judgement:
+    judgement = Judgement(
+        inspection_id=inspection.id,
+        standard_id=standard_id,
+        rating=rating,
+        evidence_summary=evidence_summary,
+        created_by="test",
+        updated_by="test",
+    )
+    session.add(judgement)
+    await session.flush()
+    return judgement
+
+
+# --- sampled cases for recording case assessments ----------------------------------------------------
+
+
+async def make_sampled_cases(
+    session: AsyncSession,
+    inspection: Inspection,
+    sample_type: str,
+    case_refs: list[str],
+    *,
+    statuses: dict[str, str] | None = None,
+) -> Sample:
+    """A frame and a sample of `sample_type` holding `case_refs`, written in three statements however many.
+
+    `statuses` gives a case another status than selected (reserve_used or replaced).
+    """
+    from sqlalchemy import insert
+
+    from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase
+
+    frame_csv = "case_ref\n" + "".join(f"{ref}\n" for ref in case_refs)
+    frame = CaseloadFrame(
+        inspection_id=inspection.id,
+        sample_type=sample_type,
+        columns=["case_ref"],
+        case_count=len(case_refs),
+        fingerprint=hashlib.sha256(frame_csv.encode()).hexdigest(),
+        content=gzip.compress(frame_csv.encode()),
+        uploaded_by="test",
+    )
+    session.add(frame)
+    await session.flush()
+    sample = Sample(
+        inspection_id=inspection.id,
+        frame_id=frame.id,
+        sample_type=sample_type,
+        seed=1,
+        design={"sample_size": len(case_refs)},
+        frame_fingerprint=frame.fingerprint,
+        algorithm="test",
+        result={},
+        drawn_by="test",
+    )
+    session.add(sample)
+    await session.flush()
+    statuses = statuses or {}
+    await session.execute(
+        insert(SampledCase),
+        [
+            {
+                "id": uuid.uuid4(),
+                "sample_id": sample.id,
+                "case_ref": ref,
+                "stratum": "all",
+                "inclusion_probability": 1.0,
+                "weight": 1.0,
+                "status": statuses.get(ref, "selected"),
+            }
+            for ref in case_refs
+        ],
+    )
+    return sample
+
+
+# --- caseload frames and samples through the API -----------------------------------------------------
+
+SYNTHETIC_VALUES: dict[str, tuple[str, ...]] = {
+    "unit": ("N01", "N02", "N03"),
+    "gender": ("M", "M", "M", "M", "F"),
+    "sentence_type": ("community_order", "licence", "suspended_sentence_order"),
+    "rosh_level": ("low", "medium", "medium", "high"),
+    "disposal_type": ("referral_order", "youth_rehabilitation_order", "youth_caution", "community_resolution"),
+    "looked_after": ("true", "false", "false", "false"),
+    "unpaid_work_requirement": ("true", "false"),
+    "released_from_custody": ("true", "false"),
+}
+"""Values of synthetic caseload frames, by column; a value listed twice is twice as common."""
+
+
+def synthetic_frame(columns: list[str], cases: int, *, seed: int = 1, first_ref: int = 100001) -> str:
+    """A synthetic caseload frame as CSV: case references X100001 onwards, values drawn from SYNTHETIC_VALUES."""
+    import random
+
+    rng = random.Random(seed)
+    lines = [",".join(columns)]
+    for number in range(first_ref, first_ref + cases):
+        row = []
+        for column in columns:
+            if column == "case_ref":
+                row.append(f"X{number:06d}")
+            elif column == "start_date":
+                row.append(date.fromordinal(date(2025, 6, 1).toordinal() + rng.randrange(180)).isoformat())
+            else:
+                row.append(rng.choice(SYNTHETIC_VALUES[column]))
+        lines.append(",".join(row))
+    return "\n".join(lines) + "\n"
+
+
+async def make_sample(
+    client,
+    inspection: Inspection,
+    *,
+    sample_type: str | None = None,
+    cases: int = 60,
+    columns: list[str] | None = None,
+    **design,
+) -> dict:
+    """Upload a synthetic frame and draw a sample from it through the API; returns the sample as read.
+
+    Defaults: the first sample type of the pinned framework, a frame of case_ref, unit and the sample
+    type's strata, and a draw of 12 cases with seed 7 and 2 reserves per stratum. `design` adds to or
+    overrides the draw request (size, strata, seed, reserves_per_stratum, ...).
+    """
+    framework = (await client.get(f"/api/v1/frameworks/{inspection.framework_id}")).json()
+    case_types = {s["sample_type"] for d in framework["domains"] for s in d["standards"] if s["kind"] == "case"}
+    sample_types = [t for t in framework["sample_types"] if t["id"] in case_types]
+    chosen = next(t for t in sample_types if sample_type in (None, t["id"]))
+    if columns is None:
+        columns = ["case_ref", "unit", *(s for s in chosen["strata"] if s != "unit")]
+    uploaded = await client.put(
+        f"/api/v1/inspections/{inspection.id}/frames/{chosen['id']}",
+        content=synthetic_frame(columns, cases),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert uploaded.status_code in (200, 201), uploaded.text
+    drawn = await client.post(
+        f"/api/v1/inspections/{inspection.id}/samples",
+        json={"sample_type": chosen["id"], "size": 12, "seed": 7, **design},
+    )
+    assert drawn.status_code == 201, drawn.text
+    return drawn.json()
