@@ -1,5 +1,177 @@
-"""HTTP routes for ratings."""
+"""Rating runs, the ratings panel's decisions, the ratings history, and regional ratings.
 
-from fastapi import APIRouter
+Every route takes `CurrentActor`: the one place its permission check will be declared.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from gateway.actors import CurrentActor
+from gateway.db import SessionDep
+from gateway.engines import RatingEngineDep
+from gateway.idempotency.service import IdempotencyKey, run_once
+from gateway.ratings import service
+from gateway.ratings.schemas import (
+    PanelDecisionCreate,
+    RatingRunListQuery,
+    RatingSnapshotRead,
+    RatingSnapshotRecord,
+    RatingSnapshotSummary,
+    RegionalRating,
+    RegionalRatingQuery,
+)
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 router = APIRouter(tags=["ratings"])
+
+_ENGINE_PROBLEMS = (502, 503, 504)
+_CREATED = {
+    201: {
+        "description": "Rated; Location names the new snapshot. A repeat with the same Idempotency-Key "
+        "answers the first snapshot again, with `Idempotent-Replayed: true`.",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _scope(inspection_id: uuid.UUID, what: str) -> str:
+    return f"POST /api/v1/inspections/{inspection_id}/{what}"
+
+
+async def _created(request: Request, session: SessionDep, snapshot) -> tuple[int, dict, dict[str, str]]:
+    body = (await service.read(session, snapshot)).model_dump(mode="json")
+    location = request.app.url_path_for("ratings.get_rating_run", snapshot_id=str(snapshot.id))
+    return 201, body, {"Location": location}
+
+
+@router.post(
+    "/inspections/{inspection_id}/rating-runs",
+    operation_id="start_rating_run",
+    summary="Rate the inspection's evidence and keep the answer as a new snapshot",
+    description=(
+        "The gateway gathers the evidence held (case answers of the current sampled cases for each case-based "
+        "standard, the judgement for each judged standard), the rating engine rates it, and the answer is "
+        "stored as an immutable snapshot that becomes the inspection's current rating. Allowed while the "
+        "inspection is in `rating`. Panel decisions in force are carried forward and listed in "
+        "`carried_overrides`. If the engine is down or slow the answer is 503 or 504 with Retry-After and "
+        "nothing is stored."
+    ),
+    status_code=201,
+    response_model=RatingSnapshotRead,
+    responses={**_CREATED, **problem_responses(404, 409, 422, *_ENGINE_PROBLEMS)},
+)
+async def start_rating_run(
+    inspection_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    engine: RatingEngineDep,
+    actor: CurrentActor,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def work():
+        snapshot = await service.start_rating_run(session, engine, inspection_id, actor)
+        return await _created(request, session, snapshot)
+
+    return await run_once(
+        session, scope=_scope(inspection_id, "rating-runs"), key=idempotency_key, request_body={},
+        actor=actor.id, work=work,
+    )
+
+
+@router.get(
+    "/inspections/{inspection_id}/rating-runs",
+    operation_id="list_rating_runs",
+    summary="The inspection's ratings history, newest first",
+    responses=problem_responses(404, 422),
+)
+async def list_rating_runs(
+    inspection_id: uuid.UUID,
+    query: Annotated[RatingRunListQuery, Query()],
+    session: SessionDep,
+    actor: CurrentActor,
+) -> Page[RatingSnapshotSummary]:
+    snapshots, next_cursor = await service.list_snapshots(session, inspection_id, query.limit, query.cursor)
+    return Page(items=await service.summaries(session, snapshots), next_cursor=next_cursor)
+
+
+@router.get(
+    "/inspections/{inspection_id}/rating-runs/latest",
+    operation_id="get_latest_rating_run",
+    summary="The inspection's ratings in force: its newest snapshot",
+    responses=problem_responses(404),
+)
+async def get_latest_rating_run(
+    inspection_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> RatingSnapshotRead:
+    return await service.read(session, await service.get_latest(session, inspection_id))
+
+
+@router.get(
+    "/rating-runs/{snapshot_id}",
+    name="ratings.get_rating_run",
+    operation_id="get_rating_run",
+    summary="One rating snapshot, with the evidence exactly as the engine was sent it",
+    responses=problem_responses(404),
+)
+async def get_rating_run(snapshot_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> RatingSnapshotRecord:
+    return await service.record(session, await service.get_snapshot(session, snapshot_id))
+
+
+@router.post(
+    "/inspections/{inspection_id}/panel-decisions",
+    operation_id="record_panel_decisions",
+    summary="Record a ratings panel's decisions to set standards' ratings away from the computed ones",
+    description=(
+        "The engine re-rates the latest snapshot's evidence with the decisions added: the computed rating, "
+        "the panel's rating and its written reason are all kept, in a new snapshot of kind `override` based on "
+        "the latest one. Needs a snapshot (409 without one) and an inspection in `rating`."
+    ),
+    status_code=201,
+    response_model=RatingSnapshotRead,
+    responses={**_CREATED, **problem_responses(404, 409, 422, *_ENGINE_PROBLEMS)},
+)
+async def record_panel_decisions(
+    inspection_id: uuid.UUID,
+    decision: PanelDecisionCreate,
+    request: Request,
+    session: SessionDep,
+    engine: RatingEngineDep,
+    actor: CurrentActor,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def work():
+        snapshot = await service.record_panel_decisions(session, engine, inspection_id, decision.overrides, actor)
+        return await _created(request, session, snapshot)
+
+    return await run_once(
+        session, scope=_scope(inspection_id, "panel-decisions"), key=idempotency_key,
+        request_body=decision.model_dump(mode="json"), actor=actor.id, work=work,
+    )
+
+
+@router.get(
+    "/units/{region_id}/regional-rating",
+    operation_id="get_regional_rating",
+    summary="A region's case-based ratings, pooled from its units' inspections",
+    description=(
+        "Pools the case answers of the latest published (or, with basis=current, latest not withdrawn) "
+        "inspection of each unit directly under the region, under the framework given, through the rating "
+        "engine. Answers the pooled key-question figures and rating per case-based standard, each unit's own "
+        "figures, and which inspection each unit contributed."
+    ),
+    responses=problem_responses(404, 422, *_ENGINE_PROBLEMS),
+)
+async def get_regional_rating(
+    region_id: uuid.UUID,
+    query: Annotated[RegionalRatingQuery, Query()],
+    session: SessionDep,
+    engine: RatingEngineDep,
+    actor: CurrentActor,
+) -> RegionalRating:
+    return await service.regional_rating(session, engine, region_id, query)

@@ -1,0 +1,193 @@
+"""Assembling an inspection's evidence for the rating engine from what the inspectors recorded.
+
+- A case-based standard is sent the case assessments of the current sampled cases of the sample its
+  framework names: cases selected at the draw or brought in from the reserve list, never those replaced.
+  Each case carries only its answers to that standard's key questions and only the case attributes that
+  standard's case filter reads: the engine refuses any other attribute, and data protection asks for no
+  more. Sampled cases not yet assessed are not sent.
+- A judged standard is sent its judgement's rating and evidence summary.
+- A standard with nothing recorded is left out. The engine then reports it as having no evidence and,
+  if it is scored, the overall rating as not rated with that reason, rather than a guess.
+
+Nothing here rates anything: the gateway gathers, the engine rates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.assessments.models import CaseAssessment, Judgement
+from gateway.caseloads.models import Sample, SampledCase
+from inspection_shared.framework import Framework, Standard
+from inspection_shared.problems import FieldError, InvalidInput
+from inspection_shared.rating import StandardEvidence
+
+CURRENT_CASE_STATUSES = ("selected", "reserve_used")
+"""Sampled cases that are in the sample now: drawn, or brought in by a substitution."""
+
+
+@dataclass(frozen=True)
+class AssessedCase:
+    case_ref: str
+    sample_type: str
+    answers: dict[str, Any]
+    attributes: dict[str, Any]
+
+
+async def assessed_cases(
+    session: AsyncSession, inspection_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[AssessedCase]]:
+    """The assessments of each inspection's current sampled cases, in sample type and case order."""
+    if not inspection_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Sample.inspection_id,
+            Sample.sample_type,
+            SampledCase.case_ref,
+            CaseAssessment.answers,
+            CaseAssessment.attributes,
+        )
+        .join(SampledCase, SampledCase.sample_id == Sample.id)
+        .join(CaseAssessment, CaseAssessment.sampled_case_id == SampledCase.id)
+        .where(Sample.inspection_id.in_(inspection_ids), SampledCase.status.in_(CURRENT_CASE_STATUSES))
+        .order_by(Sample.inspection_id, Sample.sample_type, SampledCase.case_ref)
+    )
+    found: dict[uuid.UUID, list[AssessedCase]] = defaultdict(list)
+    for inspection_id, sample_type, case_ref, answers, attributes in rows:
+        found[inspection_id].append(AssessedCase(case_ref, sample_type, answers or {}, attributes or {}))
+    return found
+
+
+def _filter_attributes(standard: Standard) -> frozenset[str]:
+    if standard.case_filter is None:
+        return frozenset()
+    return frozenset(c.attribute for c in standard.case_filter.conditions)
+
+
+def _case_field(loc: tuple[Any, ...], case_refs: list[str]) -> str:
+    """A fault's location in a standard's cases, named by the case's reference rather than its place."""
+    parts = [str(p) for p in loc]
+    if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int) and loc[1] < len(case_refs):
+        return ".".join([f"case_assessments.{case_refs[loc[1]]}", *parts[2:]])
+    return ".".join(["case_assessments", *parts])
+
+
+def _validated(
+    raw: dict[str, Any], field_of: Callable[[tuple[Any, ...]], str], faults: list[FieldError]
+) -> StandardEvidence | None:
+    try:
+        return StandardEvidence.model_validate(raw)
+    except ValidationError as invalid:
+        for error in invalid.errors(include_url=False, include_input=False):
+            faults.append(
+                FieldError(field=field_of(error["loc"]), message=f"standard {raw['standard']}: {error['msg']}")
+            )
+        return None
+
+
+def case_evidence(
+    framework: Framework, cases: Iterable[AssessedCase], faults: list[FieldError]
+) -> dict[str, StandardEvidence]:
+    """Per case-based standard with at least one assessed case in its sample: its evidence."""
+    by_sample: dict[str, list[AssessedCase]] = defaultdict(list)
+    for case in cases:
+        by_sample[case.sample_type].append(case)
+    evidence: dict[str, StandardEvidence] = {}
+    for standard in framework.standards():
+        if standard.kind != "case" or not by_sample.get(standard.sample_type or ""):
+            continue
+        key_questions = [kq.id for kq in standard.key_questions]
+        readable = _filter_attributes(standard)
+        sent: list[dict[str, Any]] = []
+        for case in by_sample[standard.sample_type or ""]:
+            entry: dict[str, Any] = {
+                "case_ref": case.case_ref,
+                "answers": {kq: case.answers[kq] for kq in key_questions if kq in case.answers},
+            }
+            attributes = {name: case.attributes[name] for name in sorted(readable) if name in case.attributes}
+            if attributes:
+                entry["attributes"] = attributes
+            sent.append(entry)
+        refs = [c["case_ref"] for c in sent]
+        validated = _validated(
+            {"standard": standard.id, "cases": sent}, lambda loc, refs=refs: _case_field(loc, refs), faults
+        )
+        if validated is not None:
+            evidence[standard.id] = validated
+    return evidence
+
+
+def judged_evidence(
+    framework: Framework, judgements: Iterable[Judgement], faults: list[FieldError]
+) -> dict[str, StandardEvidence]:
+    """Per judged standard with a judgement: the inspectors' rating and evidence summary."""
+    held = {j.standard_id: j for j in judgements}
+    evidence: dict[str, StandardEvidence] = {}
+    for standard in framework.standards():
+        judgement = held.get(standard.id)
+        if standard.kind != "judged" or judgement is None:
+            continue
+        raw = {
+            "standard": standard.id,
+            "rating": judgement.rating,
+            "evidence_summary": judgement.evidence_summary or None,
+        }
+        field = f"judgements.{standard.id}"
+        validated = _validated(raw, lambda loc, field=field: ".".join([field, *map(str, loc)]), faults)
+        if validated is not None:
+            evidence[standard.id] = validated
+    return evidence
+
+
+def refuse(faults: list[FieldError]) -> InvalidInput:
+    first = faults[0]
+    more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
+    return InvalidInput(
+        f"The evidence recorded cannot be sent for rating; correct it and run again. "
+        f"{first.field}: {first.message}{more}",
+        faults,
+    )
+
+
+async def inspection_evidence(
+    session: AsyncSession, inspection_id: uuid.UUID, framework: Framework
+) -> list[StandardEvidence]:
+    """The inspection's evidence in the framework's order of standards, as the engine takes it."""
+    faults: list[FieldError] = []
+    cases = (await assessed_cases(session, [inspection_id])).get(inspection_id, [])
+    by_case = case_evidence(framework, cases, faults)
+    judgements = (await session.scalars(select(Judgement).where(Judgement.inspection_id == inspection_id))).all()
+    by_judgement = judged_evidence(framework, judgements, faults)
+    if faults:
+        raise refuse(faults)
+    ordered: list[StandardEvidence] = []
+    for standard in framework.standards():
+        if standard.id in by_case:
+            ordered.append(by_case[standard.id])
+        elif standard.id in by_judgement:
+            ordered.append(by_judgement[standard.id])
+    return ordered
+
+
+def pooled_case_evidence(
+    framework: Framework, cases: Iterable[AssessedCase], unit_code: str, faults: list[FieldError]
+) -> tuple[list[StandardEvidence], int]:
+    """One unit's case-based evidence for pooling, and how many assessed cases it sends; faults are
+    named by the unit's code."""
+    rated_samples = {s.sample_type for s in framework.standards() if s.kind == "case"}
+    listed = [c for c in cases if c.sample_type in rated_samples]
+    own: list[FieldError] = []
+    by_case = case_evidence(framework, listed, own)
+    faults.extend(
+        FieldError(field=f"units.{unit_code}.{fault.field}", message=fault.message) for fault in own
+    )
+    return list(by_case.values()), len({(c.sample_type, c.case_ref) for c in listed})

@@ -1,0 +1,189 @@
+"""Wire shapes of rating runs, panel decisions and regional ratings.
+
+The engine's own shapes (`RatingRequest`, `RatingResult`, `Override`, `PooledRatingResult`) are used as
+they are: a snapshot carries exactly what the engine was sent and what it answered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
+
+from inspection_shared.rating import (
+    OverallRatingValue,
+    Override,
+    PooledRatingResult,
+    RatingRequest,
+    RatingResult,
+)
+
+SnapshotKind = Literal["run", "override"]
+Basis = Literal["published", "current"]
+
+_SNAPSHOT_EXAMPLE = {
+    "id": "3a0c2f55-8d1e-4b8a-9f61-0c5b2e7d4a11",
+    "inspection_id": "9b1d0e2a-57c4-4f0e-8e3a-6d2c1b0a9f88",
+    "sequence": 2,
+    "kind": "override",
+    "based_on_id": "1f7e2d3c-4b5a-4968-8776-5a4b3c2d1e0f",
+    "framework_id": "youth-2021",
+    "framework_version": "2021.1",
+    "rules_version": "1.0.0",
+    "input_fingerprint": "5d41402abc4b2a76b9719d911017c592ae2b5f3d1e0c9a8b7f6e5d4c3b2a1908",
+    "overall_rating": "good",
+    "overall_score": 24,
+    "max_score": 36,
+    "reason": "2.2: The panel weighed the quality of the management oversight seen in interviews.",
+    "panel_decisions": [
+        {
+            "standard": "2.2",
+            "rating": "requires_improvement",
+            "reason": "The panel weighed the quality of the management oversight seen in interviews.",
+        }
+    ],
+    "carried_overrides": [],
+    "created_at": "2026-03-27T10:15:00Z",
+    "created_by": "system",
+}
+
+
+class RatingSnapshotSummary(BaseModel):
+    """One entry of an inspection's ratings history."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SNAPSHOT_EXAMPLE]})
+
+    id: uuid.UUID
+    inspection_id: uuid.UUID
+    sequence: int = Field(description="1 for the inspection's first snapshot, counting up.")
+    kind: SnapshotKind = Field(
+        description="run: the engine rated the evidence held; override: a ratings panel decision on top "
+        "of the snapshot named by based_on_id."
+    )
+    based_on_id: uuid.UUID | None = Field(
+        description="For an override, the snapshot decided on; for a run, the snapshot whose panel "
+        "decisions it carried forward (null when there were none)."
+    )
+    framework_id: str
+    framework_version: str
+    rules_version: str = Field(description="Version of the engine's rating rules.")
+    input_fingerprint: str = Field(description="The engine's fingerprint of the evidence rated.")
+    overall_rating: OverallRatingValue
+    overall_score: int | None
+    max_score: int
+    reason: str | None = Field(
+        description="For an override, the panel's reasons; for a run, which panel decisions were carried "
+        "forward and which could not be."
+    )
+    panel_decisions: list[Override] = Field(
+        description="For an override: the decisions made in it (earlier ones still in force are in the "
+        "request, not here). Empty for a run."
+    )
+    carried_overrides: list[Override] = Field(
+        description="For a run: the panel decisions in force before it, applied again to the fresh "
+        "computed ratings so that none is silently lost. Empty for an override."
+    )
+    created_at: datetime
+    created_by: str
+
+
+class RatingSnapshotRead(RatingSnapshotSummary):
+    """A snapshot with the engine's whole answer: every standard's computed and final rating, its
+    working out, and the overall score."""
+
+    result: RatingResult
+
+
+class RatingSnapshotRecord(RatingSnapshotRead):
+    """A snapshot with the evidence exactly as the engine was sent it, so anyone can reproduce it."""
+
+    request: RatingRequest
+
+    @field_serializer("request", mode="wrap")
+    def _as_sent(self, value: RatingRequest, handler):
+        # As the engine's client sends it: unset fields are left out, not sent as null. No return
+        # annotation, so that the documented schema stays RatingRequest's.
+        return value.model_dump(mode="json", exclude_none=True)
+
+
+class RatingRunListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
+
+
+class PanelDecisionCreate(BaseModel):
+    """A ratings panel's decisions: each sets a standard's rating away from the computed one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "overrides": [
+                        {
+                            "standard": "2.2",
+                            "rating": "requires_improvement",
+                            "reason": "The panel weighed the quality of the management oversight seen in interviews.",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    overrides: list[Override] = Field(
+        min_length=1,
+        max_length=50,
+        description="One decision per standard, each with its written reason. A standard already overridden "
+        "takes the new decision; the other decisions in force are kept.",
+    )
+
+
+FrameworkIdParam = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class RegionalRatingQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    framework_id: FrameworkIdParam = Field(description="The framework version whose inspections are pooled.")
+    basis: Basis = Field(
+        default="published",
+        description="published: each unit's latest published inspection; current: each unit's latest "
+        "inspection that is not withdrawn, published or not.",
+    )
+
+
+class UnitContribution(BaseModel):
+    """What one unit of the region contributed to the pool."""
+
+    unit_id: uuid.UUID
+    unit_code: str = Field(description="The unit's code: how the pooled result's per-unit figures name it.")
+    unit_name: str
+    inspection_id: uuid.UUID
+    inspection_status: str
+    fieldwork_start: date | None
+    published_at: datetime | None
+    cases: int = Field(description="Assessed cases of the inspection's current samples sent to the pool.")
+    pooled: bool = Field(description="False when the inspection had no case answers yet.")
+
+
+class RegionalRating(BaseModel):
+    """Case-based ratings of a region, from the pooled case answers of its units' inspections."""
+
+    region_id: uuid.UUID
+    region_code: str
+    region_name: str
+    framework_id: str
+    basis: Basis
+    contributions: list[UnitContribution] = Field(description="Each unit with an inspection, in code order.")
+    units_without_inspection: list[str] = Field(
+        description="Codes of the region's units with no inspection on this basis and framework."
+    )
+    pooled: PooledRatingResult = Field(
+        description="The engine's answer: per case-based standard, the pooled key-question figures and "
+        "rating, with each unit's own figures."
+    )
