@@ -143,7 +143,7 @@ def upgrade() -> None:
     sa.Column('inspection_id', sa.Uuid(), nullable=False),
     sa.Column('frame_id', sa.Uuid(), nullable=False),
     sa.Column('sample_type', sa.String(length=64), nullable=False),
-    sa.Column('seed', sa.Integer(), nullable=False),
+    sa.Column('seed', sa.BigInteger(), nullable=False),
     sa.Column('design', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('frame_fingerprint', sa.String(length=64), nullable=False),
     sa.Column('algorithm', sa.String(length=100), nullable=False),

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Float,
     ForeignKey,
     Integer,
@@ -50,7 +51,7 @@ class Sample(Base):
         ForeignKey("caseload_frames.id", ondelete="RESTRICT"), unique=True
     )
     sample_type: Mapped[str] = mapped_column(String(64))
-    seed: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)
     design: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     frame_fingerprint: Mapped[str] = mapped_column(String(64))
     algorithm: Mapped[str] = mapped_column(String(100))

@@ -1,5 +1,313 @@
-"""HTTP routes for caseloads."""
+"""Caseload frames, the samples drawn from them, and substitutions of sampled cases.
 
-from fastapi import APIRouter
+Every route takes `CurrentActor`: the one place its permission check will be declared.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.datastructures import UploadFile
+
+from gateway.actors import CurrentActor
+from gateway.caseloads import frames, service
+from gateway.caseloads.schemas import (
+    CaseloadFrameRead,
+    SampledCaseQuery,
+    SampledCaseRead,
+    SampleDrawRequest,
+    SampleRead,
+    SampleSummary,
+    SubstitutionCreate,
+    SubstitutionQuery,
+    SubstitutionRead,
+)
+from gateway.db import SessionDep
+from gateway.engines import SamplingDep
+from gateway.idempotency.service import IdempotencyKey, run_once
+from inspection_shared.pagination import Page
+from inspection_shared.problems import FieldError, InvalidInput, Problem, problem_responses
 
 router = APIRouter(tags=["caseloads"])
+
+CSV_TYPES = ("text/csv", "application/csv")
+SampleTypePath = Annotated[
+    str,
+    Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="A sample type of the pinned framework.",
+         examples=["case_supervision"]),
+]
+
+_CSV_EXAMPLE = (
+    "case_ref,unit,gender,sentence_type,rosh_level,start_date\n"
+    "X100001,N53DRBY,M,community_order,medium,2025-07-14\n"
+    "X100002,N53DRBY,F,licence,low,2025-08-02\n"
+)
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "The caseload frame as CSV (header row, comma-separated, UTF-8): as the body, or as the `frame` "
+            "(or `file`) part of a form."
+        ),
+        "content": {
+            "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"frame": {"type": "string", "format": "binary", "description": "A .csv file."}},
+                    "required": ["frame"],
+                }
+            },
+        },
+    }
+}
+_UPLOAD_DESCRIPTION = f"""\
+Upload the caseload frame an inspection's sample of this type is drawn from: at most
+{frames.MAX_CASES:,} cases (413 above).
+
+**Columns**: `case_ref` (required), `{frames.UNIT_COLUMN}` (the delivery unit), the sample type's strata
+(the framework's `sample_types`), `{frames.DATE_COLUMN}` (YYYY-MM-DD, for an eligibility window) and the
+case attributes the framework's case filters read for the sample type. Any other column is refused
+with a 422 naming it and listing the columns accepted: personal data sampling does not need never
+enters. Values are trimmed; an empty value is a missing one.
+
+**Refused** (422, by line of the file, the header being line 1): missing or repeated case references,
+ragged rows, unreadable text, dates that are not dates. Nothing is stored unless the whole frame is
+sound.
+
+The frame is stored in canonical form (cases by case_ref, columns by name) with its SHA-256
+`fingerprint`, which is the `frame_fingerprint` of the sample drawn from it. Uploading again replaces
+the frame (200) until a sample is drawn from it; after that, 409.
+"""
+
+
+async def _upload(request: Request) -> bytes:
+    """The CSV bytes of a frame upload, as the body or as a form's file."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type in CSV_TYPES:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > frames.MAX_BYTES:
+            raise _too_large()
+        content = bytearray()
+        async for chunk in request.stream():
+            content += chunk
+            if len(content) > frames.MAX_BYTES:
+                raise _too_large()
+        return bytes(content)
+    if media_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=10) as form:
+            upload = form.get("frame") or form.get("file")
+            if not isinstance(upload, UploadFile):
+                upload = next((v for v in form.values() if isinstance(v, UploadFile)), None)
+            if upload is None:
+                raise InvalidInput(
+                    "The form has no file.", [FieldError(field="body.frame", message="attach the frame as 'frame'")]
+                )
+            if upload.size is not None and upload.size > frames.MAX_BYTES:
+                raise _too_large()
+            content = await upload.read(frames.MAX_BYTES + 1)
+            if len(content) > frames.MAX_BYTES:
+                raise _too_large()
+            return content
+    raise Problem(
+        415,
+        "Unsupported media type",
+        f"Send the frame as text/csv or multipart/form-data, not {media_type or 'no type'}.",
+        slug="unsupported-media-type",
+    )
+
+
+def _too_large() -> Problem:
+    return frames.frame_too_large(f"A frame upload may be at most {frames.MAX_BYTES // (1024 * 1024)} MB.")
+
+
+# --- frames ------------------------------------------------------------------------------------------
+
+
+@router.put(
+    "/inspections/{inspection_id}/frames/{sample_type}",
+    operation_id="put_caseload_frame",
+    summary="Upload (or replace) an inspection's caseload frame for a sample type",
+    description=_UPLOAD_DESCRIPTION,
+    responses={
+        200: {"description": "The frame held before was replaced."},
+        201: {
+            "model": CaseloadFrameRead,
+            "description": "Stored; Location names the frame.",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(404, 409, 413, 415, 422),
+    },
+    openapi_extra=_UPLOAD_BODY,
+)
+async def put_caseload_frame(
+    inspection_id: uuid.UUID,
+    sample_type: SampleTypePath,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: CurrentActor,
+) -> CaseloadFrameRead:
+    target = await service.frame_target(session, inspection_id, sample_type)
+    frame, created = await service.store_frame(session, target, await _upload(request), actor)
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = request.app.url_path_for(
+            "caseloads.get_caseload_frame", inspection_id=str(inspection_id), sample_type=sample_type
+        )
+    return service.frame_read(frame, None)
+
+
+@router.get(
+    "/inspections/{inspection_id}/frames",
+    operation_id="list_caseload_frames",
+    summary="An inspection's caseload frames (descriptions only, never their cases)",
+    responses=problem_responses(404),
+)
+async def list_caseload_frames(
+    inspection_id: uuid.UUID, session: SessionDep, actor: CurrentActor
+) -> Page[CaseloadFrameRead]:
+    # At most one frame per sample type of the framework: one page always holds them all.
+    return Page(items=await service.list_frames(session, inspection_id), next_cursor=None)
+
+
+@router.get(
+    "/inspections/{inspection_id}/frames/{sample_type}",
+    name="caseloads.get_caseload_frame",
+    operation_id="get_caseload_frame",
+    summary="One caseload frame's description (never its cases)",
+    responses=problem_responses(404),
+)
+async def get_caseload_frame(
+    inspection_id: uuid.UUID, sample_type: SampleTypePath, session: SessionDep, actor: CurrentActor
+) -> CaseloadFrameRead:
+    return await service.get_frame(session, inspection_id, sample_type)
+
+
+# --- samples -----------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/inspections/{inspection_id}/samples",
+    operation_id="draw_sample",
+    summary="Draw the sample of one of the inspection's frames, through the sampling service",
+    description=(
+        "Draws one sample from the inspection's frame of `sample_type` and stores it whole: the design as "
+        "applied, seed, frame fingerprint, algorithm, selected cases, ordered reserves, allocation and "
+        "balance. Defaults: precision 80% confidence and 5 points margin, the sample type's strata present in "
+        f"the frame, the `{frames.UNIT_COLUMN}` column as the unit when the frame has one, "
+        f"{service.DEFAULT_RESERVES_PER_STRATUM} reserves per stratum, a seed chosen and stored. One sample per "
+        "frame: a second draw is 409. With an `Idempotency-Key`, a repeat of the request answers the first "
+        "result again and never draws twice. Accepted while the inspection is planned, in pre-fieldwork or in "
+        "fieldwork. If the sampling service is down or slow: 503 or 504 with Retry-After, nothing stored; if it "
+        "refuses the design (e.g. a size above the eligible cases): 422 naming the fault, nothing stored."
+    ),
+    status_code=201,
+    responses={
+        201: {
+            "description": "Drawn; Location names the sample.",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(404, 409, 422, 502, 503, 504),
+    },
+)
+async def draw_sample(
+    inspection_id: uuid.UUID,
+    body: SampleDrawRequest,
+    request: Request,
+    session: SessionDep,
+    actor: CurrentActor,
+    sampling: SamplingDep,
+    idempotency_key: IdempotencyKey = None,
+) -> SampleRead:
+    async def work() -> tuple[int, Any, dict[str, str]]:
+        sample = await service.draw_sample(session, sampling, inspection_id, body, actor)
+        read = await service.sample_read(session, sample)
+        location = request.app.url_path_for("caseloads.get_sample", sample_id=str(sample.id))
+        return 201, read.model_dump(mode="json"), {"Location": location}
+
+    return await run_once(  # type: ignore[return-value]
+        session,
+        scope=f"POST /api/v1/inspections/{inspection_id}/samples",
+        key=idempotency_key,
+        request_body=body.model_dump(mode="json", exclude_unset=True),
+        actor=actor.id,
+        work=work,
+    )
+
+
+@router.get(
+    "/inspections/{inspection_id}/samples",
+    operation_id="list_samples",
+    summary="An inspection's samples, one per frame",
+    responses=problem_responses(404, 422),
+)
+async def list_samples(
+    inspection_id: uuid.UUID,
+    session: SessionDep,
+    actor: CurrentActor,
+    sample_type: Annotated[str | None, Query(max_length=64, description="Only the sample of this type.")] = None,
+) -> Page[SampleSummary]:
+    # At most one sample per sample type of the framework: one page always holds them all.
+    return Page(items=await service.list_samples(session, inspection_id, sample_type), next_cursor=None)
+
+
+@router.get(
+    "/samples/{sample_id}",
+    name="caseloads.get_sample",
+    operation_id="get_sample",
+    summary="A sample whole: design, seed, fingerprint, allocation, balance, cases drawn and reserves with their use",
+    responses=problem_responses(404),
+)
+async def get_sample(sample_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> SampleRead:
+    return await service.sample_read(session, await service.get_sample(session, sample_id))
+
+
+@router.get(
+    "/samples/{sample_id}/cases",
+    operation_id="list_sampled_cases",
+    summary="The cases of a sample now (drawn, and brought in from the reserves), in case_ref order",
+    responses=problem_responses(404, 422),
+)
+async def list_sampled_cases(
+    sample_id: uuid.UUID, query: Annotated[SampledCaseQuery, Query()], session: SessionDep, actor: CurrentActor
+) -> Page[SampledCaseRead]:
+    cases, next_cursor = await service.list_cases(session, sample_id, query)
+    return Page(items=[SampledCaseRead.model_validate(c) for c in cases], next_cursor=next_cursor)
+
+
+# --- substitutions -----------------------------------------------------------------------------------
+
+
+@router.post(
+    "/samples/{sample_id}/substitutions",
+    operation_id="substitute_sampled_case",
+    summary="Replace a case that cannot be inspected with the next reserve of its stratum",
+    description=(
+        "The case is marked replaced and the next unused reserve of its stratum, by rank, comes into the "
+        "sample; the substitution is kept with its reason. Refused: a case not in the sample (422), a case "
+        "already replaced or already assessed, or a stratum whose reserves are used up (409). Accepted while "
+        "the inspection is planned, in pre-fieldwork or in fieldwork."
+    ),
+    status_code=201,
+    responses=problem_responses(404, 409, 422),
+)
+async def substitute_sampled_case(
+    sample_id: uuid.UUID, data: SubstitutionCreate, session: SessionDep, actor: CurrentActor
+) -> SubstitutionRead:
+    return await service.substitute(session, sample_id, data, actor)
+
+
+@router.get(
+    "/samples/{sample_id}/substitutions",
+    operation_id="list_substitutions",
+    summary="Every substitution made in a sample, oldest first",
+    responses=problem_responses(404, 422),
+)
+async def list_substitutions(
+    sample_id: uuid.UUID, query: Annotated[SubstitutionQuery, Query()], session: SessionDep, actor: CurrentActor
+) -> Page[SubstitutionRead]:
+    items, next_cursor = await service.list_substitutions(session, sample_id, query)
+    return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,242 @@
+"""Wire shapes of caseload frames, samples and substitutions.
+
+The sampling service's own shapes (allocation, balance, design as applied, ...) are used as they are,
+from inspection_shared.sampling, so a stored sample reads exactly as the sampling service answered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from inspection_shared.sampling import (
+    BalanceRow,
+    ColumnName,
+    ExclusionFilter,
+    FrameSummary,
+    LargestDeviation,
+    Precision,
+    SampleDesign,
+    SampleSizeWorking,
+    SelectedCase,
+    StratumAllocation,
+    UnitAllocation,
+    UnitMode,
+)
+
+SampleTypeId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+SampledCaseStatus = Literal["selected", "replaced", "reserve_used"]
+MAX_SEED = 2**63
+"""Seeds are stored as signed 64-bit integers (the sampling service accepts any below 2**64)."""
+
+_FRAME_EXAMPLE = {
+    "id": "3f6d1c2a-0c55-4b59-9c0e-5a1f6f3e2b10",
+    "inspection_id": "8a2e7c4d-6b1f-4e3a-9d5c-2f7b1a0e9c84",
+    "sample_type": "case_supervision",
+    "columns": ["case_ref", "gender", "rosh_level", "sentence_type", "start_date", "unit"],
+    "case_count": 1843,
+    "fingerprint": "5b0e2f6c9d1a4b3e8f7c6d5e4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b",
+    "uploaded_at": "2026-01-12T09:30:00Z",
+    "uploaded_by": "system",
+    "sample_id": None,
+}
+
+
+class CaseloadFrameRead(BaseModel):
+    """A stored frame's description; its cases are never returned."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_FRAME_EXAMPLE]})
+
+    id: uuid.UUID
+    inspection_id: uuid.UUID
+    sample_type: str
+    columns: list[str] = Field(description="The frame's columns, in canonical order (by name).")
+    case_count: int
+    fingerprint: str = Field(
+        description="SHA-256 of the canonical frame: the frame_fingerprint of every sample drawn from it."
+    )
+    uploaded_at: datetime
+    uploaded_by: str
+    sample_id: uuid.UUID | None = Field(
+        None, description="The sample drawn from the frame; once there is one the frame can no longer be replaced."
+    )
+
+
+class EligibilityRequest(BaseModel):
+    """Cases whose start_date falls in the window, both ends included, are in the frame."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: date | None = None
+    end: date | None = None
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> EligibilityRequest:
+        if self.start is None and self.end is None:
+            raise ValueError("give start, end or both")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError("start is after end")
+        return self
+
+
+class SampleDrawRequest(BaseModel):
+    """What to draw from an inspection's frame of one sample type. Everything but sample_type has a default."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"sample_type": "case_supervision"},
+                {
+                    "sample_type": "case_supervision",
+                    "precision": {"confidence": 0.8, "margin": 0.05},
+                    "strata": ["gender", "sentence_type", "rosh_level"],
+                    "unit": "unit",
+                    "min_per_unit": 5,
+                    "eligibility": {"start": "2025-06-01", "end": "2025-11-30"},
+                    "exclude": [{"column": "sentence_type", "values": ["deferred"], "reason": "deferred sentence"}],
+                    "reserves_per_stratum": 2,
+                    "seed": 20260112,
+                },
+            ]
+        },
+    )
+
+    sample_type: SampleTypeId = Field(description="A sample type the pinned framework names, with a frame uploaded.")
+    size: int | None = Field(None, ge=1, description="A fixed sample size. Give this or precision.")
+    precision: Precision | None = Field(
+        None,
+        description="Size the sample from the eligible frame to this precision. "
+        "Default, when neither size nor precision is given: 80% confidence, 5 points margin.",
+    )
+    strata: list[ColumnName] | None = Field(
+        None, description="Stratification variables. Default: the sample type's strata present in the frame."
+    )
+    unit: ColumnName | None = Field(
+        None,
+        description="Column holding the delivery unit. Default: `unit` when the frame has it; null for none.",
+    )
+    unit_mode: UnitMode = "overall"
+    min_per_unit: int = Field(0, ge=0, description="Minimum cases per unit (overall mode).")
+    min_per_stratum: int = Field(0, ge=0, description="Minimum cases per stratum.")
+    eligibility: EligibilityRequest | None = Field(None, description="A window on the frame's start_date column.")
+    exclude: list[ExclusionFilter] = Field(default_factory=list, description="Exclusion filters, applied in order.")
+    reserves_per_stratum: int | None = Field(
+        None, ge=0, le=1000, description="Ordered reserves per sampled stratum. Default 2 (unless reserve_ratio)."
+    )
+    reserve_ratio: float | None = Field(
+        None, gt=0, le=10, description="Reserves per sampled stratum as a ratio of its sample, rounded up."
+    )
+    seed: int | None = Field(
+        None, ge=0, lt=MAX_SEED, description="Seed of the draw. Absent: one is chosen and stored with the sample."
+    )
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> SampleDrawRequest:
+        if self.size is not None and self.precision is not None:
+            raise ValueError("give size or precision, not both")
+        if self.reserves_per_stratum is not None and self.reserve_ratio is not None:
+            raise ValueError("give reserves_per_stratum or reserve_ratio, not both")
+        return self
+
+
+class ReserveRead(BaseModel):
+    case_ref: str
+    unit: str | None
+    stratum: str
+    rank: int = Field(description="Order of use within the stratum.")
+    used: bool = Field(description="Brought into the sample by a substitution.")
+    replaced_case_ref: str | None = Field(None, description="The case it replaced, when used.")
+    carried: dict[str, str | None] | None = None
+
+
+class SampleSummary(BaseModel):
+    id: uuid.UUID
+    inspection_id: uuid.UUID
+    frame_id: uuid.UUID
+    sample_type: str
+    sample_size: int
+    seed: int
+    frame_fingerprint: str
+    algorithm: str
+    substitutions: int
+    drawn_at: datetime
+    drawn_by: str
+
+
+class SampleRead(SampleSummary):
+    """A sample as the sampling service drew it, with the use made of its reserves since."""
+
+    design: SampleDesign = Field(description="The design as applied, seed included: redraw with it to check.")
+    frame: FrameSummary = Field(description="Cases in the frame, outside the window, excluded, and eligible.")
+    sample_size_working: SampleSizeWorking | None = None
+    allocation: list[StratumAllocation]
+    unit_allocation: list[UnitAllocation] | None = None
+    balance: list[BalanceRow]
+    largest_deviation: LargestDeviation | None = None
+    selected: list[SelectedCase] = Field(description="The cases as drawn, before any substitution.")
+    reserves: list[ReserveRead] = Field(description="The ordered reserve list of each stratum, with its use.")
+
+
+class SampledCaseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    case_ref: str
+    unit: str | None
+    stratum: str
+    inclusion_probability: float
+    weight: float
+    status: SampledCaseStatus = Field(
+        description="selected: drawn; reserve_used: brought in by a substitution; replaced: taken out by one."
+    )
+    reserve_rank: int | None = Field(None, description="For a case brought in from the reserves, its rank.")
+
+
+class SampledCaseQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stratum: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    include_replaced: bool = Field(False, description="Also list the cases taken out by substitutions.")
+    limit: int = Field(100, ge=1, le=1000)
+    cursor: str | None = Field(None, description="next_cursor of the previous page.")
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class SubstitutionCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"case_ref": "X100231", "reason": "Transferred to another region"}]},
+    )
+
+    case_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
+        description="The sampled case that cannot be inspected."
+    )
+    reason: Reason = Field(description="Why the case cannot be inspected; kept with the substitution.")
+
+
+class SubstitutionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    sample_id: uuid.UUID
+    replaced_case_ref: str
+    reserve_case_ref: str
+    reserve_rank: int | None
+    stratum: str
+    reason: str
+    substituted_at: datetime
+    substituted_by: str
+
+
+class SubstitutionQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(100, ge=1, le=1000)
+    cursor: str | None = Field(None, description="next_cursor of the previous page.")
