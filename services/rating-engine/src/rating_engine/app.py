@@ -1,16 +1,31 @@
-"""The rating engine's HTTP shell."""
+"""The rating engine's HTTP shell: the framework library, ratings of one inspection, pooled ratings."""
 
 from fastapi import FastAPI
 
+from inspection_shared.rating import PooledRatingRequest, RatingRequest
 from inspection_shared.web import create_service_app
 from rating_engine.frameworks.router import router as frameworks_router
+from rating_engine.wire import add_request_schemas
+from rating_engine.pooled.router import router as pooled_router
+from rating_engine.ratings.router import router as ratings_router
+from rating_engine.ratings.service import RULES_VERSION
 
 
 def create_app() -> FastAPI:
     app = create_service_app(
         title="Rating engine",
         version="0.1.0",
-        description="Stateless: evidence and framework rules in, ratings with their working out.",
+        description=(
+            "Stateless: evidence and framework rules in, ratings with their working out. "
+            f"Rules version {RULES_VERSION}."
+        ),
+        openapi_tags=[
+            {"name": "frameworks", "description": "The framework library the engine rates by."},
+            {"name": "ratings", "description": "Explained ratings of one inspection, and pooled ratings."},
+        ],
     )
     app.include_router(frameworks_router, prefix="/v1")
+    app.include_router(ratings_router, prefix="/v1")
+    app.include_router(pooled_router, prefix="/v1")
+    add_request_schemas(app, [RatingRequest, PooledRatingRequest])
     return app

@@ -1,0 +1,449 @@
+"""The rating rules (domain.md section 3), applied to one inspection's evidence, with the working shown.
+
+Plain functions over plain data: a framework (its rules are data) and the evidence in, explained ratings
+out as plain dicts in the shapes of `inspection_shared.rating` (`RatingResult`, `StandardRating`, ...).
+Nothing here knows about HTTP; the router parses, calls `rate` and writes what it gives as JSON. The
+results are dicts rather than model instances because a pooled national request makes thousands of
+key-question figures, and building models for them cost more than all of the rating; the tests hold every
+result to the wire models.
+
+- A case-based standard takes the band of its lowest key question; each key question is banded on the
+  exact fraction of applicable cases answered yes; not-applicable answers leave the denominator.
+- A key question with no applicable cases is reported as such and the standard rests on the others.
+- A judged standard takes the inspectors' rating; any standard may be sent a rating decided elsewhere.
+- A panel override sets the final rating and keeps the computed one and the reason.
+- The overall score sums the points of the scored standards and is banded by the framework's score
+  bands; if a scored standard has no rating, the overall is `not_rated`, with the reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from inspection_shared.framework import CaseFilter, Framework, Rating, Standard
+from inspection_shared.problems import InvalidInput
+from inspection_shared.rating import Override, RatingRequest, StandardEvidence
+from rating_engine.frameworks.service import ResolvedFramework
+from rating_engine.ratings.bands import (
+    BEST_FIRST,
+    Thresholds,
+    answers_to_fall_below,
+    answers_to_reach,
+    compare_shares,
+    percent_rounded,
+    wilson_interval,
+)
+from rating_engine.ratings.evidence import (
+    Faults,
+    StandardTally,
+    Tally,
+    filter_attributes,
+    tally_cases,
+    tally_counts,
+)
+from rating_engine.ratings.fingerprint import rating_fingerprint
+
+RULES_VERSION = "1.0.0"
+"""Version of the engine's reading of the rules. Raise it whenever any rating could come out differently."""
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A framework's rating rules, read once per request into the forms the rating needs."""
+
+    framework: Framework
+    thresholds: Thresholds
+    labels: dict[str, str]
+    points: dict[str, int]
+
+    @classmethod
+    def of(cls, framework: Framework) -> Rules:
+        rules = framework.rules
+        return cls(
+            framework=framework,
+            thresholds=Thresholds.of(rules.key_question_thresholds),
+            labels={p.rating: p.label for p in rules.scale},
+            points={p.rating: p.points for p in rules.scale},
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Key questions and case-based standards
+
+
+def key_question_figure(kq_id: str, tally: Tally, thresholds: Thresholds, confidence: float) -> Json:
+    """One key question's share of yes answers, its band, and its Wilson interval in percent
+    (a `KeyQuestionFigure`)."""
+    n = tally.applicable
+    if n == 0:
+        return {
+            "key_question": kq_id,
+            "status": "no_applicable_cases",
+            "yes": 0,
+            "applicable": 0,
+            "not_applicable": tally.not_applicable,
+            "unanswered": tally.unanswered,
+            "percent": None,
+            "percent_rounded": None,
+            "band": None,
+            "interval": None,
+            "crosses_band_edge": False,
+        }
+    low, high = wilson_interval(tally.yes, n, confidence)
+    low_percent, high_percent = round(low * 100, 6), round(high * 100, 6)
+    return {
+        "key_question": kq_id,
+        "status": "rated",
+        "yes": tally.yes,
+        "applicable": n,
+        "not_applicable": tally.not_applicable,
+        "unanswered": tally.unanswered,
+        "percent": 100 * tally.yes / n,
+        "percent_rounded": percent_rounded(tally.yes, n),
+        "band": thresholds.band(tally.yes, n),
+        "interval": [low_percent, high_percent],
+        "crosses_band_edge": thresholds.band_of_float(low_percent) != thresholds.band_of_float(high_percent),
+    }
+
+
+def _better(rating: Rating) -> Rating | None:
+    i = BEST_FIRST.index(rating)
+    return BEST_FIRST[i - 1] if i > 0 else None
+
+
+def _percent_text(yes: int, applicable: int) -> str:
+    return f"{100 * yes / applicable:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def _edge_text(rating: Rating, thresholds: Thresholds) -> str:
+    low = thresholds.lower_edge(rating)
+    better = _better(rating)
+    high = thresholds.lower_edge(better) if better else None
+    if low is None:
+        return f"under {float(thresholds.requires_improvement):g}%"
+    if high is None:
+        return f"at least {float(low):g}%"
+    return f"at least {float(low):g}% and under {float(high):g}%"
+
+
+@dataclass
+class CaseStandardWorking:
+    """What the rules make of a case-based standard's tallies, before any override."""
+
+    figures: list[Json]
+    rating: Rating | None = None
+    driver: Json | None = None
+    move_up: list[Json] = field(default_factory=list)
+    move_down: Json | None = None
+    explanation: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def case_standard_working(tally: StandardTally, thresholds: Thresholds, confidence: float) -> CaseStandardWorking:
+    """Band each key question, let the lowest drive, and work out how far the standard is from moving.
+
+    Moving up needs every key question under the next band's edge to reach it (counted per key question:
+    a case whose answers change on two key questions counts twice); moving down needs the one key
+    question nearest its edge to fall under it.
+    """
+    figures = [key_question_figure(kq, t, thresholds, confidence) for kq, t in tally.key_questions.items()]
+    working = CaseStandardWorking(figures=figures)
+    notes = working.notes
+    if tally.cases is not None and tally.cases_selected is not None and tally.cases_selected < tally.cases:
+        lacking = tally.lacking_filter_attributes
+        notes.append(
+            f"{tally.cases - tally.cases_selected} of {tally.cases} cases fall outside the case filter"
+            + (f", {lacking} of them for want of an attribute it reads." if lacking else ".")
+        )
+    for f in figures:
+        if f["unanswered"]:
+            notes.append(
+                f"{f['unanswered']} selected case(s) have no answer to {f['key_question']}; "
+                "they are left out of its figures."
+            )
+    rated = [f for f in figures if f["status"] == "rated"]
+    if not rated:
+        working.explanation = "No key question had applicable cases, so the standard is not rated."
+        return working
+    unrated = [f["key_question"] for f in figures if f["status"] != "rated"]
+    if unrated:
+        notes.append(
+            f"{', '.join(unrated)} had no applicable cases; the rating rests on "
+            f"{', '.join(f['key_question'] for f in rated)}."
+        )
+    # The lowest share drives; on a tie the first in the framework's order is named.
+    driver = rated[0]
+    for f in rated[1:]:
+        if compare_shares(f["yes"], f["applicable"], driver["yes"], driver["applicable"]) < 0:
+            driver = f
+    rating: Rating = driver["band"]
+    working.driver, working.rating = driver, rating
+    better = _better(rating)
+    if better is not None:
+        edge = thresholds.lower_edge(better)
+        assert edge is not None
+        for f in rated:
+            needed = answers_to_reach(f["yes"], f["applicable"], edge)
+            if needed:
+                working.move_up.append({"key_question": f["key_question"], "cases": needed})
+    edge_down = thresholds.lower_edge(rating)
+    if edge_down is not None:
+        for f in rated:
+            drop = answers_to_fall_below(f["yes"], f["applicable"], edge_down)
+            if working.move_down is None or drop < working.move_down["cases"]:
+                working.move_down = {"key_question": f["key_question"], "cases": drop}
+    working.explanation = (
+        f"The lowest key question, {driver['key_question']}, has {driver['yes']} of {driver['applicable']} "
+        f"applicable cases answered yes ({_percent_text(driver['yes'], driver['applicable'])}), "
+        f"{_edge_text(rating, thresholds)}."
+    )
+    return working
+
+
+def standard_rating(
+    rules: Rules,
+    standard: Standard,
+    *,
+    tally: StandardTally | None = None,
+    given_rating: Rating | None = None,
+    override: Override | None = None,
+    confidence: float = 0.80,
+) -> Json:
+    """One standard's rating with its working (a `StandardRating`): computed and final rating, points,
+    driver, key-question figures, whether borderline, and how far from moving a band.
+
+    The evidence is the tally of its cases or counts, or a rating given as input; with neither, the
+    standard has no evidence and no rating.
+    """
+    labels = rules.labels
+    working: CaseStandardWorking | None = None
+    if tally is not None:
+        working = case_standard_working(tally, rules.thresholds, confidence)
+        computed = working.rating
+        evidence, status, explanation = tally.evidence, "rated" if computed else "no_applicable_cases", working.explanation
+    elif given_rating is not None:
+        computed = given_rating
+        evidence, status = "rating", "rated"
+        explanation = (
+            f"Rated {labels[computed]} by the inspectors' judgement."
+            if standard.kind == "judged"
+            else f"Rating {labels[computed]} given as input; no key-question figures were sent."
+        )
+    else:
+        computed = None
+        evidence, status, explanation = "none", "no_evidence", "No evidence was sent for this standard."
+
+    final = override.rating if override else computed
+    if override:
+        explanation += f" The ratings panel set {labels[override.rating]} instead."
+    driver = working.driver if working else None
+    return {
+        "standard": standard.id,
+        "name": standard.name,
+        "kind": standard.kind,
+        "scored": standard.scored,
+        "evidence": evidence,
+        "status": status,
+        "computed_rating": computed,
+        "rating": final,
+        "rating_label": labels[final] if final else None,
+        "overridden": override is not None,
+        "override_reason": override.reason if override else None,
+        "points": rules.points[final] if final and standard.scored else None,
+        "driver": driver["key_question"] if driver else None,
+        "confidence": confidence if tally is not None else None,
+        "cases": tally.cases if tally is not None else None,
+        "cases_selected": tally.cases_selected if tally is not None else None,
+        "key_questions": working.figures if working else [],
+        "borderline": driver["crosses_band_edge"] if driver else None,
+        "cases_to_move_up": sum(m["cases"] for m in working.move_up) if working and working.move_up else None,
+        "cases_to_move_down": working.move_down["cases"] if working and working.move_down else None,
+        "move_up": working.move_up if working else [],
+        "move_down": working.move_down if working else None,
+        "explanation": explanation,
+        "notes": working.notes if working else [],
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Overall
+
+
+def _edge(band: Any) -> Json | None:
+    return {"rating": band.rating, "min": band.min, "max": band.max} if band else None
+
+
+def band_for_score(framework: Framework, score: int) -> Rating:
+    """The overall rating the framework's score bands give a score."""
+    for band in framework.rules.overall.bands:
+        if band.min <= score <= band.max:
+            return band.rating
+    raise ValueError(f"score {score} is in no band of {framework.id}")
+
+
+def overall_rating(rules: Rules, standards: list[Json]) -> Json:
+    """Sum the points of the scored standards and band the score (an `OverallRating`); not rated, with
+    the reasons, if a scored standard has no rating."""
+    framework = rules.framework
+    overall = framework.rules.overall
+    labels, points = rules.labels, rules.points
+    scored = [s for s in standards if s["scored"]]
+    missing = [s for s in scored if s["rating"] is None]
+    rating: str = "not_rated"
+    score = computed_score = band = above = below = None
+    reasons = [
+        f"scored standard {s['standard']} ({s['name']}) "
+        + ("has no evidence" if s["status"] == "no_evidence" else "had no applicable cases on any key question")
+        for s in missing
+    ]
+    if missing:
+        explanation = f"Not rated: {len(missing)} of {len(scored)} scored standards have no rating."
+    else:
+        score = sum(points[s["rating"]] for s in scored)
+        computed_score = sum(points[s["computed_rating"]] for s in scored)
+        rating = band_for_score(framework, score)
+        band = next(b for b in overall.bands if b.rating == rating)
+        above = next((b for b in overall.bands if b.min == band.max + 1), None)
+        below = next((b for b in overall.bands if b.max == band.min - 1), None)
+        explanation = f"{labels[rating]}: score {score}/{overall.max_score}, in the band {band.min}-{band.max}."
+        if overall.provisional:
+            explanation += " The score bands of this framework are provisional."
+    return {
+        "status": "not_rated" if missing else "rated",
+        "rating": rating,
+        "rating_label": labels.get(rating),
+        "score": score,
+        "max_score": overall.max_score,
+        "band": _edge(band),
+        "band_above": _edge(above),
+        "band_below": _edge(below),
+        "points_to_move_up": above.min - score if above and score is not None else None,
+        "points_to_move_down": score - band.min + 1 if below and band and score is not None else None,
+        "computed_score": computed_score,
+        "computed_rating": band_for_score(framework, computed_score) if computed_score is not None else "not_rated",
+        "scored_standards": len(scored),
+        "bands_provisional": overall.provisional,
+        "bands_note": overall.note,
+        "reasons": reasons,
+        "explanation": explanation,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# One inspection
+
+
+def collect_evidence(
+    framework: Framework,
+    entries: list[StandardEvidence],
+    where: str,
+    faults: Faults,
+    *,
+    allow_ratings: bool = True,
+    extra_filter: CaseFilter | None = None,
+) -> dict[str, tuple[StandardEvidence, StandardTally | None]]:
+    """Check each entry against the framework and tally its cases or counts, by standard id."""
+    standards = {s.id: s for s in framework.standards()}
+    allowed_attributes = filter_attributes(framework, extra_filter)
+    found: dict[str, tuple[StandardEvidence, StandardTally | None]] = {}
+    for i, entry in enumerate(entries):
+        at = f"{where}.{i}"
+        standard = standards.get(entry.standard)
+        if standard is None:
+            faults.add(
+                f"{at}.standard",
+                f"framework {framework.id} has no standard {entry.standard}; it has {', '.join(standards)}",
+            )
+            continue
+        if entry.standard in found:
+            faults.add(f"{at}.standard", f"standard {entry.standard} is given more than once")
+            continue
+        tally: StandardTally | None = None
+        if entry.rating is not None:
+            if not allow_ratings:
+                faults.add(f"{at}.rating", "pooling takes case answers or counts, not ratings")
+        elif standard.kind == "judged":
+            faults.add(at, f"standard {standard.id} is judged: send the inspectors' rating, not cases or counts")
+        elif entry.cases is not None:
+            tally = tally_cases(standard, entry.cases, f"{at}.cases", faults, allowed_attributes, extra_filter)
+        elif entry.counts is not None:
+            if extra_filter is not None:
+                faults.add(f"{at}.counts", "a pooled case filter needs case answers; counts cannot be filtered")
+            tally = tally_counts(standard, entry.counts, f"{at}.counts", faults)
+        found[entry.standard] = (entry, tally)
+    return found
+
+
+def _has_evidence(item: tuple[StandardEvidence, StandardTally | None] | None) -> bool:
+    if item is None:
+        return False
+    _, tally = item
+    return tally is None or any(t.applicable for t in tally.key_questions.values())
+
+
+def case_columns(evidence: dict[str, tuple[StandardEvidence, StandardTally | None]]) -> dict[str, Json]:
+    """The canonical column form of each standard's cases, for the input fingerprint."""
+    return {sid: t.columns.canonical() for sid, (_, t) in evidence.items() if t is not None and t.columns is not None}
+
+
+def fault_summary(faults: Faults) -> str:
+    first = faults[0]
+    more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
+    return f"{first.field}: {first.message}{more}"
+
+
+def rate(resolved: ResolvedFramework, request: RatingRequest) -> Json:
+    """Rate one inspection's evidence against a framework version, with the working shown (a `RatingResult`).
+
+    Raises InvalidInput naming every fault: an unknown standard or key question, a standard given twice,
+    yes above applicable, a case reference used twice in a standard, cases for a judged standard, an
+    attribute no case filter reads, an override of an unknown or unevidenced standard or given twice.
+    """
+    framework = resolved.framework
+    faults = Faults()
+    evidence = collect_evidence(framework, request.standards, "body.standards", faults)
+    overrides: dict[str, Override] = {}
+    for i, override in enumerate(request.overrides):
+        at = f"body.overrides.{i}"
+        if framework.standard(override.standard) is None:
+            faults.add(f"{at}.standard", f"framework {framework.id} has no standard {override.standard}")
+        elif override.standard in overrides:
+            faults.add(f"{at}.standard", f"standard {override.standard} is overridden more than once")
+        elif not _has_evidence(evidence.get(override.standard)):
+            faults.add(
+                f"{at}.standard",
+                f"standard {override.standard} has no evidence to override; send its rating instead",
+            )
+        else:
+            overrides[override.standard] = override
+    if faults:
+        raise InvalidInput(fault_summary(faults), faults)
+
+    rules = Rules.of(framework)
+    standards = []
+    for standard in framework.standards():
+        entry, tally = evidence.get(standard.id, (None, None))
+        standards.append(
+            standard_rating(
+                rules,
+                standard,
+                tally=tally,
+                given_rating=entry.rating if entry else None,
+                override=overrides.get(standard.id),
+                confidence=entry.confidence if entry and entry.confidence is not None else request.confidence,
+            )
+        )
+    return {
+        "framework_id": framework.id,
+        "framework_version": framework.version,
+        "framework_hash": resolved.hash,
+        "framework_source": resolved.source,
+        "rules_version": RULES_VERSION,
+        "input_fingerprint": rating_fingerprint(request, resolved.hash, case_columns(evidence)),
+        "confidence": request.confidence,
+        "standards": standards,
+        "overall": overall_rating(rules, standards),
+    }
