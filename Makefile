@@ -33,6 +33,9 @@ test: install  ## the whole suite: PostgreSQL (TEST_DATABASE_URL) and the embedd
 bench: install  ## performance figures, each beside a reference measured in the same run
 	$(PY) -m bench
 
+demo:  ## one inspection end to end through the public API, against the services `make run` started
+	$(PY) scripts/demo.py
+
 check-contracts:  ## the contract floor, against the services `make run` started
 	$(PYTHON) ../shared/acceptance/check_contracts.py all
 

@@ -1,0 +1,176 @@
+"""`make demo`: one inspection run end to end through the gateway's public API, printed as a report would.
+
+It uses the demo units that `make run` loaded and a synthetic caseload (clearly labelled synthetic: no
+real person's data), then plans the inspection, uploads the caseloads, draws the samples, records
+generated case answers and domain-one judgements, rates, lets the panel decide, and publishes.
+Run it against the services `make run` started: GATEWAY_URL (default http://127.0.0.1:8000).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import sys
+import uuid
+from datetime import date, timedelta
+
+import httpx
+
+GATEWAY = os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000").rstrip("/") + "/api/v1"
+PDU_CODE = "N53DRBY"  # Derby City, East Midlands
+FRAMEWORK = "probation-pdu-2021"
+SEED = 20260112
+
+# Share of 'yes' answers the synthetic inspectors give, per case-based standard: chosen so the table
+# shows several bands, as a real report would.
+YES_RATE = {"2.1": 0.83, "2.2": 0.74, "2.3": 0.68, "2.4": 0.61, "2.5": 0.55}
+JUDGEMENTS = {
+    "1.1": ("good", "Leaders set a clear vision; staff understood priorities (synthetic evidence)."),
+    "1.2": ("requires_improvement", "Workloads were high and vacancies persisted (synthetic evidence)."),
+    "1.3": ("good", "A wide range of services was available to people on probation (synthetic evidence)."),
+    "1.4": ("requires_improvement", "Case records were hard to navigate (synthetic evidence)."),
+}
+LABELS = {"outstanding": "Outstanding", "good": "Good", "requires_improvement": "Requires improvement",
+          "inadequate": "Inadequate", "not_rated": "Not rated", None: "-"}
+
+
+def check(response: httpx.Response, *expected: int) -> dict:
+    if response.status_code not in expected:
+        sys.exit(f"{response.request.method} {response.request.url} answered {response.status_code}:\n{response.text}")
+    return response.json() if response.content else {}
+
+
+def synthetic_frame(rng: random.Random, cases: int, sample_type: str, window_start: date) -> str:
+    """A caseload shaped like national statistics (domain.md section 4); every value is invented."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    refs = rng.sample(range(100000, 999999), cases)
+    if sample_type == "case_supervision":
+        writer.writerow(["case_ref", "unit", "gender", "sentence_type", "rosh_level", "start_date"])
+        for n in refs:
+            writer.writerow([
+                f"X{n}", PDU_CODE,
+                "male" if rng.random() < 0.9 else "female",
+                rng.choices(["community_order", "licence", "pre_release_custody"], [0.47, 0.38, 0.15])[0],
+                rng.choices(["low", "medium", "high", "very_high"], [0.25, 0.50, 0.23, 0.02])[0],
+                (window_start + timedelta(days=rng.randrange(0, 180))).isoformat(),
+            ])
+    else:
+        writer.writerow(["case_ref", "unit", "gender", "sentence_type", "start_date"])
+        for n in refs:
+            writer.writerow([
+                f"C{n}", PDU_CODE,
+                "male" if rng.random() < 0.88 else "female",
+                rng.choices(["community_order", "suspended_sentence_order", "immediate_custody"], [0.5, 0.3, 0.2])[0],
+                (window_start + timedelta(days=rng.randrange(0, 90))).isoformat(),
+            ])
+    return out.getvalue()
+
+
+def main() -> int:
+    rng = random.Random(SEED)
+    run = uuid.uuid4().hex[:8]
+    with httpx.Client(timeout=120) as http:
+        units = check(http.get(f"{GATEWAY}/units", params={"code": PDU_CODE}), 200)["items"]
+        if not units:
+            sys.exit(f"Demo unit {PDU_CODE} is not loaded: start the services with `make run` first.")
+        unit = units[0]
+        framework = check(http.get(f"{GATEWAY}/frameworks/{FRAMEWORK}"), 200)
+        standards = [s for d in framework["domains"] for s in d["standards"]]
+
+        start = date.today() + timedelta(days=21)
+        inspection = check(http.post(f"{GATEWAY}/inspections", json={
+            "unit_id": unit["id"], "framework_id": FRAMEWORK, "type": "core",
+            "title": f"Demo inspection of {unit['name']} ({run})", "lead": "Demo Lead Inspector",
+            "fieldwork_start": start.isoformat(), "fieldwork_end": (start + timedelta(days=11)).isoformat(),
+        }), 201)
+        iid = inspection["id"]
+        print(f"Planned inspection {iid} of {unit['name']} ({unit['code']}) under {FRAMEWORK}")
+
+        def move(to: str) -> None:
+            check(http.post(f"{GATEWAY}/inspections/{iid}/transitions", json={"to": to, "note": "demo"}), 200)
+            print(f"  -> {to}")
+
+        move("pre_fieldwork")
+        window = start - timedelta(days=200)
+        sizes = {"case_supervision": 1850, "court_reports": 620}
+        samples = {}
+        for sample_type, cases in sizes.items():
+            frame = synthetic_frame(rng, cases, sample_type, window)
+            check(http.put(f"{GATEWAY}/inspections/{iid}/frames/{sample_type}", content=frame,
+                           headers={"Content-Type": "text/csv"}), 200, 201)
+            sample = check(http.post(
+                f"{GATEWAY}/inspections/{iid}/samples",
+                json={"sample_type": sample_type, "reserves_per_stratum": 2, "seed": SEED},
+                headers={"Idempotency-Key": f"demo-{run}-{sample_type}"},
+            ), 201)
+            samples[sample_type] = sample
+            print(f"  sample {sample_type}: {len(sample['selected'])} of {cases} synthetic cases "
+                  f"(seed {sample['seed']}, fingerprint {sample['frame_fingerprint'][:12]}...)")
+
+        move("fieldwork")
+        lines = ["case_ref,sample_type,key_question,answer"]
+        answers = 0
+        for standard in standards:
+            if standard["kind"] != "case":
+                continue
+            sample = samples[standard["sample_type"]]
+            for case in sample["selected"]:
+                for kq in standard["key_questions"]:
+                    roll = rng.random()
+                    answer = "not_applicable" if roll > 0.96 else ("yes" if roll < YES_RATE[standard["id"]] else "no")
+                    lines.append(f"{case['case_ref']},{standard['sample_type']},{kq['id']},{answer}")
+                    answers += 1
+        imported = check(http.post(f"{GATEWAY}/inspections/{iid}/assessments/import", content="\n".join(lines) + "\n",
+                                   headers={"Content-Type": "text/csv"}), 200, 201)
+        print(f"  recorded {answers} case answers in one import ({imported.get('created', '?')} case assessments)")
+        for standard_id, (rating, evidence) in JUDGEMENTS.items():
+            check(http.put(f"{GATEWAY}/inspections/{iid}/judgements/{standard_id}",
+                           json={"rating": rating, "evidence_summary": evidence}), 200, 201)
+        print(f"  recorded {len(JUDGEMENTS)} domain-one judgements")
+
+        move("rating")
+        check(http.post(f"{GATEWAY}/inspections/{iid}/rating-runs", json={},
+                        headers={"Idempotency-Key": f"demo-{run}-rating"}), 201)
+        check(http.post(f"{GATEWAY}/inspections/{iid}/panel-decisions", json={"overrides": [{
+            "standard": "1.4", "rating": "good",
+            "reason": "The panel found the new case-record system resolved the issues seen (synthetic).",
+        }]}, headers={"Idempotency-Key": f"demo-{run}-panel"}), 201)
+        print("  rated, and the ratings panel decided one standard")
+        move("published")
+
+        summary = check(http.get(f"{GATEWAY}/inspections/{iid}/summary"), 200)
+    print_report(unit, summary)
+    return 0
+
+
+def print_report(unit: dict, summary: dict) -> None:
+    table = summary["ratings"]
+    print()
+    print(f"{unit['name']}: inspection of probation services (synthetic demo data)")
+    print("=" * 100)
+    print(f"{'Standard':<38} {'Rating':<22} {'Lowest key question (80% interval)':<36}")
+    print("-" * 100)
+    for standard in table["standards"]:
+        figures = {k["key_question"]: k for k in standard["key_questions"]}
+        driver = ""
+        if standard["driver"] in figures:
+            figure = figures[standard["driver"]]
+            low, high = figure["interval"]
+            driver = f"{standard['driver']}: {figure['percent_rounded']}% ({low:.0f}-{high:.0f}%)"
+            if standard["borderline"]:
+                driver += " borderline"
+        print(f"{standard['standard'] + ' ' + standard['name']:<38} {standard['rating_label'] or '-':<22} {driver}")
+        if standard["overridden"]:
+            computed = LABELS[standard["computed_rating"]]
+            print(f"{'':<38} (panel decision; computed {computed}: {standard['override_reason']})")
+    overall = table["overall"]
+    print("-" * 100)
+    print(f"Overall: {overall['rating_label'] or LABELS[overall['rating']]}, score {overall['score']}/{overall['max_score']}"
+          + (" (score bands provisional)" if overall["bands_provisional"] else ""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
