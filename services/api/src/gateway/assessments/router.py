@@ -1,5 +1,344 @@
-"""HTTP routes for assessments."""
+"""Case assessments and domain-one judgements: what inspectors record during fieldwork and rating.
 
-from fastapi import APIRouter
+Every route takes `CurrentActor`: the one place its permission check will be declared. No route here
+calls an engine, so recording never waits on, or is lost to, an engine failure.
+"""
 
-router = APIRouter(tags=["assessments"])
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from starlette.datastructures import UploadFile
+
+from gateway.actors import CurrentActor
+from gateway.assessments import importer, service
+from gateway.assessments.schemas import (
+    AssessmentImportReport,
+    AssessmentListQuery,
+    CaseAssessmentImportItem,
+    CaseAssessmentRead,
+    CaseAssessmentWrite,
+    JudgementList,
+    JudgementRead,
+    JudgementWrite,
+)
+from gateway.db import SessionDep
+from inspection_shared.framework import Slug, StandardId
+from inspection_shared.pagination import Page
+from inspection_shared.problems import FieldError, InvalidInput, Problem, problem_responses
+
+router = APIRouter()
+
+MAX_IMPORT_BYTES = 10 * 1024 * 1024
+CSV_TYPES = ("text/csv", "application/csv")
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The ETag of your last read. Leave it out to record the first one; required to change it.",
+    ),
+]
+SampleTypePath = Annotated[Slug, Path(description="The sample the case was drawn in, e.g. case_supervision.")]
+CaseRefPath = Annotated[str, Path(min_length=1, max_length=64, description="The case reference, e.g. X123456.")]
+StandardPath = Annotated[StandardId, Path(description="A judged standard of the pinned framework, e.g. 1.1.")]
+
+_ETAG_HEADER = {
+    "ETag": {"description": "Version; send it back in If-Match to change it.", "schema": {"type": "string"}}
+}
+_CREATED_HEADERS = {**_ETAG_HEADER, "Location": {"description": "Where it is read.", "schema": {"type": "string"}}}
+_WRITE_DESCRIPTION = (
+    "Without If-Match when there is none yet (201); with the ETag of your last read to change it (200): "
+    "428 without If-Match, 412 if it has changed since. Recorded while the inspection is in fieldwork or "
+    "rating; 409 before, and once it is published or withdrawn."
+)
+
+
+# --- case assessments --------------------------------------------------------------------------------
+
+_CASE_PATH = "/inspections/{inspection_id}/samples/{sample_type}/cases/{case_ref}/assessment"
+
+
+@router.get(
+    _CASE_PATH,
+    tags=["assessments"],
+    operation_id="get_case_assessment",
+    summary="The assessment of one sampled case",
+    responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 422)},
+)
+async def get_case_assessment(
+    inspection_id: uuid.UUID,
+    sample_type: SampleTypePath,
+    case_ref: CaseRefPath,
+    response: Response,
+    session: SessionDep,
+    actor: CurrentActor,
+) -> CaseAssessmentRead:
+    assessment = await service.get_assessment(session, inspection_id, sample_type, case_ref)
+    response.headers["ETag"] = service.etag(assessment.version)
+    return assessment
+
+
+@router.put(
+    _CASE_PATH,
+    tags=["assessments"],
+    operation_id="put_case_assessment",
+    summary="Record the assessment of one sampled case",
+    description=(
+        "The whole assessment as it now stands: answers to the key questions of the case-based standards "
+        "assessed on the case's sample (a key question left out is not answered yet), the case attributes "
+        "their case filters read (no others), and a short evidence note. A case replaced by a substitution "
+        "cannot be assessed (409). " + _WRITE_DESCRIPTION
+    ),
+    responses={
+        200: {"description": "Changed.", "headers": _ETAG_HEADER},
+        201: {"description": "Recorded for the first time.", "headers": _CREATED_HEADERS},
+        **problem_responses(404, 409, 412, 422, 428),
+    },
+)
+async def put_case_assessment(
+    inspection_id: uuid.UUID,
+    sample_type: SampleTypePath,
+    case_ref: CaseRefPath,
+    data: CaseAssessmentWrite,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: CurrentActor,
+    if_match: IfMatch = None,
+) -> CaseAssessmentRead:
+    assessment, created = await service.put_assessment(
+        session, inspection_id, sample_type, case_ref, data, if_match, actor
+    )
+    response.headers["ETag"] = service.etag(assessment.version)
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = request.url.path
+    return assessment
+
+
+@router.get(
+    "/inspections/{inspection_id}/assessments",
+    tags=["assessments"],
+    operation_id="list_case_assessments",
+    summary="The inspection's case assessments, by sample type and case reference",
+    responses=problem_responses(404, 422),
+)
+async def list_case_assessments(
+    inspection_id: uuid.UUID,
+    query: Annotated[AssessmentListQuery, Query()],
+    session: SessionDep,
+    actor: CurrentActor,
+) -> Page[CaseAssessmentRead]:
+    items, next_cursor = await service.list_assessments(session, inspection_id, query)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+_CSV_EXAMPLE = (
+    "case_ref,sample_type,key_question,answer,unpaid_work_requirement,evidence_note\n"
+    "X123456,unpaid_work,3.1.1,yes,true,Placement records and supervisor's notes\n"
+    "X123456,unpaid_work,3.1.2,no,,\n"
+    "X123456,unpaid_work,3.1.3,not_applicable,,\n"
+    "X234567,case_supervision,2.1.1,yes,,\n"
+)
+_IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "Case answers as CSV (the body, or the `file` part of a form) or as a JSON array of case "
+            "assessments.\n\n" + importer.CSV_FORMAT
+        ),
+        "content": {
+            "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+            "application/json": {
+                "schema": {"type": "array", "items": CaseAssessmentImportItem.model_json_schema()},
+                "example": [
+                    {
+                        "case_ref": "X123456",
+                        "sample_type": "unpaid_work",
+                        "answers": {"3.1.1": "yes", "3.1.2": "no", "3.1.3": "not_applicable"},
+                        "attributes": {"unpaid_work_requirement": True},
+                        "evidence_note": "Placement records and supervisor's notes",
+                    }
+                ],
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A .csv file, or a .json file holding an array.",
+                        }
+                    },
+                    "required": ["file"],
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/inspections/{inspection_id}/assessments/import",
+    tags=["assessments"],
+    operation_id="import_case_assessments",
+    summary="Record many case answers at once, all or nothing",
+    description=(
+        "Checks the whole import against the pinned framework and the inspection's sampled cases before "
+        "writing anything; any fault refuses all of it with a 422 listing every fault by CSV line (the "
+        "header is line 1) or JSON array index. An import sets the answers, attributes and notes it gives "
+        "and keeps the rest of each held assessment; a changed assessment's version goes up by one. "
+        "Importing the same file again reports every case unchanged. Recorded while the inspection is in "
+        "fieldwork or rating."
+    ),
+    responses=problem_responses(404, 409, 413, 415, 422),
+    openapi_extra=_IMPORT_BODY,
+)
+async def import_case_assessments(
+    inspection_id: uuid.UUID, request: Request, session: SessionDep, actor: CurrentActor
+) -> AssessmentImportReport:
+    kind, content = await _read_import(request)
+    return await importer.import_assessments(session, inspection_id, kind, content, actor)
+
+
+# --- domain-one judgements ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/inspections/{inspection_id}/judgements",
+    tags=["judgements"],
+    operation_id="list_judgements",
+    summary="The inspectors' judgements of the judged standards, and those still missing",
+    responses=problem_responses(404),
+)
+async def list_judgements(inspection_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> JudgementList:
+    return await service.list_judgements(session, inspection_id)
+
+
+@router.get(
+    "/inspections/{inspection_id}/judgements/{standard_id}",
+    tags=["judgements"],
+    operation_id="get_judgement",
+    summary="The judgement of one judged standard",
+    responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 422)},
+)
+async def get_judgement(
+    inspection_id: uuid.UUID, standard_id: StandardPath, response: Response, session: SessionDep, actor: CurrentActor
+) -> JudgementRead:
+    judgement = await service.get_judgement(session, inspection_id, standard_id)
+    response.headers["ETag"] = service.etag(judgement.version)
+    return judgement
+
+
+@router.put(
+    "/inspections/{inspection_id}/judgements/{standard_id}",
+    tags=["judgements"],
+    operation_id="put_judgement",
+    summary="Record the inspectors' rating of a judged standard, with its evidence summary",
+    description=(
+        "Only judged standards of the pinned framework (domain one, policy and provision) take a judgement; "
+        "a case-based or unknown standard is refused (422). " + _WRITE_DESCRIPTION
+    ),
+    responses={
+        200: {"description": "Changed.", "headers": _ETAG_HEADER},
+        201: {"description": "Recorded for the first time.", "headers": _CREATED_HEADERS},
+        **problem_responses(404, 409, 412, 422, 428),
+    },
+)
+async def put_judgement(
+    inspection_id: uuid.UUID,
+    standard_id: StandardPath,
+    data: JudgementWrite,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    actor: CurrentActor,
+    if_match: IfMatch = None,
+) -> JudgementRead:
+    judgement, created = await service.put_judgement(session, inspection_id, standard_id, data, if_match, actor)
+    response.headers["ETag"] = service.etag(judgement.version)
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = request.url.path
+    return judgement
+
+
+# --- reading an upload -------------------------------------------------------------------------------
+
+
+def _too_large() -> Problem:
+    return Problem(
+        413,
+        "Content too large",
+        f"An import may be at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
+        slug="content-too-large",
+    )
+
+
+def _text(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            "The upload is not UTF-8 text.",
+            [FieldError(field="body", message=f"not UTF-8: byte {error.start} cannot be decoded")],
+        ) from error
+
+
+def _json(content: bytes) -> Any:
+    try:
+        return json.loads(_text(content))
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            "The body is not valid JSON.",
+            [FieldError(field="body", message=f"{error.msg} at line {error.lineno}, column {error.colno}")],
+        ) from error
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
+        raise _too_large()
+    content = bytearray()
+    async for chunk in request.stream():
+        content += chunk
+        if len(content) > MAX_IMPORT_BYTES:
+            raise _too_large()
+    return bytes(content)
+
+
+async def _read_import(request: Request) -> tuple[str, Any]:
+    """("csv", text) or ("json", document) from the body or the form's file."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type in CSV_TYPES:
+        return "csv", _text(await _body(request))
+    if media_type == "application/json":
+        return "json", _json(await _body(request))
+    if media_type == "multipart/form-data":
+        async with request.form(max_files=1, max_fields=10, max_part_size=MAX_IMPORT_BYTES) as form:
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise InvalidInput(
+                    "The form has no file.",
+                    [FieldError(field="body.file", message="attach the case answers as 'file'")],
+                )
+            if upload.size is not None and upload.size > MAX_IMPORT_BYTES:
+                raise _too_large()
+            content = await upload.read(MAX_IMPORT_BYTES + 1)
+            if len(content) > MAX_IMPORT_BYTES:
+                raise _too_large()
+            filename = (upload.filename or "").lower()
+            if filename.endswith(".json") or (upload.content_type or "").startswith("application/json"):
+                return "json", _json(content)
+            return "csv", _text(content)
+    raise Problem(
+        415,
+        "Unsupported media type",
+        f"Send the case answers as text/csv, application/json or multipart/form-data, not {media_type or 'no type'}.",
+        slug="unsupported-media-type",
+    )
