@@ -6,13 +6,12 @@ calls an engine, so recording never waits on, or is lost to, an engine failure.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from starlette.datastructures import UploadFile
 
+from gateway import uploads
 from gateway.actors import CurrentActor
 from gateway.assessments import importer, service
 from gateway.assessments.schemas import (
@@ -28,12 +27,11 @@ from gateway.assessments.schemas import (
 from gateway.db import SessionDep
 from inspection_shared.framework import Slug, StandardId
 from inspection_shared.pagination import Page
-from inspection_shared.problems import FieldError, InvalidInput, Problem, problem_responses
+from inspection_shared.problems import problem_responses
 
 router = APIRouter()
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
-CSV_TYPES = ("text/csv", "application/csv")
 
 IfMatch = Annotated[
     str | None,
@@ -271,74 +269,6 @@ async def put_judgement(
 # --- reading an upload -------------------------------------------------------------------------------
 
 
-def _too_large() -> Problem:
-    return Problem(
-        413,
-        "Content too large",
-        f"An import may be at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-        slug="content-too-large",
-    )
-
-
-def _text(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(
-            "The upload is not UTF-8 text.",
-            [FieldError(field="body", message=f"not UTF-8: byte {error.start} cannot be decoded")],
-        ) from error
-
-
-def _json(content: bytes) -> Any:
-    try:
-        return json.loads(_text(content))
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            "The body is not valid JSON.",
-            [FieldError(field="body", message=f"{error.msg} at line {error.lineno}, column {error.colno}")],
-        ) from error
-
-
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
-        raise _too_large()
-    content = bytearray()
-    async for chunk in request.stream():
-        content += chunk
-        if len(content) > MAX_IMPORT_BYTES:
-            raise _too_large()
-    return bytes(content)
-
-
 async def _read_import(request: Request) -> tuple[str, Any]:
     """("csv", text) or ("json", document) from the body or the form's file."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type in CSV_TYPES:
-        return "csv", _text(await _body(request))
-    if media_type == "application/json":
-        return "json", _json(await _body(request))
-    if media_type == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=10, max_part_size=MAX_IMPORT_BYTES) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInput(
-                    "The form has no file.",
-                    [FieldError(field="body.file", message="attach the case answers as 'file'")],
-                )
-            if upload.size is not None and upload.size > MAX_IMPORT_BYTES:
-                raise _too_large()
-            content = await upload.read(MAX_IMPORT_BYTES + 1)
-            if len(content) > MAX_IMPORT_BYTES:
-                raise _too_large()
-            filename = (upload.filename or "").lower()
-            if filename.endswith(".json") or (upload.content_type or "").startswith("application/json"):
-                return "json", _json(content)
-            return "csv", _text(content)
-    raise Problem(
-        415,
-        "Unsupported media type",
-        f"Send the case answers as text/csv, application/json or multipart/form-data, not {media_type or 'no type'}.",
-        slug="unsupported-media-type",
-    )
+    return await uploads.read_import(request, MAX_IMPORT_BYTES, "The case answers")

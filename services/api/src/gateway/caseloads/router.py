@@ -9,8 +9,8 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from starlette.datastructures import UploadFile
 
+from gateway import uploads
 from gateway.actors import CurrentActor
 from gateway.caseloads import frames, service
 from gateway.caseloads.schemas import (
@@ -28,11 +28,10 @@ from gateway.db import SessionDep
 from gateway.engines import SamplingDep
 from gateway.idempotency.service import IdempotencyKey, run_once
 from inspection_shared.pagination import Page
-from inspection_shared.problems import FieldError, InvalidInput, Problem, problem_responses
+from inspection_shared.problems import problem_responses
 
 router = APIRouter(tags=["caseloads"])
 
-CSV_TYPES = ("text/csv", "application/csv")
 SampleTypePath = Annotated[
     str,
     Path(pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="A sample type of the pinned framework.",
@@ -85,42 +84,13 @@ the frame (200) until a sample is drawn from it; after that, 409.
 
 async def _upload(request: Request) -> bytes:
     """The CSV bytes of a frame upload, as the body or as a form's file."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type in CSV_TYPES:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > frames.MAX_BYTES:
-            raise _too_large()
-        content = bytearray()
-        async for chunk in request.stream():
-            content += chunk
-            if len(content) > frames.MAX_BYTES:
-                raise _too_large()
-        return bytes(content)
-    if media_type == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=10) as form:
-            upload = form.get("frame") or form.get("file")
-            if not isinstance(upload, UploadFile):
-                upload = next((v for v in form.values() if isinstance(v, UploadFile)), None)
-            if upload is None:
-                raise InvalidInput(
-                    "The form has no file.", [FieldError(field="body.frame", message="attach the frame as 'frame'")]
-                )
-            if upload.size is not None and upload.size > frames.MAX_BYTES:
-                raise _too_large()
-            content = await upload.read(frames.MAX_BYTES + 1)
-            if len(content) > frames.MAX_BYTES:
-                raise _too_large()
-            return content
-    raise Problem(
-        415,
-        "Unsupported media type",
-        f"Send the frame as text/csv or multipart/form-data, not {media_type or 'no type'}.",
-        slug="unsupported-media-type",
-    )
-
-
-def _too_large() -> Problem:
-    return frames.frame_too_large(f"A frame upload may be at most {frames.MAX_BYTES // (1024 * 1024)} MB.")
+    kind = uploads.media_type(request)
+    if kind in uploads.CSV_TYPES:
+        return await uploads.read_body(request, frames.MAX_BYTES, "A frame upload")
+    if kind == "multipart/form-data":
+        content, _ = await uploads.read_form_file(request, frames.MAX_BYTES, "The frame", ("frame", "file"))
+        return content
+    raise uploads.unsupported(kind, "The frame", "text/csv or multipart/form-data")
 
 
 # --- frames ------------------------------------------------------------------------------------------

@@ -5,13 +5,12 @@ Every route takes `CurrentActor`: the one place its permission check will be dec
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from starlette.datastructures import UploadFile
 
+from gateway import uploads
 from gateway.actors import CurrentActor
 from gateway.db import SessionDep
 from gateway.units import importer, service
@@ -25,12 +24,11 @@ from gateway.units.schemas import (
     UnitUpdate,
 )
 from inspection_shared.pagination import Page
-from inspection_shared.problems import FieldError, InvalidInput, Problem, problem_responses
+from inspection_shared.problems import problem_responses
 
 router = APIRouter(prefix="/units", tags=["units"])
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-CSV_TYPES = ("text/csv", "application/csv")
 
 _ETAG_HEADER = {
     "ETag": {
@@ -191,73 +189,6 @@ async def list_unit_children(
 # --- reading an upload -------------------------------------------------------------------------------
 
 
-def _too_large() -> Problem:
-    return Problem(
-        413,
-        "Content too large",
-        f"An import may be at most {MAX_IMPORT_BYTES // (1024 * 1024)} MB.",
-        slug="content-too-large",
-    )
-
-
-def _text(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInput(
-            "The upload is not UTF-8 text.",
-            [FieldError(field="body", message=f"not UTF-8: byte {error.start} cannot be decoded")],
-        ) from error
-
-
-def _json(content: bytes) -> importer.ParsedImport:
-    try:
-        document = json.loads(_text(content))
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            "The body is not valid JSON.",
-            [FieldError(field="body", message=f"{error.msg} at line {error.lineno}, column {error.colno}")],
-        ) from error
-    return importer.parse_json(document)
-
-
-async def _body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
-        raise _too_large()
-    content = bytearray()
-    async for chunk in request.stream():
-        content += chunk
-        if len(content) > MAX_IMPORT_BYTES:
-            raise _too_large()
-    return bytes(content)
-
-
 async def _read_import(request: Request) -> importer.ParsedImport:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type in CSV_TYPES:
-        return importer.parse_csv(_text(await _body(request)))
-    if media_type == "application/json":
-        return _json(await _body(request))
-    if media_type == "multipart/form-data":
-        async with request.form(max_files=1, max_fields=10) as form:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise InvalidInput(
-                    "The form has no file.", [FieldError(field="body.file", message="attach the units as 'file'")]
-                )
-            if upload.size is not None and upload.size > MAX_IMPORT_BYTES:
-                raise _too_large()
-            content = await upload.read(MAX_IMPORT_BYTES + 1)
-            if len(content) > MAX_IMPORT_BYTES:
-                raise _too_large()
-            filename = (upload.filename or "").lower()
-            if filename.endswith(".json") or (upload.content_type or "").startswith("application/json"):
-                return _json(content)
-            return importer.parse_csv(_text(content))
-    raise Problem(
-        415,
-        "Unsupported media type",
-        f"Send the units as text/csv, application/json or multipart/form-data, not {media_type or 'no type'}.",
-        slug="unsupported-media-type",
-    )
+    kind, payload = await uploads.read_import(request, MAX_IMPORT_BYTES, "The units")
+    return importer.parse_csv(payload) if kind == "csv" else importer.parse_json(payload)
