@@ -103,25 +103,39 @@ async def db_session(db_connection: AsyncConnection):
         yield session
 
 
-def engine_clients_in_process() -> tuple[RatingEngineClient, SamplingClient]:
+@pytest.fixture(scope="session")
+def engine_apps():
+    """The real engines, in process; stateless, so one of each serves the whole run."""
+    return create_rating_engine(), create_sampling()
+
+
+def engine_clients_in_process(engine_apps) -> tuple[RatingEngineClient, SamplingClient]:
+    rating_app, sampling_app = engine_apps
     return (
-        RatingEngineClient("http://rating-engine", transport=httpx.ASGITransport(app=create_rating_engine())),
-        SamplingClient("http://sampling", transport=httpx.ASGITransport(app=create_sampling())),
+        RatingEngineClient("http://rating-engine", transport=httpx.ASGITransport(app=rating_app)),
+        SamplingClient("http://sampling", transport=httpx.ASGITransport(app=sampling_app)),
     )
 
 
+@pytest.fixture(scope="session")
+def _gateway_app_once():
+    # Building the app is the slow part of a test's set-up; its state is wired afresh for each test.
+    return create_gateway(Settings(database_url="unused://set-by-fixture"))
+
+
 @pytest.fixture
-async def gateway_app(db_engine: AsyncEngine, db_connection: AsyncConnection):
+async def gateway_app(_gateway_app_once, engine_apps, db_engine: AsyncEngine, db_connection: AsyncConnection):
     """The gateway app wired to the test's transaction and to the real engines in process."""
-    app = create_gateway(Settings(database_url="unused://set-by-fixture"))
+    app = _gateway_app_once
     app.state.db_engine = db_engine
     app.state.sessionmaker = async_sessionmaker(
         bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    app.state.rating_engine, app.state.sampling = engine_clients_in_process()
+    app.state.rating_engine, app.state.sampling = engine_clients_in_process(engine_apps)
+    clients = (app.state.rating_engine, app.state.sampling)
     yield app
-    await app.state.rating_engine.aclose()
-    await app.state.sampling.aclose()
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture
