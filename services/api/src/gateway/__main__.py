@@ -1,9 +1,9 @@
 """Run the gateway: `python -m gateway`."""
 
 import uvicorn
+from inspection_shared.web import configure_logging
 
 from gateway.settings import Settings
-from inspection_shared.web import configure_logging
 
 
 def main() -> None:

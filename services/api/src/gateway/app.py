@@ -6,18 +6,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from inspection_shared.web import create_service_app
 from sqlalchemy import text
 
+from gateway.assessments.router import router as assessments_router
+from gateway.caseloads.router import router as caseloads_router
 from gateway.db import create_engine, create_sessionmaker
 from gateway.engines import engine_clients
 from gateway.frameworks.router import router as frameworks_router
+from gateway.inspections.router import router as inspections_router
+from gateway.ratings.router import router as ratings_router
 from gateway.settings import Settings
 from gateway.units.router import router as units_router
-from gateway.inspections.router import router as inspections_router
-from gateway.caseloads.router import router as caseloads_router
-from gateway.assessments.router import router as assessments_router
-from gateway.ratings.router import router as ratings_router
-from inspection_shared.web import create_service_app
 
 API_PREFIX = "/api/v1"
 

@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
+from inspection_shared.settings import ServiceSettings
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
-
-from inspection_shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from inspection_shared.problems import Conflict, FieldError, InvalidInput
 from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.actors import Actor
 from gateway.assessments.models import CaseAssessment
-from gateway.assessments.schemas import EVIDENCE_NOTE_MAX, AssessmentImportReport, CaseAssessmentImportItem
+from gateway.assessments.schemas import (
+    EVIDENCE_NOTE_MAX,
+    AssessmentImportReport,
+    CaseAssessmentImportItem,
+)
 from gateway.assessments.service import (
     ASSESSABLE_CASE_STATUSES,
     AssessmentRules,
@@ -36,7 +41,6 @@ from gateway.assessments.service import (
 )
 from gateway.caseloads.models import Sample, SampledCase
 from gateway.db import utcnow
-from inspection_shared.problems import Conflict, FieldError, InvalidInput
 
 MAX_ANSWERS = 50_000
 """Far above an inspection's answers (a large sample is a few hundred cases of a dozen key questions)."""

@@ -10,6 +10,9 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
+from inspection_shared.framework import Slug, StandardId
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 from gateway import uploads
 from gateway.actors import CurrentActor
@@ -25,9 +28,7 @@ from gateway.assessments.schemas import (
     JudgementWrite,
 )
 from gateway.db import SessionDep
-from inspection_shared.framework import Slug, StandardId
-from inspection_shared.pagination import Page
-from inspection_shared.problems import problem_responses
+from gateway.preconditions import etag
 
 router = APIRouter()
 
@@ -76,7 +77,7 @@ async def get_case_assessment(
     actor: CurrentActor,
 ) -> CaseAssessmentRead:
     assessment = await service.get_assessment(session, inspection_id, sample_type, case_ref)
-    response.headers["ETag"] = service.etag(assessment.version)
+    response.headers["ETag"] = etag(assessment.version)
     return assessment
 
 
@@ -111,7 +112,7 @@ async def put_case_assessment(
     assessment, created = await service.put_assessment(
         session, inspection_id, sample_type, case_ref, data, if_match, actor
     )
-    response.headers["ETag"] = service.etag(assessment.version)
+    response.headers["ETag"] = etag(assessment.version)
     if created:
         response.status_code = 201
         response.headers["Location"] = request.url.path
@@ -229,7 +230,7 @@ async def get_judgement(
     inspection_id: uuid.UUID, standard_id: StandardPath, response: Response, session: SessionDep, actor: CurrentActor
 ) -> JudgementRead:
     judgement = await service.get_judgement(session, inspection_id, standard_id)
-    response.headers["ETag"] = service.etag(judgement.version)
+    response.headers["ETag"] = etag(judgement.version)
     return judgement
 
 
@@ -259,7 +260,7 @@ async def put_judgement(
     if_match: IfMatch = None,
 ) -> JudgementRead:
     judgement, created = await service.put_judgement(session, inspection_id, standard_id, data, if_match, actor)
-    response.headers["ETag"] = service.etag(judgement.version)
+    response.headers["ETag"] = etag(judgement.version)
     if created:
         response.status_code = 201
         response.headers["Location"] = request.url.path

@@ -13,6 +13,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from inspection_shared.framework import Framework, Standard
+from inspection_shared.problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Problem,
+)
 from sqlalchemy import ColumnElement, and_, false, not_, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,8 +43,7 @@ from gateway.db import utcnow
 from gateway.inspections.guards import ensure_editable, get_inspection, pinned_framework
 from gateway.inspections.models import Inspection
 from gateway.pagination import decode_cursor, encode_cursor
-from inspection_shared.framework import Framework, Standard
-from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound, Problem
+from gateway.preconditions import check_if_match
 
 RECORDING_STATUSES = ("fieldwork", "rating")
 """Case answers and judgements are recorded from the start of fieldwork until publication."""
@@ -200,10 +207,6 @@ async def inspection_for_recording(
     return inspection
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
-
-
 def check_precondition(what: str, held_version: int | None, if_match: str | None) -> None:
     """Create without If-Match; change only with the ETag of the last read (428 without it, 412 if stale)."""
     if held_version is None:
@@ -215,26 +218,7 @@ def check_precondition(what: str, held_version: int | None, if_match: str | None
                 slug="precondition-failed",
             )
         return
-    current = etag(held_version)
-    if if_match is None:
-        raise Problem(
-            428,
-            "Precondition required",
-            f"The {what} already exists: send If-Match with the ETag of your last read of it, so that a "
-            "change made since is not overwritten.",
-            slug="precondition-required",
-            headers={"ETag": current},
-        )
-    tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" not in tags and current not in tags:  # strong comparison: a weak tag never matches
-        raise Problem(
-            412,
-            "Precondition failed",
-            f"The {what} has changed since it was read (If-Match {if_match}, now {current}); read it again and "
-            "reapply the change.",
-            slug="precondition-failed",
-            headers={"ETag": current},
-        )
+    check_if_match(f"the {what}", held_version, if_match)
 
 
 def _changed_meanwhile(what: str) -> Problem:

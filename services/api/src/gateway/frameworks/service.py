@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from gateway.frameworks.models import FrameworkKeyQuestion, FrameworkStandard, FrameworkVersion
 from inspection_shared.framework import Framework
 from inspection_shared.library import content_hash
 from inspection_shared.problems import Conflict, NotFound
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.frameworks.models import (
+    FrameworkKeyQuestion,
+    FrameworkStandard,
+    FrameworkVersion,
+)
 
 
 @dataclass

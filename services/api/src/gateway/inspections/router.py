@@ -10,6 +10,8 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 from gateway.actors import CurrentActor
 from gateway.db import SessionDep
@@ -26,8 +28,6 @@ from gateway.inspections.schemas import (
     StatusChangeRead,
     TransitionRequest,
 )
-from inspection_shared.pagination import Page
-from inspection_shared.problems import problem_responses
 
 router = APIRouter(tags=["inspections"])
 

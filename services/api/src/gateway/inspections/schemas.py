@@ -7,11 +7,22 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
-
-from gateway.inspections.lifecycle import MAX_FIELDWORK_DAYS, InspectionStatus, InspectionType
 from inspection_shared.framework import FrameworkId, Rating
 from inspection_shared.rating import OverallRatingValue
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from gateway.inspections.lifecycle import (
+    MAX_FIELDWORK_DAYS,
+    InspectionStatus,
+    InspectionType,
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -14,6 +14,16 @@ import uuid
 from datetime import date
 from typing import Any
 
+from inspection_shared.framework import Framework
+from inspection_shared.pagination import Page
+from inspection_shared.problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Problem,
+)
+from inspection_shared.rating import RatingResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -56,19 +66,17 @@ from gateway.inspections.schemas import (
     StatusChangeRead,
     TransitionRequest,
 )
+from gateway.preconditions import check_if_match
+from gateway.preconditions import etag as version_etag
 from gateway.ratings.models import RatingSnapshot
 from gateway.units.models import Unit
-from inspection_shared.framework import Framework
-from inspection_shared.pagination import Page
-from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound, Problem
-from inspection_shared.rating import RatingResult
 
 # --- reading -----------------------------------------------------------------------------------------
 
 
 def etag(inspection: Inspection) -> str:
     """The inspection's entity tag: changes with every write to it, including every move of status."""
-    return f'"{inspection.version}"'
+    return version_etag(inspection.version)
 
 
 def to_read(inspection: Inspection, unit: Unit) -> InspectionRead:
@@ -356,29 +364,7 @@ async def create_inspection(session: AsyncSession, data: InspectionCreate, actor
 
 
 def check_precondition(inspection: Inspection, if_match: str | None, *, required: bool = True) -> None:
-    """If-Match against the inspection's ETag: 428 when required and missing, 412 when stale."""
-    current = etag(inspection)
-    if if_match is None:
-        if not required:
-            return
-        raise Problem(
-            428,
-            "Precondition required",
-            "Send If-Match with the ETag of your last read of this inspection, so that a change made since is "
-            "not overwritten.",
-            slug="precondition-required",
-        )
-    # Strong comparison (RFC 9110 13.1.1): weak tags never match.
-    tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" not in tags and current not in tags:
-        raise Problem(
-            412,
-            "Precondition failed",
-            f"The inspection has changed since it was read (If-Match {if_match}, now {current}); read it again "
-            "and reapply the change.",
-            slug="precondition-failed",
-            headers={"ETag": current},
-        )
+    check_if_match("this inspection", inspection.version, if_match, required=required)
 
 
 async def update_inspection(

@@ -27,6 +27,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from inspection_shared.clients import RatingEngineClient
+from inspection_shared.framework import Framework
+from inspection_shared.problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Problem,
+)
+from inspection_shared.rating import (
+    Override,
+    PooledRatingRequest,
+    PooledRatingResult,
+    RatingRequest,
+    RatingResult,
+    UnitEvidence,
+)
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +56,12 @@ from gateway.frameworks.models import FrameworkVersion
 from gateway.inspections.guards import ensure_editable, get_inspection
 from gateway.inspections.models import Inspection
 from gateway.pagination import decode_cursor, encode_cursor
-from gateway.ratings.evidence import assessed_cases, inspection_evidence, pooled_case_evidence, refuse
+from gateway.ratings.evidence import (
+    assessed_cases,
+    inspection_evidence,
+    pooled_case_evidence,
+    refuse,
+)
 from gateway.ratings.models import RatingSnapshot
 from gateway.ratings.schemas import (
     RatingSnapshotRead,
@@ -50,17 +72,6 @@ from gateway.ratings.schemas import (
     UnitContribution,
 )
 from gateway.units.models import Unit
-from inspection_shared.clients import RatingEngineClient
-from inspection_shared.framework import Framework
-from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound, Problem
-from inspection_shared.rating import (
-    Override,
-    PooledRatingRequest,
-    PooledRatingResult,
-    RatingRequest,
-    RatingResult,
-    UnitEvidence,
-)
 
 RUN_STATUSES = ("rating",)
 """Statuses in which the evidence may be rated and a panel may decide."""

@@ -9,7 +9,13 @@ from importlib.resources import files
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.actors import Actor
-from gateway.units.importer import ImportRow, ParsedImport, RowRef, import_units, parse_csv
+from gateway.units.importer import (
+    ImportRow,
+    ParsedImport,
+    RowRef,
+    import_units,
+    parse_csv,
+)
 from gateway.units.schemas import UnitImportReport, UnitImportRow
 
 DATA = files("gateway.units") / "data"

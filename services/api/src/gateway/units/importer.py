@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from inspection_shared.problems import FieldError, InvalidInput
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,9 +22,13 @@ from gateway.actors import Actor
 from gateway.db import utcnow
 from gateway.units.models import Unit
 from gateway.units.rules import UnitType, parent_fault
-from gateway.units.schemas import IMPORT_COLUMNS, ImportedUnit, UnitImportReport, UnitImportRow
+from gateway.units.schemas import (
+    IMPORT_COLUMNS,
+    ImportedUnit,
+    UnitImportReport,
+    UnitImportRow,
+)
 from gateway.units.service import flush_or_conflict, units_by_code
-from inspection_shared.problems import FieldError, InvalidInput
 
 MAX_ROWS = 10_000
 MAX_ERRORS = 200

@@ -9,6 +9,8 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 from gateway import uploads
 from gateway.actors import CurrentActor
@@ -23,8 +25,6 @@ from gateway.units.schemas import (
     UnitRead,
     UnitUpdate,
 )
-from inspection_shared.pagination import Page
-from inspection_shared.problems import problem_responses
 
 router = APIRouter(prefix="/units", tags=["units"])
 

@@ -19,7 +19,6 @@ from pydantic import (
 
 from gateway.units.rules import UnitType, canonical_nation
 
-
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
 
 

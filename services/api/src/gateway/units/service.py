@@ -11,6 +11,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
 
+from inspection_shared.problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Problem,
+)
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,10 +27,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from gateway.actors import Actor
 from gateway.db import utcnow
 from gateway.pagination import decode_cursor, encode_cursor
+from gateway.preconditions import check_if_match
+from gateway.preconditions import etag as version_etag
 from gateway.units.models import Unit
 from gateway.units.rules import UnitType, parent_fault
-from gateway.units.schemas import UnitChildrenQuery, UnitCreate, UnitListQuery, UnitUpdate
-from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound, Problem
+from gateway.units.schemas import (
+    UnitChildrenQuery,
+    UnitCreate,
+    UnitListQuery,
+    UnitUpdate,
+)
 
 _CURSOR_CODE = re.compile(r"^[A-Z0-9_-]{1,32}$")
 _CODE_CHUNK = 500
@@ -35,7 +48,7 @@ _CODE_CHUNK = 500
 
 def etag(unit: Unit) -> str:
     """The unit's entity tag: changes with every write to the unit."""
-    return f'"{unit.version}"'
+    return version_etag(unit.version)
 
 
 def _with_parent(statement: Select) -> Select:
@@ -191,34 +204,11 @@ async def create_unit(session: AsyncSession, data: UnitCreate, actor: Actor) -> 
     return unit
 
 
-def _check_precondition(unit: Unit, if_match: str | None) -> None:
-    current = etag(unit)
-    if if_match is None:
-        raise Problem(
-            428,
-            "Precondition required",
-            "Send If-Match with the ETag of your last read of this unit, so that a change made since is not "
-            "overwritten.",
-            slug="precondition-required",
-        )
-    # Strong comparison (RFC 9110 13.1.1): weak tags never match.
-    tags = [tag.strip() for tag in if_match.split(",")]
-    if "*" not in tags and current not in tags:
-        raise Problem(
-            412,
-            "Precondition failed",
-            f"The unit has changed since it was read (If-Match {if_match}, now {current}); read it again and "
-            "reapply the change.",
-            slug="precondition-failed",
-            headers={"ETag": current},
-        )
-
-
 async def update_unit(
     session: AsyncSession, unit_id: uuid.UUID, changes: UnitUpdate, if_match: str | None, actor: Actor
 ) -> Unit:
     unit = await get_unit(session, unit_id)
-    _check_precondition(unit, if_match)
+    check_if_match("the unit", unit.version, if_match)
     given = changes.model_fields_set
     errors: list[FieldError] = []
 
