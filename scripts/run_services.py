@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,11 +27,25 @@ SERVICES = [
 ]
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def main() -> int:
     env = dict(os.environ)
     ports = {module: int(env.get(f"{prefix}PORT", default)) for _, module, prefix, default in SERVICES}
     env.setdefault("GATEWAY_RATING_ENGINE_URL", f"http://127.0.0.1:{ports['rating_engine']}")
     env.setdefault("GATEWAY_SAMPLING_URL", f"http://127.0.0.1:{ports['sampling']}")
+    for name, module, prefix, _ in SERVICES:
+        if not port_is_free(ports[module]):
+            print(f"Port {ports[module]} for the {name} is taken; stop what holds it or set {prefix}PORT.",
+                  file=sys.stderr)
+            return 1
     processes: list[tuple[str, subprocess.Popen]] = []
     stopping = False
 
