@@ -22,7 +22,7 @@ from tests.support.servers import stop, wait_until_healthy  # noqa: E402
 SERVICES = [
     # (name, module, environment prefix, default port)
     ("rating engine", "rating_engine", "RATING_ENGINE_", 8001),
-    ("sampling", "sampling", "SAMPLING_", 8002),
+    ("sampling service", "sampling", "SAMPLING_", 8002),
     ("gateway", "gateway", "GATEWAY_", 8000),
 ]
 
@@ -64,7 +64,7 @@ def main() -> int:
             wait_until_healthy(url, process, timeout=60)
         print("\nAll three services are up (Ctrl-C stops them):", flush=True)
         for name, module, _, _ in SERVICES:
-            print(f"  {name:<14} http://127.0.0.1:{ports[module]}   docs: http://127.0.0.1:{ports[module]}/docs")
+            print(f"  {name:<16} http://127.0.0.1:{ports[module]}   docs: http://127.0.0.1:{ports[module]}/docs")
         print(flush=True)
         while not stopping:
             for name, process in processes:
