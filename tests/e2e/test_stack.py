@@ -1,40 +1,11 @@
 """The three services as real processes on loopback, talking to each other over HTTP."""
 
-import os
-import subprocess
-import sys
-
 import httpx
 import pytest
 
-from tests.conftest import ROOT
-from tests.support.servers import service, stop
+from tests.support.servers import stop
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def stack(database_url, tmp_path_factory):
-    """Set up the database as `make run` does, then start the engines and the gateway.
-
-    One stack per database for this module; the test that stops an engine runs last.
-    """
-    tmp_path = tmp_path_factory.mktemp("stack")
-    env = {"DATABASE_URL": database_url}
-    setup = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, **env},
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert setup.returncode == 0, setup.stderr
-    with (
-        service("rating_engine", "RATING_ENGINE_", tmp_path) as rating,
-        service("sampling", "SAMPLING_", tmp_path) as sampling,
-        service(
-            "gateway", "GATEWAY_", tmp_path,
-            {**env, "GATEWAY_RATING_ENGINE_URL": rating.url, "GATEWAY_SAMPLING_URL": sampling.url},
-        ) as gateway,
-    ):
-        yield {"gateway": gateway, "rating": rating, "sampling": sampling}
 
 
 def test_gateway_is_ready_through_both_engines_and_passes_the_request_id(stack):

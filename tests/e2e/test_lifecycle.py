@@ -1,0 +1,72 @@
+"""A whole inspection through the gateway's public API, with the three services as real processes:
+`make demo` plans, samples, records, rates, lets the panel decide and publishes; then a report reads it."""
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import delete
+
+from gateway.db import create_engine, create_sessionmaker
+from gateway.idempotency.models import IdempotentRequest
+from gateway.inspections.models import Inspection
+from gateway.ratings.models import RatingSnapshot
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+async def _remove(database_url: str, inspection_id: uuid.UUID) -> None:
+    """Leave the run's shared database as the demo found it."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            await session.execute(delete(IdempotentRequest).where(IdempotentRequest.key.like("demo-%")))
+            await session.execute(
+                delete(RatingSnapshot).where(RatingSnapshot.inspection_id == inspection_id, RatingSnapshot.kind == "override")
+            )
+            await session.execute(delete(RatingSnapshot).where(RatingSnapshot.inspection_id == inspection_id))
+            await session.execute(delete(Inspection).where(Inspection.id == inspection_id))
+    finally:
+        await engine.dispose()
+
+
+def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, database_url):
+    gateway = stack["gateway"].url
+    demo = subprocess.run(
+        [sys.executable, "scripts/demo.py"], env={**os.environ, "GATEWAY_URL": gateway},
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    inspection_id = uuid.UUID(re.search(r"Planned inspection ([0-9a-f-]{36})", demo.stdout).group(1))
+    try:
+        # The report the demo printed, from the seeded synthetic data.
+        assert "1.4 Information and facilities" in demo.stdout
+        assert re.search(r"Overall: Good, score 15/27 \(score bands provisional\)", demo.stdout), demo.stdout
+
+        summary = httpx.get(f"{gateway}/api/v1/inspections/{inspection_id}/summary", timeout=30).json()
+        assert summary["inspection"]["status"] == "published"
+        assert summary["unit"]["code"] == "N53DRBY"
+        table = summary["ratings"]
+        assert table["published"] is True and table["kind"] == "override"
+        standards = {s["standard"]: s for s in table["standards"]}
+        assert standards["1.4"]["rating"] == "good" and standards["1.4"]["computed_rating"] == "requires_improvement"
+        assert standards["1.4"]["override_reason"].startswith("The panel found")
+        assert (table["overall"]["score"], table["overall"]["max_score"], table["overall"]["rating"]) == (15, 27, "good")
+        samples = {s["sample_type"]: s for s in summary["samples"]}
+        assert samples["case_supervision"]["in_sample"] == 151  # 80% / 5 points on 1,850 cases
+        assert summary["assessments"]["recorded"] == summary["assessments"]["cases_sampled"]
+        assert summary["judgements"]["missing"] == []
+
+        runs = httpx.get(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30).json()["items"]
+        assert [r["kind"] for r in runs] == ["override", "run"]
+        frozen = httpx.post(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30)
+        assert frozen.status_code == 409
+        assert frozen.headers["content-type"] == "application/problem+json"
+    finally:
+        asyncio.run(_remove(database_url, inspection_id))
