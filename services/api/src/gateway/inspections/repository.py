@@ -11,7 +11,7 @@ from typing import Any
 from inspection_shared.problems import FieldError, InvalidInput
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 
 from gateway.assessments.models import CaseAssessment, Judgement
 from gateway.caseloads.models import Sample, SampledCase
@@ -62,8 +62,11 @@ async def latest_announcement(session: AsyncSession, inspection_id: uuid.UUID) -
 
 
 async def latest_snapshot(session: AsyncSession, inspection_id: uuid.UUID) -> RatingSnapshot | None:
+    """The latest snapshot's result, without the evidence it was rated on: a read of the ratings never
+    needs the evidence, which for a whole inspection is hundreds of kilobytes of JSON."""
     return await session.scalar(
         select(RatingSnapshot)
+        .options(defer(RatingSnapshot.request, raiseload=True))
         .where(RatingSnapshot.inspection_id == inspection_id)
         .order_by(RatingSnapshot.sequence.desc())
         .limit(1)
