@@ -110,9 +110,10 @@ def _integer_weights(weights: Mapping[str, Fraction]) -> dict[str, int]:
     return {h: int(w * scale) for h, w in weights.items()}
 
 
-def _largest_remainder(
+def largest_remainder(
     numerators: Mapping[str, int], denominator: int, total: int, populations: Mapping[str, int]
 ) -> dict[str, int]:
+    """Round quotas numerator / denominator to sizes summing to `total` (Hamilton; ties as documented above)."""
     sizes = {h: n // denominator for h, n in numerators.items()}
     left = total - sum(sizes.values())
     if left:
@@ -213,7 +214,7 @@ def allocate(
         numerators, denominator = {h: base[h] * extra[1] + extra[0][h] for h in populations}, extra[1]
     else:
         numerators, denominator = solved
-    sizes = _largest_remainder(numerators, denominator, total, populations)
+    sizes = largest_remainder(numerators, denominator, total, populations)
 
     strata = []
     for h, n in populations.items():

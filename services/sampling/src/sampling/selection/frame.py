@@ -25,7 +25,7 @@ from inspection_shared.sampling import SampleDesign
 from sampling.errors import Fault, FrameTooLarge, SamplingInputError
 
 CASE_REF = "case_ref"
-_QUOTE, _COMMA, _NEWLINE = 34, 44, 10
+_QUOTE, _COMMA, _NEWLINE, _CR = 34, 44, 10, 13
 _MAX_FAULTS = 10
 
 
@@ -169,10 +169,24 @@ def _utf8_fault(data: bytes) -> SamplingInputError | None:
     return None
 
 
+def _without_trailing_line_ends(data: bytes) -> bytes:
+    """The file without the line ends at its end, as `data.rstrip(b"\\r\\n")`.
+
+    A file ending in one LF (the usual case) is kept as it is, not copied: polars and the line scan
+    read the LF that ends the last record exactly as they read its absence.
+    """
+    end = len(data)
+    while end and data[end - 1] in (_NEWLINE, _CR):
+        end -= 1
+    if end == len(data) or (end == len(data) - 1 and data[end] == _NEWLINE and end):
+        return data
+    return data[:end]
+
+
 def read_csv_frame(data: bytes, design: SampleDesign, max_rows: int) -> Frame:
     """Parse a CSV frame (header row, comma-separated, UTF-8, RFC 4180 quoting) into a Frame."""
-    data = data.rstrip(b"\r\n")
-    if not data.strip():
+    data = _without_trailing_line_ends(data)
+    if not data or data.isspace():  # as `not data.strip()`, without copying the file
         raise SamplingInputError("The frame is empty: no header and no cases.", [Fault("frame", "is empty")])
     try:
         names = _header(data)
@@ -214,7 +228,7 @@ def read_csv_frame(data: bytes, design: SampleDesign, max_rows: int) -> Frame:
     # An unquoted CSV file cannot hold a value with a comma, quote or line break, nor an empty string
     # (polars reads an empty unquoted field as missing already).
     unquoted = data.find(b'"') < 0
-    plain = unquoted and data.count(b"\r") == data.count(b"\r\n")
+    plain = unquoted and (data.find(b"\r") < 0 or data.count(b"\r") == data.count(b"\r\n"))
     if not unquoted:
         frame = _blank_is_missing(frame)
     # One chunk per column: gathers (sorting by case_ref, picking cases) are many times faster on it.

@@ -27,15 +27,14 @@ Inclusion probability within stratum h is n_h / N_h and the design weight N_h / 
 from __future__ import annotations
 
 import hashlib
-import io
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
 from inspection_shared.sampling import SampleDesign
-from sampling.allocation.service import allocate
+from sampling.allocation.service import allocate, largest_remainder
 from sampling.errors import Fault, SamplingInputError
 from sampling.selection.frame import CASE_REF, Frame, as_text
 from sampling.selection.keys import EncodedRefs, byte_order, encode_refs, prn_keys
@@ -47,7 +46,9 @@ ALL = "all"
 _MAX_FAULTS = 10
 # A working column name no frame column can take.
 _ROW = "\0row"
-_workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sampling-fingerprint")
+_NAME = "\0name"
+# Work a draw does beside its main line (forming the strata, writing the fingerprint).
+_workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sampling-draw")
 
 
 @dataclass
@@ -64,8 +65,13 @@ class SampleDraw:
     working: SampleSize | None
     frame_summary: dict
     seed: int
-    fingerprint: str
+    pending_fingerprint: Future[str] = field(repr=False)
+    """The frame fingerprint, still being written on another thread when the draw returns."""
     algorithm: str = ALGORITHM
+
+    @property
+    def fingerprint(self) -> str:
+        return self.pending_fingerprint.result()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -123,7 +129,9 @@ def case_ref_order(frame: Frame) -> tuple[np.ndarray, EncodedRefs]:
     refs = frame.data.get_column(CASE_REF)
     if refs.null_count():
         _refuse_missing_refs(frame)
-    with_nul = refs.str.contains("\x00", literal=True).arg_true().to_numpy()
+    # A CSV file without a NUL byte anywhere cannot have one in a reference: no need to look at each.
+    nul_free = frame.raw is not None and frame.raw.find(b"\x00") < 0
+    with_nul = np.zeros(0, dtype=np.int64) if nul_free else refs.str.contains("\x00", literal=True).arg_true().to_numpy()
     if with_nul.size:
         raise SamplingInputError(
             f"A case_ref cannot hold a NUL character; the first at {_where(frame, int(with_nul[0]))}.",
@@ -182,10 +190,24 @@ def frame_fingerprint(canonical_frame: pl.DataFrame, plain: bool = False) -> str
     `plain` says no value holds a comma, quote or line break; quoting only where needed then quotes
     nothing, and the faster writer that never quotes gives the same bytes.
     """
-    buffer = io.BytesIO()
-    canonical_frame.write_csv(buffer, include_header=True, separator=",", line_terminator="\n",
+    digest = _Sha256Writer()  # hashed as it is written, so the CSV is never held whole
+    canonical_frame.write_csv(digest, include_header=True, separator=",", line_terminator="\n",
                               quote_style="never" if plain else "necessary", null_value="")
-    return hashlib.sha256(buffer.getbuffer()).hexdigest()
+    return digest.sha256.hexdigest()
+
+
+class _Sha256Writer:
+    """A binary file that only hashes what is written to it."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,6 +250,10 @@ def _eligible(data: pl.DataFrame, design: SampleDesign) -> tuple[np.ndarray | No
 
 
 def _share(total: int, populations: dict[str, int], minimum: int, *, field: str, what: str, scope: str) -> dict[str, int]:
+    available = sum(populations.values())
+    if minimum == 0 and 0 <= total <= available and available > 0:
+        # What `allocate` does when no bound can bind (proportional, no minimum), without its tables.
+        return largest_remainder({h: total * n for h, n in populations.items()}, available, total, populations)
     try:
         return allocate(total, populations, minimum=minimum).sizes
     except SamplingInputError as error:
@@ -284,49 +310,51 @@ def _cells(data: pl.DataFrame, keep: np.ndarray | None, variables: list[str]) ->
     columns = data.select(pl.col(v).fill_null(MISSING) for v in variables)
     if keep is not None:
         columns = columns.filter(pl.Series(keep))
+    # The strata table (a row per stratum) is small: name and order it there, escaping as `_escape`.
+    escaped = [
+        pl.col(v).str.replace_all("\\", "\\\\", literal=True).str.replace_all("|", "\\|", literal=True)
+        for v in variables
+    ]
     groups = (
         columns.with_row_index(_ROW)
         .group_by(variables)
         .agg(pl.col(_ROW))
+        .with_columns(pl.concat_str(escaped, separator="|").alias(_NAME))
+        .sort(_NAME)  # by the UTF-8 bytes of the name, which is by its code points, as Python sorts
     )
-    values = groups.select(variables).rows()
-    escaped = {v: _escape(v) for vals in set(values) for v in vals}
-    names = ["|".join([escaped[v] for v in vals]) for vals in values]
-    by_name = sorted(range(len(names)), key=names.__getitem__)
-    number = np.empty(len(names), dtype=np.int64)
-    number[by_name] = np.arange(len(names))
     members = groups.get_column(_ROW)
-    sizes = members.list.len().to_numpy()
+    sizes = members.list.len().to_numpy().astype(np.int64)
     of_row = np.empty(count, dtype=np.int64)
-    of_row[members.explode().to_numpy()] = np.repeat(number, sizes)
-    return _Cells(
-        [names[g] for g in by_name], [values[g] for g in by_name], sizes[by_name].astype(np.int64), of_row
-    )
+    of_row[members.explode().to_numpy()] = np.repeat(np.arange(len(sizes)), sizes)
+    values = list(zip(*(groups.get_column(v).to_list() for v in variables)))
+    return _Cells(groups.get_column(_NAME).to_list(), values, sizes, of_row)
 
 
-def _reserves(design: SampleDesign, sample: int, population: int) -> int:
-    if sample == 0:
-        return 0
+def _reserves(design: SampleDesign, samples: list[int], populations: list[int]) -> list[int]:
+    """Reserves of each stratum: none for a stratum with no sample, and never more than the rest of it."""
     if design.reserves_per_stratum is not None:
         wanted = design.reserves_per_stratum
-    elif design.reserve_ratio is not None:
-        wanted = ceil_clean(design.reserve_ratio * sample)
-    else:
-        wanted = 0
-    return min(wanted, population - sample)
+        return [min(wanted, big - n) if n else 0 for n, big in zip(samples, populations, strict=True)]
+    if design.reserve_ratio is not None:
+        ratio = design.reserve_ratio
+        return [
+            min(ceil_clean(ratio * n), big - n) if n else 0 for n, big in zip(samples, populations, strict=True)
+        ]
+    return [0] * len(samples)
 
 
-def _balance(cells: _Cells, sizes: dict[str, int], variables: list[str], population: int, sample: int
+def _balance(cells: _Cells, samples: list[int], variables: list[str], population: int, sample: int
              ) -> tuple[list[dict], dict | None]:
     """Frame share against sample share of every level of every stratification variable."""
     rows: list[dict] = []
+    counts = cells.populations.tolist()
     for i, variable in enumerate(variables):
         frame_counts: dict[str, int] = {}
         sample_counts: dict[str, int] = {}
-        for name, values, count in zip(cells.names, cells.values, cells.populations.tolist()):
+        for values, count, n in zip(cells.values, counts, samples):
             level = values[i]
             frame_counts[level] = frame_counts.get(level, 0) + count
-            sample_counts[level] = sample_counts.get(level, 0) + sizes[name]
+            sample_counts[level] = sample_counts.get(level, 0) + n
         for level in sorted(frame_counts):
             frame_share = frame_counts[level] / population
             sample_share = sample_counts[level] / sample if sample else 0.0
@@ -348,19 +376,123 @@ def _balance(cells: _Cells, sizes: dict[str, int], variables: list[str], populat
 def _draw_order(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: np.ndarray) -> np.ndarray:
     """Positions ordered by stratum, then key, then case_ref.
 
-    One sort of the stratum number and the key's top bits packed in 64 bits does it when no two
-    packed values are equal, which is all but certain; otherwise two stable sorts do it exactly.
+    Usually one sort of values alone does it: the stratum number, the key's top bits and the position
+    packed in 64 bits, when no two positions in a stratum share those top bits (all but certain).
+    Otherwise one sort of the stratum number and more of the key's bits, argsorted, when no two of
+    those packed values are equal; failing that, two stable sorts do it exactly.
     """
+    count = len(keys)
     bits = max(1, (cells - 1).bit_length())
-    if bits < 32:
-        with np.errstate(over="ignore"):
+    position_bits = max(1, (count - 1).bit_length())
+    key_bits = 64 - bits - position_bits
+    with np.errstate(over="ignore"):
+        if key_bits >= 24:
+            packed = (
+                (of_row.astype(np.uint64) << np.uint64(64 - bits))
+                | ((keys >> np.uint64(64 - key_bits)) << np.uint64(position_bits))
+                | np.arange(count, dtype=np.uint64)
+            )
+            packed.sort()
+            head = packed >> np.uint64(position_bits)
+            if not (head[1:] == head[:-1]).any():
+                return (packed & np.uint64((1 << position_bits) - 1)).astype(np.int64)
+        if bits < 32:
             packed = (of_row.astype(np.uint64) << np.uint64(64 - bits)) | (keys >> np.uint64(bits))
-        order = np.argsort(packed)
-        ordered = packed[order]
-        if not (ordered[1:] == ordered[:-1]).any():
-            return order
+            order = np.argsort(packed)
+            ordered = packed[order]
+            if not (ordered[1:] == ordered[:-1]).any():
+                return order
     by_key = by_ref[np.argsort(keys[by_ref], kind="stable")]  # ties in the key: by case_ref
     return by_key[np.argsort(of_row[by_key], kind="stable")]
+
+
+def _unit_codes(cells: _Cells, unit_at: int) -> tuple[np.ndarray, list[str]]:
+    """The unit of each stratum as a number, and the units in the order they first appear."""
+    index: dict[str, int] = {}
+    code = [index.setdefault(vals[unit_at], len(index)) for vals in cells.values]
+    return np.array(code, dtype=np.int64), list(index)
+
+
+def _largest_remainders(group: np.ndarray, weights: np.ndarray, totals: np.ndarray, group_weights: np.ndarray
+                        ) -> np.ndarray:
+    """`largest_remainder` of the quotas totals[g] * w_h / W_g within every group g at once.
+
+    The strata are given in name order; ties in the remainder go to the larger stratum, then to the
+    one whose name sorts first, as there.
+    """
+    numerators = totals[group] * weights
+    denominators = group_weights[group]
+    sizes = numerators // denominators
+    remainders = numerators - sizes * denominators
+    left = totals - np.bincount(group, weights=sizes, minlength=len(totals)).astype(np.int64)
+    position = np.arange(len(group))
+    order = np.lexsort((position, -weights, -remainders, group))
+    ordered_group = group[order]
+    first = np.searchsorted(ordered_group, np.arange(len(totals)))
+    sizes[order[position - first[ordered_group] < left[ordered_group]]] += 1
+    return sizes
+
+
+def _shares_in_units(cells: _Cells, unit_code: np.ndarray, units: list[str], unit_sizes: dict[str, int],
+                     unit_populations: dict[str, int], minimum: int) -> list[int]:
+    """Each unit's size shared over its strata; the sizes in the order of the strata."""
+    totals = np.array([unit_sizes[u] for u in units], dtype=np.int64)
+    available = np.array([unit_populations[u] for u in units], dtype=np.int64)
+    if minimum == 0 and bool(((0 <= totals) & (totals <= available) & (available > 0)).all()):
+        # What `_share` gives unit by unit when no bound can bind, for all the units at once.
+        return _largest_remainders(unit_code, cells.populations, totals, available).tolist()
+    members: list[dict[str, int]] = [{} for _ in units]
+    for h, u, n in zip(cells.names, unit_code.tolist(), cells.populations.tolist(), strict=True):
+        members[u][h] = n
+    sizes: dict[str, int] = {}
+    for u, unit_cells in zip(units, members, strict=True):
+        sizes.update(_share(unit_sizes[u], unit_cells, minimum, field="design.min_per_stratum",
+                            what="stratum", scope=f"In unit {u}, "))
+    return [sizes[h] for h in cells.names]
+
+
+def _strata_hold_the_frame(frame: Frame, variables: list[str]) -> bool:
+    """Whether every value of a row but its case_ref is a value of its stratum, written as it is.
+
+    So for a plain CSV frame (nothing to quote) whose columns are case_ref and the unit and strata
+    variables, none of them missing.
+    """
+    data = frame.data
+    others = [c for c in data.columns if c != CASE_REF]
+    return (
+        frame.plain
+        and all(c in variables for c in others)
+        and not any(data.get_column(c).null_count() for c in others)
+    )
+
+
+def _fingerprint_from_strata(data: pl.DataFrame, order: np.ndarray, cells: _Cells, variables: list[str]) -> str:
+    """`frame_fingerprint` of a frame the strata hold (see `_strata_hold_the_frame`), without writing it.
+
+    Each line of the canonical CSV is the text of the row's stratum values in the columns named before
+    case_ref, its case_ref, and the text of those named after it: so one short text per stratum, and
+    the case references, in case_ref order, written with polars make the same bytes.
+    """
+    columns = sorted(data.columns)
+    at = {v: i for i, v in reversed(list(enumerate(variables)))}
+    cell = pl.Series(cells.of_row[order])
+
+    def text(names: list[str]) -> pl.Series:
+        where = [at[name] for name in names]
+        return pl.Series([",".join([vals[i] for i in where]) for vals in cells.values], dtype=pl.String).gather(cell)
+
+    split = columns.index(CASE_REF)
+    parts = [data.get_column(CASE_REF).gather(pl.Series(order)).alias(CASE_REF)]
+    if split > 0:
+        parts.insert(0, text(columns[:split]).alias("before"))
+    if split < len(columns) - 1:
+        parts.append(text(columns[split + 1:]).alias("after"))
+    digest = _Sha256Writer()
+    data.head(0).select(columns).write_csv(digest, include_header=True, separator=",", line_terminator="\n",
+                                            quote_style="never", null_value="")
+    pl.DataFrame(parts).write_csv(digest, include_header=False, separator=",", line_terminator="\n",
+                                  quote_style="never", null_value="")
+    return digest.sha256.hexdigest()
 
 
 def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
@@ -371,14 +503,31 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     data = frame.data
     if data.height == 0:
         raise SamplingInputError("The frame is empty: it has no cases.", [Fault("frame", "has no cases")])
-    order, refs = case_ref_order(frame)
-    check_dates(frame, design)
-    # The fingerprint is written on another thread while the draw goes on.
-    fingerprint = _workers.submit(lambda: frame_fingerprint(canonical(data, order), frame.plain))
+    unit = design.unit
+    variables = [*([unit] if unit else []), *design.strata]
+    # With every row eligible (no window, no exclusion) the strata are formed on another thread while
+    # the case references are checked and sorted.
+    early_cells = (
+        _workers.submit(_cells, data, None, variables) if design.eligibility is None and not design.exclude else None
+    )
+    try:
+        order, refs = case_ref_order(frame)
+        check_dates(frame, design)
+    except BaseException:
+        if early_cells is not None:
+            early_cells.cancel()
+        raise
+    # The fingerprint is written on another thread while the draw goes on: from the strata once they
+    # are formed when they hold the frame, otherwise from the frame, starting now.
+    from_strata = early_cells is not None and _strata_hold_the_frame(frame, variables)
+    fingerprint = None if from_strata else _workers.submit(
+        lambda: frame_fingerprint(canonical(data, order), frame.plain)
+    )
 
     keep, summary = _eligible(data, design)
     if summary["eligible"] == 0:
-        fingerprint.cancel()
+        if fingerprint is not None:
+            fingerprint.cancel()
         raise SamplingInputError(
             f"No case of the {summary['rows']} in the frame is eligible: {summary['outside_window']} fall outside "
             f"the window and {sum(e['excluded'] for e in summary['excluded'])} are excluded.",
@@ -386,7 +535,7 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
         )
     # The draw works on the eligible rows in frame order ("positions"); rows_of maps them to frame rows.
     if keep is None:
-        rows_of = np.arange(data.height)
+        rows_of = None
         by_ref = order
     else:
         rows_of = np.flatnonzero(keep)
@@ -397,27 +546,25 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     ref_rank = np.empty(len(by_ref), dtype=np.int64)
     ref_rank[by_ref] = np.arange(len(by_ref))
 
-    unit = design.unit
-    variables = [*([unit] if unit else []), *design.strata]
-    cells = _cells(data, keep, variables)
-    populations = dict(zip(cells.names, (int(n) for n in cells.populations), strict=True))
+    cells = early_cells.result() if early_cells is not None else _cells(data, keep, variables)
+    if fingerprint is None:
+        fingerprint = _workers.submit(_fingerprint_from_strata, data, order, cells, variables)
+    counts = cells.populations.tolist()
     position = {v: i for i, v in enumerate(variables)}
-    unit_of = {h: vals[position[unit]] for h, vals in zip(cells.names, cells.values)} if unit else {}
     total_population = summary["eligible"]
 
     working: SampleSize | None = None
     unit_workings: dict[str, SampleSize] = {}
-    sizes: dict[str, int] = {}
     unit_sizes: dict[str, int] = {}
-    by_unit: dict[str, dict[str, int]] = {}
     if unit is None:
         total, working = _total_size(design, total_population)
-        sizes = _share(total, populations, design.min_per_stratum, field="design.min_per_stratum",
-                       what="stratum", scope="")
+        sizes = _share(total, dict(zip(cells.names, counts, strict=True)), design.min_per_stratum,
+                       field="design.min_per_stratum", what="stratum", scope="")
+        samples = [sizes[h] for h in cells.names]
     else:
-        for h, n in populations.items():
-            by_unit.setdefault(unit_of[h], {})[h] = n
-        unit_populations = {u: sum(c.values()) for u, c in by_unit.items()}
+        unit_code, units = _unit_codes(cells, position[unit])
+        unit_counts = np.bincount(unit_code, weights=cells.populations, minlength=len(units)).astype(np.int64)
+        unit_populations = dict(zip(units, unit_counts.tolist(), strict=True))
         if design.unit_mode == "overall":
             total, working = _total_size(design, total_population)
             unit_sizes = _share(total, unit_populations, design.min_per_unit, field="design.min_per_unit",
@@ -429,15 +576,13 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
                 unit_workings[u] = required_sample_size(n, **precision)
                 unit_sizes[u] = unit_workings[u].sample_size
             total = sum(unit_sizes.values())
-        for u, unit_cells in by_unit.items():
-            sizes.update(_share(unit_sizes[u], unit_cells, design.min_per_stratum, field="design.min_per_stratum",
-                                what="stratum", scope=f"In unit {u}, "))
-    reserves = {h: _reserves(design, sizes[h], populations[h]) for h in populations}
+        samples = _shares_in_units(cells, unit_code, units, unit_sizes, unit_populations, design.min_per_stratum)
+    reserve_counts = _reserves(design, samples, counts)
 
     # Within each stratum, rank the cases by key (ties by case_ref); the first n are the sample and the
     # next r the reserves.
-    n_by_cell = np.array([sizes[h] for h in cells.names], dtype=np.int64)
-    r_by_cell = np.array([reserves[h] for h in cells.names], dtype=np.int64)
+    n_by_cell = np.array(samples, dtype=np.int64)
+    r_by_cell = np.array(reserve_counts, dtype=np.int64)
     keys = prn_keys(refs, seed)
     ranked = _draw_order(keys, cells.of_row, len(cells.names), by_ref)
     cell_sorted = cells.of_row[ranked]
@@ -447,17 +592,17 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     chosen, chosen_cell, chosen_rank = ranked[take], cell_sorted[take], rank[take]
     in_sample = chosen_rank < n_by_cell[chosen_cell]
 
-    names = np.array(cells.names, dtype=object)
+    names = pl.Series("stratum", cells.names, dtype=pl.String)
     carried = list(design.carried)
     columns = list(dict.fromkeys([CASE_REF, *([unit] if unit else []), *carried]))
     picked = data.select(columns)
 
     def cases(rows: np.ndarray, cell: np.ndarray) -> pl.DataFrame:
-        part = picked[rows_of[rows]]
+        part = picked[rows if rows_of is None else rows_of[rows]]
         out = [
             part.get_column(CASE_REF).alias("case_ref"),
             (part.get_column(unit) if unit else pl.Series([None] * len(rows), dtype=pl.String)).alias("unit"),
-            pl.Series("stratum", names[cell], dtype=pl.String),
+            names.gather(cell),
         ]
         frame_out = pl.DataFrame(out)
         if carried:
@@ -465,7 +610,7 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
         return frame_out
 
     sample_rows, sample_cells = chosen[in_sample], chosen_cell[in_sample]
-    by_stratum = np.lexsort((ref_rank[sample_rows], sample_cells))  # by stratum, then case_ref
+    by_stratum = np.argsort((sample_cells << 32) | ref_rank[sample_rows])  # by stratum, then case_ref
     sample_rows, sample_cells = sample_rows[by_stratum], sample_cells[by_stratum]
     n_of = n_by_cell[sample_cells]
     pop_of = cells.populations[sample_cells]
@@ -478,32 +623,35 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
         pl.Series("rank", chosen_rank[~in_sample] - n_by_cell[reserve_cells] + 1)
     ).select(["case_ref", "unit", "stratum", "rank", *(["carried"] if carried else [])])
 
-    strata_at = [position[v] for v in design.strata]
+    strata_at = [(v, position[v]) for v in design.strata]
+    unit_at = position[unit] if unit else None
     allocation = [
         {
             "stratum": h,
-            "unit": unit_of.get(h),
-            "values": {v: vals[i] for v, i in zip(design.strata, strata_at)},
-            "population": populations[h],
-            "sample": sizes[h],
-            "reserves": reserves[h],
-            "inclusion_probability": sizes[h] / populations[h],
+            "unit": None if unit_at is None else vals[unit_at],
+            "values": {v: vals[i] for v, i in strata_at},
+            "population": population,
+            "sample": n,
+            "reserves": r,
+            "inclusion_probability": n / population,
         }
-        for h, vals in zip(cells.names, cells.values)
+        for h, vals, population, n, r in zip(cells.names, cells.values, counts, samples, reserve_counts, strict=True)
     ]
     unit_allocation = None
     if unit is not None:
+        unit_reserves = np.bincount(unit_code, weights=r_by_cell, minlength=len(units)).astype(np.int64).tolist()
+        reserves_of = dict(zip(units, unit_reserves, strict=True))
         unit_allocation = [
             {
                 "unit": u,
-                "population": sum(by_unit[u].values()),
+                "population": unit_populations[u],
                 "sample": unit_sizes[u],
-                "reserves": sum(reserves[h] for h in by_unit[u]),
+                "reserves": reserves_of[u],
                 "working": unit_workings.get(u),
             }
             for u in sorted(unit_sizes)
         ]
-    balance, largest = _balance(cells, sizes, variables, total_population, total)
+    balance, largest = _balance(cells, samples, variables, total_population, total)
     return SampleDraw(
         selected=selected,
         reserves=reserve_list,
@@ -515,5 +663,5 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
         working=working,
         frame_summary=summary,
         seed=seed,
-        fingerprint=fingerprint.result(),
+        pending_fingerprint=fingerprint,
     )
