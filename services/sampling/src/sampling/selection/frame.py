@@ -178,7 +178,7 @@ def _without_trailing_line_ends(data: bytes) -> bytes:
     end = len(data)
     while end and data[end - 1] in (_NEWLINE, _CR):
         end -= 1
-    if end == len(data) or (end == len(data) - 1 and data[end] == _NEWLINE and end):
+    if end == len(data) or (0 < end == len(data) - 1 and data[end] == _NEWLINE):
         return data
     return data[:end]
 

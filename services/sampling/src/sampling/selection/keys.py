@@ -51,9 +51,13 @@ def prn_key(ref: str, seed: int) -> int:
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(_C1)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(_C2)
-    return x ^ (x >> np.uint64(31))
+    """The splitmix64 finaliser of each value, in place (x is overwritten and returned)."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(_C1)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(_C2)
+    x ^= x >> np.uint64(31)
+    return x
 
 
 @dataclass(frozen=True)
@@ -99,13 +103,16 @@ def prn_keys(refs: pl.Series | list[str] | EncodedRefs, seed: int) -> np.ndarray
     words = encoded.words
     word_counts = (lengths + np.uint64(7)) // np.uint64(8)
     golden = np.uint64(GOLDEN)
+    shortest = int(word_counts.min())
     with np.errstate(over="ignore"):
         start = np.uint64(_mix_int((seed + GOLDEN) & _M64))
-        h = _mix(np.full(count, start, dtype=np.uint64) ^ lengths)
+        h = _mix(lengths ^ start)
         for j in range(words.shape[1]):
-            step = _mix((h ^ words[:, j]) + golden)
+            step = h ^ words[:, j]
+            step += golden
+            step = _mix(step)
             # Only a reference's own words count, so its key never depends on longer references.
-            h = np.where(word_counts > j, step, h)
+            h = step if j < shortest else np.where(word_counts > j, step, h)
     return h
 
 

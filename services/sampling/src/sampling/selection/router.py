@@ -26,7 +26,7 @@ from inspection_shared.sampling import SampleDesign, SampleResult
 from sampling.dependencies import SettingsDep
 from sampling.errors import Fault, FrameTooLarge, SamplingInputError
 from sampling.selection.frame import Frame, read_csv_frame, read_json_frame
-from sampling.selection.service import SampleDraw, draw_sample
+from sampling.selection.service import SampleDraw, draw_sample, in_background
 from sampling.settings import Settings
 
 router = APIRouter(tags=["samples"])
@@ -253,9 +253,10 @@ def _dumps(value: Any) -> bytes:
 def _allocation_json(rows: list[dict]) -> bytes:
     """The allocation table as `_dumps` writes it, by orjson when that gives the same bytes.
 
-    The two differ only in how they write a float below 1e-4 (orjson: 0.00005, json: 5e-05); an
-    inclusion probability is 0 or n/N, so that is checked first. orjson is many times faster on the
-    thousands of strata of a national frame.
+    For what the table holds (text, whole numbers, null, and inclusion probabilities n/N in [0, 1])
+    the two write the same bytes, except a float below 1e-4 (orjson: 0.00005, json: 5e-05); so small
+    probabilities are looked for first. orjson is many times faster on the thousands of strata of a
+    national frame.
     """
     if all(row["inclusion_probability"] >= 1e-4 or row["inclusion_probability"] == 0 for row in rows):
         try:
@@ -265,15 +266,18 @@ def _allocation_json(rows: list[dict]) -> bytes:
     return _dumps(rows)
 
 
+def _json_of(frame: pl.DataFrame) -> bytes:
+    out = io.BytesIO()
+    frame.write_json(out)
+    return out.getvalue()
+
+
 def _wire(draw: SampleDraw, design: SampleDesign) -> bytes:
     """The SampleResult as JSON bytes; the long case lists are written by polars, the rest by json."""
-    out = io.BytesIO()
-    out.write(b'{"selected":')
-    draw.selected.write_json(out)
-    out.write(b',"reserves":')
-    draw.reserves.write_json(out)
-    out.write(b',"allocation":')
-    out.write(_allocation_json(draw.allocation))
+    # polars writes the case lists on other threads while the tables are written here.
+    selected = in_background(_json_of, draw.selected)
+    reserves = in_background(_json_of, draw.reserves)
+    allocation = _allocation_json(draw.allocation)
     rest = {
         "unit_allocation": (
             None
@@ -290,9 +294,13 @@ def _wire(draw: SampleDraw, design: SampleDesign) -> bytes:
         "frame_fingerprint": draw.fingerprint,  # waits for it if it is still being written
         "algorithm": draw.algorithm,
     }
-    out.write(b",")
-    out.write(memoryview(_dumps(rest))[1:])
-    return out.getvalue()
+    tail = _dumps(rest)
+    return b"".join([
+        b'{"selected":', selected.result(),
+        b',"reserves":', reserves.result(),
+        b',"allocation":', allocation,
+        b",", memoryview(tail)[1:],
+    ])
 
 
 def _json_frame_and_design(body: bytes, rows_limit: int) -> tuple[Frame, SampleDesign]:
@@ -395,8 +403,8 @@ async def draw_case_sample(
         frame, parsed = await _frame_and_design(request, settings, design)
         seed = _seed(parsed, idempotency_key)
         draw = await run_in_threadpool(draw_sample, frame, parsed, seed)
+        content = await run_in_threadpool(_wire, draw, parsed)  # the fingerprint may still be being written
     except pl.exceptions.PanicException as panic:
         # A panic inside polars is a BaseException; make it an ordinary error so it is answered as a problem.
         raise RuntimeError("the frame library failed") from panic
-    content = await run_in_threadpool(_wire, draw, parsed)
     return Response(content, media_type="application/json")

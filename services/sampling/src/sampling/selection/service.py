@@ -27,8 +27,11 @@ Inclusion probability within stratum h is n_h / N_h and the design weight N_h / 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -40,6 +43,7 @@ from sampling.selection.frame import CASE_REF, Frame, as_text
 from sampling.selection.keys import EncodedRefs, byte_order, encode_refs, prn_keys
 from sampling.size.service import SampleSize, ceil_clean, required_sample_size
 
+T = TypeVar("T")
 ALGORITHM = "stratified-srswor-prn-splitmix64-v1"
 MISSING = "(missing)"
 ALL = "all"
@@ -47,8 +51,14 @@ _MAX_FAULTS = 10
 # A working column name no frame column can take.
 _ROW = "\0row"
 _NAME = "\0name"
-# Work a draw does beside its main line (forming the strata, writing the fingerprint).
+# Work a draw does beside its main line (forming the strata, writing the fingerprint, writing JSON).
+# Its tasks never wait for one another, so a small pool cannot deadlock.
 _workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sampling-draw")
+
+
+def in_background(fn: Callable[..., T], *args: object) -> Future[T]:
+    """Run fn(*args) on the draw's worker threads (for work that releases the GIL, like polars)."""
+    return _workers.submit(fn, *args)
 
 
 @dataclass
@@ -57,21 +67,47 @@ class SampleDraw:
 
     selected: pl.DataFrame
     reserves: pl.DataFrame
-    allocation: list[dict]
-    unit_allocation: list[dict] | None
-    balance: list[dict]
-    largest_deviation: dict | None
     sample_size: int
     working: SampleSize | None
     frame_summary: dict
     seed: int
     pending_fingerprint: Future[str] = field(repr=False)
     """The frame fingerprint, still being written on another thread when the draw returns."""
+    build_tables: Callable[[], _Tables] = field(repr=False, compare=False)
+    """Builds the allocation and balance tables, the first time one of them is asked for."""
     algorithm: str = ALGORITHM
 
     @property
     def fingerprint(self) -> str:
         return self.pending_fingerprint.result()
+
+    @cached_property
+    def _tables(self) -> _Tables:
+        return self.build_tables()
+
+    @property
+    def allocation(self) -> list[dict]:
+        return self._tables.allocation
+
+    @property
+    def unit_allocation(self) -> list[dict] | None:
+        return self._tables.unit_allocation
+
+    @property
+    def balance(self) -> list[dict]:
+        return self._tables.balance
+
+    @property
+    def largest_deviation(self) -> dict | None:
+        return self._tables.largest_deviation
+
+
+@dataclass
+class _Tables:
+    allocation: list[dict]
+    unit_allocation: list[dict] | None
+    balance: list[dict]
+    largest_deviation: dict | None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -139,11 +175,11 @@ def case_ref_order(frame: Frame) -> tuple[np.ndarray, EncodedRefs]:
         )
     encoded = encode_refs(refs)
     order = byte_order(encoded)
-    ordered = encoded.words[order]
-    if ordered.shape[1] == 1:
-        ordered = ordered[:, 0]
+    if encoded.words.shape[1] == 1:
+        ordered = encoded.words[:, 0][order]
         repeated = len(ordered) > 1 and bool((ordered[1:] == ordered[:-1]).any())
     else:
+        ordered = encoded.words[order]
         repeated = len(ordered) > 1 and bool((ordered[1:] == ordered[:-1]).all(axis=1).any())
     if repeated:
         _refuse_repeated_refs(frame)
@@ -374,7 +410,12 @@ def _balance(cells: _Cells, samples: list[int], variables: list[str], population
 
 
 def _draw_order(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: np.ndarray) -> np.ndarray:
-    """Positions ordered by stratum, then key, then case_ref.
+    """Positions ordered by stratum, then key, then case_ref."""
+    return _ranked(keys, of_row, cells, by_ref)[0]
+
+
+def _ranked(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ordered by stratum, then key, then case_ref; and the stratum of each, in that order.
 
     Usually one sort of values alone does it: the stratum number, the key's top bits and the position
     packed in 64 bits, when no two positions in a stratum share those top bits (all but certain).
@@ -387,23 +428,26 @@ def _draw_order(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: np.nda
     key_bits = 64 - bits - position_bits
     with np.errstate(over="ignore"):
         if key_bits >= 24:
-            packed = (
-                (of_row.astype(np.uint64) << np.uint64(64 - bits))
-                | ((keys >> np.uint64(64 - key_bits)) << np.uint64(position_bits))
-                | np.arange(count, dtype=np.uint64)
-            )
+            packed = of_row.astype(np.uint64)
+            packed <<= np.uint64(64 - bits)
+            top = keys >> np.uint64(64 - key_bits)
+            top <<= np.uint64(position_bits)
+            packed |= top
+            packed |= np.arange(count, dtype=np.uint64)
             packed.sort()
             head = packed >> np.uint64(position_bits)
             if not (head[1:] == head[:-1]).any():
-                return (packed & np.uint64((1 << position_bits) - 1)).astype(np.int64)
+                packed &= np.uint64((1 << position_bits) - 1)
+                return packed.view(np.int64), (head >> np.uint64(key_bits)).view(np.int64)
         if bits < 32:
             packed = (of_row.astype(np.uint64) << np.uint64(64 - bits)) | (keys >> np.uint64(bits))
             order = np.argsort(packed)
             ordered = packed[order]
             if not (ordered[1:] == ordered[:-1]).any():
-                return order
+                return order, of_row[order]
     by_key = by_ref[np.argsort(keys[by_ref], kind="stable")]  # ties in the key: by case_ref
-    return by_key[np.argsort(of_row[by_key], kind="stable")]
+    order = by_key[np.argsort(of_row[by_key], kind="stable")]
+    return order, of_row[order]
 
 
 def _unit_codes(cells: _Cells, unit_at: int) -> tuple[np.ndarray, list[str]]:
@@ -533,7 +577,8 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
             f"the window and {sum(e['excluded'] for e in summary['excluded'])} are excluded.",
             [Fault("design", "leaves no eligible case")],
         )
-    # The draw works on the eligible rows in frame order ("positions"); rows_of maps them to frame rows.
+    # The draw works on the eligible rows in frame order ("positions"); rows_of maps them to frame rows
+    # (None when every row is eligible: a position is then its row).
     if keep is None:
         rows_of = None
         by_ref = order
@@ -543,12 +588,12 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
         position_of_row[rows_of] = np.arange(len(rows_of))
         by_ref = position_of_row[order[keep[order]]]
         refs = refs.take(rows_of)
-    ref_rank = np.empty(len(by_ref), dtype=np.int64)
-    ref_rank[by_ref] = np.arange(len(by_ref))
-
     cells = early_cells.result() if early_cells is not None else _cells(data, keep, variables)
     if fingerprint is None:
         fingerprint = _workers.submit(_fingerprint_from_strata, data, order, cells, variables)
+    ref_rank = np.empty(len(by_ref), dtype=np.int64)
+    ref_rank[by_ref] = np.arange(len(by_ref))
+    keys = prn_keys(refs, seed)
     counts = cells.populations.tolist()
     position = {v: i for i, v in enumerate(variables)}
     total_population = summary["eligible"]
@@ -583,9 +628,7 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     # next r the reserves.
     n_by_cell = np.array(samples, dtype=np.int64)
     r_by_cell = np.array(reserve_counts, dtype=np.int64)
-    keys = prn_keys(refs, seed)
-    ranked = _draw_order(keys, cells.of_row, len(cells.names), by_ref)
-    cell_sorted = cells.of_row[ranked]
+    ranked, cell_sorted = _ranked(keys, cells.of_row, len(cells.names), by_ref)
     starts = np.concatenate(([0], np.cumsum(cells.populations)[:-1]))
     rank = np.arange(len(ranked)) - starts[cell_sorted]
     take = rank < (n_by_cell + r_by_cell)[cell_sorted]
@@ -610,7 +653,8 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
         return frame_out
 
     sample_rows, sample_cells = chosen[in_sample], chosen_cell[in_sample]
-    by_stratum = np.argsort((sample_cells << 32) | ref_rank[sample_rows])  # by stratum, then case_ref
+    rank_bits = max(1, len(ref_rank).bit_length())
+    by_stratum = np.argsort((sample_cells << rank_bits) | ref_rank[sample_rows])  # by stratum, then case_ref
     sample_rows, sample_cells = sample_rows[by_stratum], sample_cells[by_stratum]
     n_of = n_by_cell[sample_cells]
     pop_of = cells.populations[sample_cells]
@@ -623,45 +667,45 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
         pl.Series("rank", chosen_rank[~in_sample] - n_by_cell[reserve_cells] + 1)
     ).select(["case_ref", "unit", "stratum", "rank", *(["carried"] if carried else [])])
 
-    strata_at = [(v, position[v]) for v in design.strata]
-    unit_at = position[unit] if unit else None
-    allocation = [
-        {
-            "stratum": h,
-            "unit": None if unit_at is None else vals[unit_at],
-            "values": {v: vals[i] for v, i in strata_at},
-            "population": population,
-            "sample": n,
-            "reserves": r,
-            "inclusion_probability": n / population,
-        }
-        for h, vals, population, n, r in zip(cells.names, cells.values, counts, samples, reserve_counts, strict=True)
-    ]
-    unit_allocation = None
-    if unit is not None:
-        unit_reserves = np.bincount(unit_code, weights=r_by_cell, minlength=len(units)).astype(np.int64).tolist()
-        reserves_of = dict(zip(units, unit_reserves, strict=True))
-        unit_allocation = [
+    def tables() -> _Tables:
+        strata_at = [(v, position[v]) for v in design.strata]
+        unit_at = position[unit] if unit else None
+        allocation = [
             {
-                "unit": u,
-                "population": unit_populations[u],
-                "sample": unit_sizes[u],
-                "reserves": reserves_of[u],
-                "working": unit_workings.get(u),
+                "stratum": h,
+                "unit": None if unit_at is None else vals[unit_at],
+                "values": {v: vals[i] for v, i in strata_at},
+                "population": population,
+                "sample": n,
+                "reserves": r,
+                "inclusion_probability": n / population,
             }
-            for u in sorted(unit_sizes)
+            for h, vals, population, n, r in zip(cells.names, cells.values, counts, samples, reserve_counts, strict=True)
         ]
-    balance, largest = _balance(cells, samples, variables, total_population, total)
+        unit_allocation = None
+        if unit is not None:
+            unit_reserves = np.bincount(unit_code, weights=r_by_cell, minlength=len(units)).astype(np.int64).tolist()
+            reserves_of = dict(zip(units, unit_reserves, strict=True))
+            unit_allocation = [
+                {
+                    "unit": u,
+                    "population": unit_populations[u],
+                    "sample": unit_sizes[u],
+                    "reserves": reserves_of[u],
+                    "working": unit_workings.get(u),
+                }
+                for u in sorted(unit_sizes)
+            ]
+        balance, largest = _balance(cells, samples, variables, total_population, total)
+        return _Tables(allocation, unit_allocation, balance, largest)
+
     return SampleDraw(
         selected=selected,
         reserves=reserve_list,
-        allocation=allocation,
-        unit_allocation=unit_allocation,
-        balance=balance,
-        largest_deviation=largest,
         sample_size=total,
         working=working,
         frame_summary=summary,
         seed=seed,
         pending_fingerprint=fingerprint,
+        build_tables=tables,
     )

@@ -1,0 +1,320 @@
+"""The draw's fast paths give exactly what their plain statements give, byte for byte.
+
+Each fast path in sampling.selection is checked here against the simple way of doing the same thing:
+the fingerprint written from the strata against the frame written out, the allocation shared over all
+units at once against `allocate` unit by unit, orjson against json, the response assembled in parts
+against one json document, the packed sort against two stable sorts, and so on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+from dataclasses import asdict
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inspection_shared.sampling import SampleDesign
+from sampling.allocation.service import allocate
+from sampling.errors import SamplingInputError
+from sampling.selection.frame import Frame, read_csv_frame, read_json_frame
+from sampling.selection.router import _allocation_json, _dumps, _wire
+from sampling.selection.service import (
+    _cells,
+    _draw_order,
+    _escape,
+    _fingerprint_from_strata,
+    _largest_remainders,
+    _strata_hold_the_frame,
+    canonical,
+    case_ref_order,
+    draw_sample,
+    frame_fingerprint,
+)
+
+from .frames import only, synthetic_frame, to_csv
+
+LIMIT = 500_000
+ROWS = synthetic_frame(900, units=6, seed=3)
+
+
+def design(**fields) -> SampleDesign:
+    return SampleDesign.model_validate(fields)
+
+
+def csv_of(rows: list[dict], columns: list[str]) -> bytes:
+    """The rows as polars writes CSV (quoting only where needed, a missing value empty)."""
+    out = io.BytesIO()
+    pl.DataFrame([{c: r.get(c) for c in columns} for r in rows], schema={c: pl.String for c in columns}).write_csv(out)
+    return out.getvalue()
+
+
+# ----------------------------------------------------------------------------------------------
+# The response, byte for byte
+# ----------------------------------------------------------------------------------------------
+
+
+def plain_wire(draw, d: SampleDesign) -> bytes:
+    """The response as one json document around polars' case lists: the way it was first written."""
+
+    def working(w):
+        if w is None:
+            return None
+        data = asdict(w)
+        data.pop("sample_size")
+        return data
+
+    rest = {
+        "allocation": draw.allocation,
+        "unit_allocation": (
+            None
+            if draw.unit_allocation is None
+            else [{**row, "working": working(row["working"])} for row in draw.unit_allocation]
+        ),
+        "balance": draw.balance,
+        "largest_deviation": draw.largest_deviation,
+        "sample_size": draw.sample_size,
+        "sample_size_working": working(draw.working),
+        "frame": draw.frame_summary,
+        "design": d.model_copy(update={"seed": draw.seed}).model_dump(mode="json"),
+        "seed": draw.seed,
+        "frame_fingerprint": draw.fingerprint,
+        "algorithm": draw.algorithm,
+    }
+    tail = json.dumps(rest, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return b"".join([
+        b'{"selected":', draw.selected.write_json().encode(),
+        b',"reserves":', draw.reserves.write_json().encode(),
+        b",", tail[1:],
+    ])
+
+
+WIRE_DESIGNS = [
+    {"size": 90, "unit": "pdu", "min_per_unit": 5, "strata": ["gender", "rosh"], "reserves_per_stratum": 2},
+    {"precision": {"confidence": 0.8, "margin": 0.1}, "unit": "pdu", "unit_mode": "per_unit",
+     "strata": ["gender", "sentence_type"], "reserve_ratio": 0.5},
+    {"size": 40, "strata": ["sentence_type"], "carried": ["start_date"], "min_per_stratum": 3},
+    {"size": 30, "strata": ["rosh"], "eligibility": {"column": "start_date", "start": "2024-04-01"},
+     "exclude": [{"column": "gender", "values": ["F"], "reason": "test"}], "reserves_per_stratum": 1},
+    {"size": 25},
+]
+
+
+@pytest.mark.parametrize("fields", WIRE_DESIGNS)
+@pytest.mark.parametrize("source", ["csv", "json"])
+def test_the_response_is_byte_for_byte_the_plain_json_document(fields, source):
+    d = design(**fields, seed=11)
+    columns = list(dict.fromkeys(["case_ref", *d.used_columns()]))
+    rows = only(ROWS, columns)
+    frame = read_csv_frame(to_csv(rows), d, LIMIT) if source == "csv" else read_json_frame(rows, d, LIMIT)
+    draw = draw_sample(frame, d, 11)
+    assert _wire(draw, d) == plain_wire(draw, d)
+
+
+def test_a_tiny_inclusion_probability_is_written_as_json_writes_it():
+    rows = [{"case_ref": f"R{i:06d}", "g": "a" if i % 10 else "b"} for i in range(60_000)]
+    d = design(size=3, strata=["g"], seed=1)
+    draw = draw_sample(read_csv_frame(csv_of(rows, ["case_ref", "g"]), d, LIMIT), d, 1)
+    wire = _wire(draw, d)
+    assert wire == plain_wire(draw, d)
+    assert draw.allocation[0]["inclusion_probability"] == 3 / 54_000
+    assert b'"sample":3,"reserves":0,"inclusion_probability":5.555555555555556e-05}' in wire  # Python's form
+
+
+probabilities = st.one_of(
+    st.just(0.0),
+    st.builds(lambda n, big: n / big, st.integers(1, 10**6), st.integers(10**6, 10**9)),
+    st.floats(min_value=1e-9, max_value=1.0),
+)
+texts = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "stratum": texts, "unit": st.one_of(st.none(), texts), "values": st.dictionaries(texts, texts, max_size=3),
+    "population": st.integers(0, 10**6), "sample": st.integers(0, 10**6), "reserves": st.integers(0, 9),
+    "inclusion_probability": probabilities,
+}), max_size=20))
+def test_the_allocation_table_is_written_as_json_writes_it(rows):
+    assert _allocation_json(rows) == _dumps(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# The fingerprint
+# ----------------------------------------------------------------------------------------------
+
+
+def test_the_fingerprint_is_hashed_as_it_is_written():
+    frame = pl.DataFrame({"case_ref": ["B", "A", "C"], "team": ['x, "y"', None, "z\nw"]})
+    out = io.BytesIO()
+    frame.write_csv(out, include_header=True, separator=",", line_terminator="\n", quote_style="necessary",
+                    null_value="")
+    assert frame_fingerprint(frame) == hashlib.sha256(out.getvalue()).hexdigest()
+    assert frame_fingerprint(pl.DataFrame({"case_ref": ["A"]})) == hashlib.sha256(b"case_ref\nA\n").hexdigest()
+
+
+levels = st.text(alphabet="ab|\\é ", min_size=1, max_size=3).filter(lambda s: s.strip() == s)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(levels, levels, levels), min_size=1, max_size=40),
+    st.sampled_from([["a_unit", "zone"], ["area", "band"], ["x", "band"], ["zone"], []]),
+    st.booleans(),
+    st.integers(0, 2**64 - 1),
+)
+def test_the_fingerprint_from_the_strata_is_the_fingerprint_of_the_frame(values, names, with_unit, seed):
+    # Columns that sort before case_ref, after it, or on both sides; levels with the separator and the
+    # escape character in them; a unit or not.
+    rows = [
+        {"case_ref": f"K{i:04d}é" if i % 5 == 0 else f"K{i:04d}", **{n: v[j] for j, n in enumerate(names)}}
+        for i, v in enumerate(values)
+    ]
+    rows = random.Random(seed).sample(rows, len(rows))
+    columns = ["case_ref", *names]
+    d = design(size=1, unit=names[0], strata=names[1:]) if with_unit and names else design(size=1, strata=names)
+    frame = read_csv_frame(csv_of(rows, columns), d, LIMIT)
+    variables = [*([d.unit] if d.unit else []), *d.strata]
+    assert _strata_hold_the_frame(frame, variables)
+    order, _ = case_ref_order(frame)
+    cells = _cells(frame.data, None, variables)
+    assert _fingerprint_from_strata(frame.data, order, cells, variables) == frame_fingerprint(
+        canonical(frame.data, order), frame.plain
+    )
+    assert draw_sample(frame, d, seed).fingerprint == frame_fingerprint(canonical(frame.data, order), frame.plain)
+
+
+def test_the_strata_hold_the_frame_only_when_every_value_is_a_stratum_value_as_written():
+    d = design(size=5, strata=["gender", "rosh"])
+    variables = ["gender", "rosh"]
+    plain = read_csv_frame(to_csv(only(ROWS, ["case_ref", "gender", "rosh"])), d, LIMIT)
+    assert _strata_hold_the_frame(plain, variables)
+    with_carried = design(size=5, strata=["gender", "rosh"], carried=["start_date"])
+    carried = read_csv_frame(to_csv(only(ROWS, ["case_ref", "gender", "rosh", "start_date"])), with_carried, LIMIT)
+    assert not _strata_hold_the_frame(carried, variables)  # start_date is not a stratum value
+    missing = [dict(r) for r in only(ROWS, ["case_ref", "gender", "rosh"])]
+    missing[3]["rosh"] = None  # a missing value is the stratum "(missing)" but is written empty
+    assert not _strata_hold_the_frame(read_csv_frame(csv_of(missing, ["case_ref", "gender", "rosh"]), d, LIMIT),
+                                      variables)
+    quoted = b'case_ref,gender,rosh\nA1,"M, or not",low\nA2,F,high\n'
+    assert not _strata_hold_the_frame(read_csv_frame(quoted, d, LIMIT), variables)
+    assert not _strata_hold_the_frame(read_json_frame(only(ROWS, ["case_ref", "gender", "rosh"]), d, LIMIT),
+                                      variables)
+
+
+# ----------------------------------------------------------------------------------------------
+# Strata, allocation and the draw order
+# ----------------------------------------------------------------------------------------------
+
+
+def test_strata_names_are_escaped_and_ordered_as_python_does():
+    values = ["a|b", "a\\b", "a\\|b", "|", "\\", "b", "é", "a b", "\u2603", "(missing)"]
+    rng = random.Random(2)
+    rows = [{"case_ref": f"C{i}", "s": rng.choice(values), "t": rng.choice(values)} for i in range(300)]
+    cells = _cells(pl.DataFrame(rows), None, ["s", "t"])
+    expected = sorted({f"{_escape(r['s'])}|{_escape(r['t'])}" for r in rows})
+    assert cells.names == expected
+    for row, cell in zip(rows, cells.of_row.tolist(), strict=True):
+        assert cells.values[cell] == (row["s"], row["t"])
+    assert cells.populations.sum() == len(rows)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 400), min_size=1, max_size=12), min_size=1, max_size=8), st.data())
+def test_shares_over_all_units_at_once_are_allocate_unit_by_unit(units, data):
+    group = np.repeat(np.arange(len(units)), [len(u) for u in units])
+    weights = np.array([n for u in units for n in u], dtype=np.int64)
+    available = np.array([sum(u) for u in units], dtype=np.int64)
+    totals = np.array([data.draw(st.integers(0, int(a))) for a in available], dtype=np.int64)
+    sizes = _largest_remainders(group, weights, totals, available).tolist()
+    names = [f"h{i:03d}" for i in range(len(weights))]  # in name order, as the strata are
+    expected = []
+    for u, members in enumerate(units):
+        first = sum(len(m) for m in units[:u])
+        pops = {names[first + j]: n for j, n in enumerate(members)}
+        expected += list(allocate(int(totals[u]), pops).sizes.values())
+    assert sizes == expected
+
+
+def test_the_packed_value_sort_falls_back_when_keys_share_their_top_bits():
+    rng = np.random.default_rng(8)
+    count = 3_000
+    cells = rng.integers(0, 40, count)
+    by_ref = rng.permutation(count)
+    for keys in (
+        rng.integers(0, 2**63, count, dtype=np.uint64) * np.uint64(2),  # distinct: the value sort
+        (rng.integers(0, 2**20, count, dtype=np.uint64) << np.uint64(44)) | np.uint64(5),  # top bits shared
+        np.full(count, 7, dtype=np.uint64),  # all equal: case_ref order decides
+    ):
+        exact = by_ref[np.argsort(keys[by_ref], kind="stable")]
+        exact = exact[np.argsort(cells[exact], kind="stable")]
+        assert (_draw_order(keys, cells, 40, by_ref) == exact).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n", b"\n\n", b"\r\n", b"\r\n\r\n", b"\n\r\n", b"\r"])
+def test_line_ends_at_the_end_of_the_file_read_as_none(ending):
+    d = design(size=2, strata=["gender"])
+    body = b"case_ref,gender\nA1,M\nA2,F\nA3,M"
+    frame = read_csv_frame(body + ending, d, LIMIT)
+    assert frame.data.equals(read_csv_frame(body, d, LIMIT).data)
+    assert [frame.line(i) for i in range(3)] == [2, 3, 4]
+    ragged = b"case_ref,gender\nA1,M\nA2\nA3,M"
+    with pytest.raises(SamplingInputError) as caught:
+        draw_sample(read_csv_frame(ragged + ending, d, LIMIT), d, 1)
+    with pytest.raises(SamplingInputError) as plain:
+        draw_sample(read_csv_frame(ragged, d, LIMIT), d, 1)
+    assert caught.value.detail == plain.value.detail and caught.value.faults == plain.value.faults
+
+
+@pytest.mark.parametrize("body", [b"", b"\n", b"\r\n\r\n", b" \n\t"])
+def test_a_blank_file_is_empty(body):
+    with pytest.raises(SamplingInputError, match="The frame is empty: no header and no cases"):
+        read_csv_frame(body, design(size=1), LIMIT)
+
+
+def test_a_nul_in_a_case_ref_is_refused_with_its_line_and_elsewhere_is_not():
+    d = design(size=1, strata=["gender"])
+    with pytest.raises(SamplingInputError, match="cannot hold a NUL character; the first at line 3") as caught:
+        draw_sample(read_csv_frame(b"case_ref,gender\nA1,M\nA\x002,F\n", d, LIMIT), d, 1)
+    assert caught.value.faults[0].line == 3
+    assert draw_sample(read_csv_frame(b"case_ref,gender\nA1,M\nA2,F\x00\n", d, LIMIT), d, 1).sample_size == 1
+    with pytest.raises(SamplingInputError, match="cannot hold a NUL character; the first at frame.1"):
+        draw_sample(read_json_frame([{"case_ref": "A1", "gender": "M"}, {"case_ref": "A\x002", "gender": "F"}],
+                                    d, LIMIT), d, 1)
+
+
+def test_a_frame_built_directly_draws_with_no_fast_path():
+    frame = Frame(pl.DataFrame({"case_ref": ["b", "a", "c"], "g": ["x", "y", "x"]}), "json")
+    d = design(size=2, strata=["g"])
+    draw = draw_sample(frame, d, 3)
+    assert draw.fingerprint == hashlib.sha256(b"case_ref,g\na,y\nb,x\nc,x\n").hexdigest()
+    assert _wire(draw, d) == plain_wire(draw, d)
+
+
+# ----------------------------------------------------------------------------------------------
+# The process
+# ----------------------------------------------------------------------------------------------
+
+
+def test_the_service_keeps_freed_memory_for_a_while_unless_told_otherwise():
+    code = "import os, sampling.__main__; print(os.environ['_RJEM_MALLOC_CONF'])"
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    default = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert default.stdout.strip() == "dirty_decay_ms:10000,muzzy_decay_ms:10000"
+    chosen = subprocess.run([sys.executable, "-c", code], env={**env, "_RJEM_MALLOC_CONF": "dirty_decay_ms:0"},
+                            capture_output=True, text=True, check=True)
+    assert chosen.stdout.strip() == "dirty_decay_ms:0"
