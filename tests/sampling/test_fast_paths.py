@@ -168,7 +168,7 @@ levels = st.text(alphabet="ab|\\é ", min_size=1, max_size=3).filter(lambda s: s
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(levels, levels, levels), min_size=1, max_size=40),
-    st.sampled_from([["a_unit", "zone"], ["area", "band"], ["x", "band"], ["zone"], []]),
+    st.sampled_from([["a_unit", "zone"], ["area", "band"], ["x", "band"], ["zone"], [], ["Région", "zone 2"]]),
     st.booleans(),
     st.integers(0, 2**64 - 1),
 )

@@ -2,10 +2,10 @@
 
 import os
 
-# polars allocates through jemalloc, which by default hands freed pages back to the OS within about
-# half a second. A national frame needs a few hundred MB of short-lived buffers per request, and
-# faulting them back in costs tens of milliseconds of CPU each time, so keep freed pages for reuse
-# for ten seconds (jemalloc's own default). Set before polars is first imported; the environment wins.
+# polars allocates through jemalloc, which as polars builds it hands freed pages back to the OS within
+# about half a second. A national frame needs a few hundred MB of short-lived buffers per request,
+# and faulting them back in costs tens of milliseconds of CPU each time, so freed pages are kept for
+# reuse for ten seconds. Set before polars is first imported; a value in the environment wins.
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000")
 
 import uvicorn  # noqa: E402

@@ -267,6 +267,7 @@ def _allocation_json(rows: list[dict]) -> bytes:
 
 
 def _json_of(frame: pl.DataFrame) -> bytes:
+    """A case list as polars writes it in JSON: an array of row objects."""
     out = io.BytesIO()
     frame.write_json(out)
     return out.getvalue()
