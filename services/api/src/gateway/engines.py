@@ -36,11 +36,11 @@ def engine_clients(settings: Settings) -> tuple[RatingEngineClient, SamplingClie
     )
 
 
-def _rating_engine(request: Request) -> RatingEngineClient:
+async def _rating_engine(request: Request) -> RatingEngineClient:
     return request.app.state.rating_engine
 
 
-def _sampling(request: Request) -> SamplingClient:
+async def _sampling(request: Request) -> SamplingClient:
     return request.app.state.sampling
 
 
