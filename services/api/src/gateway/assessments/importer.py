@@ -367,7 +367,7 @@ async def import_assessments(
     session: AsyncSession, inspection_id: uuid.UUID, kind: str, content: Any, actor: Actor
 ) -> AssessmentImportReport:
     """Create or update the assessment of every case the import names, or refuse it all naming each fault."""
-    inspection = await inspection_for_recording(session, inspection_id, exclusive=True)
+    inspection = await inspection_for_recording(session, inspection_id)
     rules = await assessment_rules(session, inspection)
     parsed = parse_csv(content, rules) if kind == "csv" else parse_json(content, rules)
     errors = list(parsed.errors)
@@ -379,7 +379,6 @@ async def import_assessments(
                 select(SampledCase.id, SampledCase.case_ref, SampledCase.status, Sample.sample_type)
                 .join(Sample, Sample.id == SampledCase.sample_id)
                 .where(Sample.inspection_id == inspection.id)
-                .with_for_update(read=True, of=Sample)  # no substitution while the import is checked and written
             )
         ).all()
     }

@@ -40,7 +40,7 @@ from gateway.assessments.schemas import (
 )
 from gateway.caseloads.models import Sample, SampledCase
 from gateway.db import utcnow
-from gateway.inspections.guards import ensure_editable, get_inspection, pinned_framework
+from gateway.inspections.guards import get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.models import Inspection
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.preconditions import check_if_match
@@ -183,20 +183,13 @@ async def assessment_rules(session: AsyncSession, inspection: Inspection) -> Ass
 # --- preconditions -----------------------------------------------------------------------------------
 
 
-async def inspection_for_recording(
-    session: AsyncSession, inspection_id: uuid.UUID, *, exclusive: bool = False
-) -> Inspection:
-    """The inspection, locked against a change of status until the request ends, if it takes records now.
+async def inspection_for_recording(session: AsyncSession, inspection_id: uuid.UUID) -> Inspection:
+    """The inspection, locked until the request ends (see `inspection_for_change`), if it takes records now.
 
-    A single write shares the lock with others; a bulk import takes it alone, so that it sees no
-    assessment appear beside it.
+    Writes to one inspection's records take turns: a bulk import sees no assessment appear beside it,
+    and none lands beside publication.
     """
-    inspection = await session.get(
-        Inspection, inspection_id, with_for_update=True if exclusive else {"read": True}
-    )
-    if inspection is None:
-        raise NotFound(f"No inspection {inspection_id}")
-    ensure_editable(inspection)
+    inspection = await inspection_for_change(session, inspection_id)
     if inspection.status not in RECORDING_STATUSES:
         raise Conflict(
             f"Inspection {inspection.id} is {inspection.status}: case answers and judgements are recorded "
@@ -246,8 +239,6 @@ async def _sampled_case(
     rules: AssessmentRules,
     sample_type: str,
     case_ref: str,
-    *,
-    for_writing: bool = False,
 ) -> AssessedCase:
     if rules.sample(sample_type) is None:
         raise NotFound(f"Inspection {inspection.id}: {rules.unknown_sample_type(sample_type)}.")
@@ -257,10 +248,6 @@ async def _sampled_case(
         .order_by(Sample.drawn_at.desc())
         .limit(1)
     )
-    if for_writing:
-        # A substitution locks the sample alone and refuses to replace an assessed case: sharing the lock
-        # means a case is never replaced and assessed at the same time.
-        statement = statement.with_for_update(read=True)
     sample_id = await session.scalar(statement)
     if sample_id is None:
         raise NotFound(f"No {sample_type} sample has been drawn for inspection {inspection.id}.")
@@ -319,7 +306,7 @@ async def put_assessment(
     """Record the case's assessment as sent. Returns it and whether it was created."""
     inspection = await inspection_for_recording(session, inspection_id)
     rules = await assessment_rules(session, inspection)
-    case = await _sampled_case(session, inspection, rules, sample_type, case_ref, for_writing=True)
+    case = await _sampled_case(session, inspection, rules, sample_type, case_ref)
     if case.sampled_case.status not in ASSESSABLE_CASE_STATUSES:
         raise Conflict(
             f"Case {case_ref} was replaced in the {sample_type} sample by a substitution and can no longer be "

@@ -56,7 +56,7 @@ from gateway.caseloads.schemas import (
 )
 from gateway.db import utcnow
 from gateway.engines import call_engine
-from gateway.inspections.guards import ensure_editable, get_inspection, pinned_framework
+from gateway.inspections.guards import ensure_editable, get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.models import Inspection
 from gateway.pagination import decode_cursor, encode_cursor
 
@@ -130,13 +130,10 @@ class FrameTarget:
     held: CaseloadFrame | None
 
 
-async def _frame(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str, *, for_update: bool = False
-                 ) -> CaseloadFrame | None:
+async def _frame(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> CaseloadFrame | None:
     statement = select(CaseloadFrame).where(
         CaseloadFrame.inspection_id == inspection_id, CaseloadFrame.sample_type == sample_type
     )
-    if for_update:
-        statement = statement.with_for_update()
     return (await session.scalars(statement)).one_or_none()
 
 
@@ -146,11 +143,11 @@ async def _sample_of_frame(session: AsyncSession, frame_id: uuid.UUID) -> uuid.U
 
 async def frame_target(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> FrameTarget:
     """Refuse an upload that cannot be taken, whatever its contents, before they are read."""
-    inspection = await get_inspection(session, inspection_id)
+    inspection = await inspection_for_change(session, inspection_id)
     ensure_sampling_open(inspection)
     framework = await pinned_framework(session, inspection)
     check_sample_type(framework, sample_type, "path.sample_type")
-    held = await _frame(session, inspection_id, sample_type, for_update=True)
+    held = await _frame(session, inspection_id, sample_type)
     if held is not None:
         sample_id = await _sample_of_frame(session, held.id)
         if sample_id is not None:
@@ -338,12 +335,16 @@ def _check_widths(result: SampleResult) -> None:
 async def draw_sample(
     session: AsyncSession, sampling: SamplingClient, inspection_id: uuid.UUID, request: SampleDrawRequest, actor: Actor
 ) -> Sample:
-    """Draw the sample of one frame through the sampling service and store it whole."""
-    inspection = await get_inspection(session, inspection_id)
+    """Draw the sample of one frame through the sampling service and store it whole.
+
+    The inspection stays locked while the sampling service works (a second or two for a large frame):
+    other changes to it wait, rather than one of them finding the frame or sample half decided.
+    """
+    inspection = await inspection_for_change(session, inspection_id)
     ensure_sampling_open(inspection)
     framework = await pinned_framework(session, inspection)
     check_sample_type(framework, request.sample_type, "body.sample_type")
-    frame = await _frame(session, inspection_id, request.sample_type, for_update=True)
+    frame = await _frame(session, inspection_id, request.sample_type)
     if frame is None:
         raise Conflict(
             f"Inspection {inspection_id} has no {request.sample_type} frame yet; upload it first "
@@ -408,8 +409,8 @@ async def draw_sample(
 # --- reading samples ---------------------------------------------------------------------------------
 
 
-async def get_sample(session: AsyncSession, sample_id: uuid.UUID, *, for_update: bool = False) -> Sample:
-    sample = await session.get(Sample, sample_id, with_for_update=for_update or None)
+async def get_sample(session: AsyncSession, sample_id: uuid.UUID) -> Sample:
+    sample = await session.get(Sample, sample_id)
     if sample is None:
         raise NotFound(f"No sample {sample_id}")
     return sample
@@ -563,9 +564,12 @@ async def substitute(
     session: AsyncSession, sample_id: uuid.UUID, data: SubstitutionCreate, actor: Actor
 ) -> SubstitutionRead:
     """Replace a case that cannot be inspected with the next unused reserve of its stratum, by rank."""
-    sample = await get_sample(session, sample_id, for_update=True)  # one substitution at a time per sample
-    inspection = await get_inspection(session, sample.inspection_id)
+    inspection_id = await session.scalar(select(Sample.inspection_id).where(Sample.id == sample_id))
+    if inspection_id is None:
+        raise NotFound(f"No sample {sample_id}")
+    inspection = await inspection_for_change(session, inspection_id)  # one change at a time per inspection
     ensure_sampling_open(inspection)
+    sample = await get_sample(session, sample_id)
     rows = list(
         (await session.scalars(select(SampledCase).where(SampledCase.sample_id == sample_id))).all()
     )

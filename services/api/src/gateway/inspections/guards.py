@@ -6,6 +6,7 @@ import uuid
 
 from inspection_shared.framework import Framework
 from inspection_shared.problems import Conflict, NotFound
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.frameworks.service import get_framework
@@ -27,6 +28,31 @@ def ensure_editable(inspection: Inspection) -> None:
             f"Inspection {inspection.id} is {inspection.status} and can no longer be changed.",
             status_of_inspection=inspection.status,
         )
+
+
+_INSPECTIONS = Inspection.__table__
+
+
+async def inspection_for_change(session: AsyncSession, inspection_id: uuid.UUID) -> Inspection:
+    """The inspection, for a request that changes what is recorded for it: its row locked until the
+    request ends, its evidence revision moved on, and refused if it is frozen.
+
+    Every such write comes here before it takes any other lock. So writes to one inspection queue on its
+    row in one order (no deadlock between them), none lands beside a change of its status (publication
+    freezes it), and a reader of a document derived from it (the summary) sees the revision move. The
+    update comes first: on SQLite too the request then holds the write lock from its first statement.
+    """
+    moved = await session.execute(
+        update(_INSPECTIONS)
+        .where(_INSPECTIONS.c.id == inspection_id)
+        .values(evidence_revision=_INSPECTIONS.c.evidence_revision + 1)
+    )
+    if moved.rowcount == 0:
+        raise NotFound(f"No inspection {inspection_id}")
+    inspection = await session.get(Inspection, inspection_id, populate_existing=True)
+    assert inspection is not None  # the row was just updated in this transaction
+    ensure_editable(inspection)
+    return inspection
 
 
 async def pinned_framework(session: AsyncSession, inspection: Inspection) -> Framework:

@@ -47,6 +47,10 @@ class Inspection(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer)
+    # Moves on with every change to what is recorded for the inspection (frames, samples, answers,
+    # judgements, ratings), as `version` does with the inspection itself; with the two, a reader knows
+    # whether a document it derived from them is stale. Bumped by `guards.inspection_for_change` only.
+    evidence_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -53,7 +53,7 @@ from gateway.actors import Actor
 from gateway.db import utcnow
 from gateway.engines import call_engine
 from gateway.frameworks.models import FrameworkVersion
-from gateway.inspections.guards import ensure_editable, get_inspection
+from gateway.inspections.guards import ensure_editable, get_inspection, inspection_for_change
 from gateway.inspections.models import Inspection
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.ratings.evidence import (
@@ -269,10 +269,10 @@ async def _write(
 ) -> RatingSnapshot:
     """Store the engine's answer as the next snapshot, and its overall rating on the inspection.
 
-    The inspection row is locked (on PostgreSQL) and checked again first: it may have been published,
-    or rated by someone else, while the engine was working.
+    The inspection is locked (`inspection_for_change`) and checked again first: it may have been
+    published, or rated by someone else, while the engine was working.
     """
-    await session.refresh(inspection, with_for_update=True)
+    inspection = await inspection_for_change(session, inspection.id)
     _refuse_status(inspection, action)
     latest = await latest_snapshot(session, inspection.id)
     if (latest.id if latest else None) != (expected_latest.id if expected_latest else None):
