@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from gateway.app import create_app as create_gateway
 from gateway.cli import load_library, migrate
 from gateway.db import create_engine
+from gateway.inspections.summaries import SummaryDocuments
 from gateway.settings import Settings
 from inspection_shared.clients import RatingEngineClient, SamplingClient
 from rating_engine.app import create_app as create_rating_engine
@@ -132,6 +133,8 @@ async def gateway_app(_gateway_app_once, engine_apps, db_engine: AsyncEngine, db
         bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
     app.state.rating_engine, app.state.sampling = engine_clients_in_process(engine_apps)
+    # States read in the test's own transaction, which a separate pool could not see.
+    app.state.summaries = SummaryDocuments(None, capacity=256)
     clients = (app.state.rating_engine, app.state.sampling)
     yield app
     for client in clients:

@@ -15,6 +15,7 @@ from gateway.db import create_engine, create_sessionmaker
 from gateway.engines import engine_clients
 from gateway.frameworks.router import router as frameworks_router
 from gateway.inspections.router import router as inspections_router
+from gateway.inspections.summaries import summary_documents
 from gateway.ratings.router import router as ratings_router
 from gateway.settings import Settings
 from gateway.units.router import router as units_router
@@ -30,9 +31,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db_engine = create_engine(settings.resolved_database_url())
         app.state.sessionmaker = create_sessionmaker(app.state.db_engine)
         app.state.rating_engine, app.state.sampling = engine_clients(settings)
+        app.state.summaries = await summary_documents(app.state.db_engine, settings.summary_cache_size)
         try:
             yield
         finally:
+            await app.state.summaries.aclose()
             await app.state.rating_engine.aclose()
             await app.state.sampling.aclose()
             await app.state.db_engine.dispose()

@@ -2,7 +2,8 @@
 
 A record's ETag is its version number, bumped by SQLAlchemy on every write, so a change based on a
 stale read is refused (412) rather than silently overwriting someone else's; an update without
-If-Match is refused (428) for the same reason.
+If-Match is refused (428) for the same reason. Documents served whole (the inspection summary) carry
+an ETag too, for If-None-Match.
 """
 
 from __future__ import annotations
@@ -39,3 +40,9 @@ def check_if_match(what: str, version: int, if_match: str | None, *, required: b
             slug="precondition-failed",
             headers={"ETag": current},
         )
+
+
+def matches_any(current: str, if_none_match: str) -> bool:
+    """Whether If-None-Match names the current ETag (weak comparison, RFC 9110 13.1.2) or is `*`."""
+    tags = [tag.strip() for tag in if_none_match.split(",")]
+    return "*" in tags or current.removeprefix("W/") in (tag.removeprefix("W/") for tag in tags)

@@ -19,6 +19,9 @@ class Settings(ServiceSettings):
     rating_engine_url: str = "http://127.0.0.1:8001"
     sampling_url: str = "http://127.0.0.1:8002"
     engine_timeout_seconds: float = 30.0
+    summary_cache_size: int = Field(
+        default=256, ge=0, description="Inspection summaries each gateway process keeps rendered (0: none)."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

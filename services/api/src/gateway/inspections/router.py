@@ -28,6 +28,8 @@ from gateway.inspections.schemas import (
     StatusChangeRead,
     TransitionRequest,
 )
+from gateway.inspections.summaries import SummariesDep
+from gateway.preconditions import matches_any
 
 router = APIRouter(tags=["inspections"])
 
@@ -38,6 +40,7 @@ _ETAG_HEADER = {
     }
 }
 IfMatch = Annotated[str | None, Header(description="The ETag of your last read of the inspection.")]
+IfNoneMatch = Annotated[str | None, Header(description="The ETag of a summary you hold.")]
 
 
 @router.get(
@@ -170,14 +173,24 @@ async def list_inspection_history(
         "The ratings table comes from the latest rating snapshot (null before the first rating run); "
         "`ratings.published` says whether the inspection was published with it. Progress counts the cases "
         "in each sample, the assessments recorded for them, and the judgements recorded for the judged "
-        "standards."
+        "standards. The `ETag` changes whenever anything in the summary may have; send it back in "
+        "If-None-Match to be answered 304 while nothing has."
     ),
-    responses=problem_responses(404, 422),
+    response_model=InspectionSummary,
+    responses={
+        200: {"headers": {"ETag": {"description": "The state of the summary.", "schema": {"type": "string"}}}},
+        304: {"description": "Nothing in the summary has changed since the ETag sent in If-None-Match."},
+        **problem_responses(404, 422),
+    },
 )
 async def get_inspection_summary(
-    inspection_id: uuid.UUID, session: SessionDep, actor: CurrentActor
-) -> InspectionSummary:
-    return await service.summary(session, inspection_id)
+    inspection_id: uuid.UUID, actor: CurrentActor, summaries: SummariesDep, if_none_match: IfNoneMatch = None
+) -> Response:
+    document = await summaries.get(inspection_id)
+    headers = {"ETag": document.etag, "Cache-Control": "no-cache"}
+    if if_none_match is not None and matches_any(document.etag, if_none_match):
+        return Response(status_code=304, headers=headers)
+    return Response(document.body, media_type="application/json", headers=headers)
 
 
 @router.get(
