@@ -60,12 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         readiness={"database": database_ready, "rating_engine": rating_engine_ready, "sampling": sampling_ready},
     )
-    api = APIRouter(prefix=API_PREFIX)
-    api.include_router(frameworks_router)
-    api.include_router(units_router)
-    api.include_router(inspections_router)
-    api.include_router(caseloads_router)
-    api.include_router(assessments_router)
-    api.include_router(ratings_router)
-    app.include_router(api)
+    for router in (frameworks_router, units_router, inspections_router, caseloads_router, assessments_router,
+                   ratings_router):
+        app.include_router(router, prefix=API_PREFIX)
     return app

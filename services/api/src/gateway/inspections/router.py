@@ -28,7 +28,7 @@ from gateway.inspections.schemas import (
     StatusChangeRead,
     TransitionRequest,
 )
-from gateway.inspections.summaries import SummariesDep
+from gateway.inspections.summaries import read_summary
 from gateway.preconditions import matches_any
 
 router = APIRouter(tags=["inspections"])
@@ -184,9 +184,9 @@ async def list_inspection_history(
     },
 )
 async def get_inspection_summary(
-    inspection_id: uuid.UUID, actor: CurrentActor, summaries: SummariesDep, if_none_match: IfNoneMatch = None
+    inspection_id: uuid.UUID, request: Request, actor: CurrentActor, if_none_match: IfNoneMatch = None
 ) -> Response:
-    document = await summaries.get(inspection_id)
+    document = await read_summary(request, inspection_id)
     headers = {"ETag": document.etag, "Cache-Control": "no-cache"}
     if if_none_match is not None and matches_any(document.etag, if_none_match):
         return Response(status_code=304, headers=headers)

@@ -16,15 +16,15 @@ summary's ETag, so a client that holds it can ask with If-None-Match and be answ
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Request
 from inspection_shared.problems import NotFound
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -57,16 +57,23 @@ async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
 
 
 class PostgresStates:
-    """Reads states on a small asyncpg pool of its own.
+    """Reads states on a small asyncpg pool of its own, one query for the reads of an inspection that
+    arrive together.
 
-    A cached read is otherwise little more than the HTTP work, and the same query through SQLAlchemy's
-    pool and session costs about four times the CPU of all the rest (measured: 0.4 ms against 0.1 ms
-    a read), so here the driver is used directly, with the connection settings SQLAlchemy would use.
+    A held summary is otherwise little more than the HTTP work, and the same query through SQLAlchemy's
+    pool and session costs about four times the CPU of all the rest (measured: 0.4 ms against 0.1 ms a
+    read), so here the driver is used directly, with the connection settings SQLAlchemy would use.
+
+    Reads of one inspection that arrive while its state is being read wait for the next query, which
+    starts when that one ends and answers all of them: each read still sees every change committed
+    before it arrived, and a dashboard's many readers cost the database one query at a time.
     """
 
     def __init__(self, pool: asyncpg.Pool, sql: str):
         self._pool = pool
         self._sql = sql
+        self._waiting: dict[uuid.UUID, asyncio.Future[State | None]] = {}
+        self._running: set[uuid.UUID] = set()
 
     @classmethod
     async def open(cls, engine: AsyncEngine, max_connections: int) -> PostgresStates:
@@ -81,6 +88,34 @@ class PostgresStates:
         return cls(pool, str(STATE.compile(dialect=engine.dialect)))
 
     async def __call__(self, inspection_id: uuid.UUID) -> State | None:
+        waiting = self._waiting.get(inspection_id)
+        if waiting is None:
+            waiting = self._waiting[inspection_id] = asyncio.get_running_loop().create_future()
+            if inspection_id not in self._running:
+                self._start(inspection_id)
+        # Shielded: a reader that goes away does not cancel the query the others wait for.
+        return await asyncio.shield(waiting)
+
+    def _start(self, inspection_id: uuid.UUID) -> None:
+        """Query now for everyone waiting, all of whom arrived before this moment."""
+        waiting = self._waiting.pop(inspection_id)
+        self._running.add(inspection_id)
+        query = asyncio.get_running_loop().create_task(self._query(inspection_id))
+        query.add_done_callback(lambda done: self._answer(inspection_id, done, waiting))
+
+    def _answer(self, inspection_id: uuid.UUID, query: asyncio.Task, waiting: asyncio.Future) -> None:
+        self._running.discard(inspection_id)
+        if query.cancelled():
+            waiting.cancel()
+        elif query.exception() is not None:
+            waiting.set_exception(query.exception())
+            waiting.add_done_callback(lambda failed: failed.exception())  # retrieved, even if no one waits now
+        else:
+            waiting.set_result(query.result())
+        if inspection_id in self._waiting:
+            self._start(inspection_id)
+
+    async def _query(self, inspection_id: uuid.UUID) -> State | None:
         async with self._pool.acquire() as connection:
             row = await connection.fetchrow(self._sql, inspection_id)
         return (row[0], row[1], row[2], row[3]) if row is not None else None
@@ -158,19 +193,7 @@ async def summary_documents(engine: AsyncEngine, capacity: int) -> SummaryDocume
     return SummaryDocuments(states, capacity)
 
 
-@dataclass(frozen=True)
-class Summaries:
-    """The process's summary documents, with the sessions to build one in."""
-
-    documents: SummaryDocuments
-    sessions: async_sessionmaker[AsyncSession]
-
-    async def get(self, inspection_id: uuid.UUID) -> SummaryDocument:
-        return await self.documents.get(self.sessions, inspection_id)
-
-
-async def _summaries(request: Request) -> Summaries:
-    return Summaries(request.app.state.summaries, request.app.state.sessionmaker)
-
-
-SummariesDep = Annotated[Summaries, Depends(_summaries)]
+async def read_summary(request: Request, inspection_id: uuid.UUID) -> SummaryDocument:
+    """The summary as it is now, from the process's documents, built in the app's sessions if need be."""
+    documents: SummaryDocuments = request.app.state.summaries
+    return await documents.get(request.app.state.sessionmaker, inspection_id)
