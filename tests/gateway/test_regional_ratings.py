@@ -86,7 +86,7 @@ def assert_problem(response, status: int, *fields: str) -> dict:
 
 
 async def test_published_basis_pools_each_pdus_latest_published_inspection(gateway, region):
-    tag, units, inspections = region["tag"], region["units"], region["inspections"]
+    tag, inspections = region["tag"], region["inspections"]
 
     response = await gateway.get(url(region["region"].id), params={"framework_id": FRAMEWORK})
 
