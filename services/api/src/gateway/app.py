@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from gateway.assessments.router import router as assessments_router
 from gateway.caseloads.router import router as caseloads_router
-from gateway.db import create_engine, create_sessionmaker
+from gateway.db import answer_database_outages, create_engine, create_sessionmaker
 from gateway.engines import engine_clients
 from gateway.frameworks.router import router as frameworks_router
 from gateway.inspections.router import router as inspections_router
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         readiness={"database": database_ready, "rating_engine": rating_engine_ready, "sampling": sampling_ready},
     )
+    answer_database_outages(app)
     for router in (frameworks_router, units_router, inspections_router, caseloads_router, assessments_router,
                    ratings_router):
         app.include_router(router, prefix=API_PREFIX)

@@ -6,8 +6,14 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+import asyncpg
+import structlog
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from inspection_shared.problems import Problem
+from inspection_shared.web import problem_response
 from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -97,3 +103,35 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
+
+
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    OSError,  # refused, reset or timed-out connections, as asyncpg raises them itself
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # the server is starting, shutting down or cancelled us
+    asyncpg.exceptions.InsufficientResourcesError,  # too many connections
+    OperationalError,  # SQLAlchemy's name for the above, and SQLite's "database is locked"
+    InterfaceError,  # a connection closed under SQLAlchemy
+)
+
+log = structlog.get_logger("db")
+
+
+async def _database_unreachable(request: Request, error: Exception) -> JSONResponse:
+    log.warning("database unreachable", error=type(error).__name__)
+    return problem_response(
+        request,
+        Problem(
+            503,
+            "Database unavailable",
+            "The database could not be reached, so the request did not complete; try again shortly.",
+            slug="database-unavailable",
+            headers={"Retry-After": "5"},
+        ),
+    )
+
+
+def answer_database_outages(app: FastAPI) -> None:
+    """A database that cannot be reached is a 503 with Retry-After, not an internal error."""
+    for error in DATABASE_UNREACHABLE:
+        app.add_exception_handler(error, _database_unreachable)
