@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import structlog.testing
 from sqlalchemy import update
 
 from gateway.inspections.models import Inspection
@@ -458,3 +459,15 @@ async def test_openapi_declares_the_recording_operations_and_their_problems(gate
     assert set(body["content"]) == {"text/csv", "application/json", "multipart/form-data"}
     assert "One row per answer" in body["description"]
     assert spec["components"]["schemas"]["CaseAssessmentWrite"]["examples"]
+
+
+async def test_a_case_reference_in_the_path_is_never_logged(gateway, inspection):
+    with structlog.testing.capture_logs() as logged:
+        await gateway.put(case_url(inspection, "X000001"), json={"answers": {"2.1.1": "yes"}})
+        await gateway.get(case_url(inspection, "X%20404"))
+    lines = [entry for entry in logged if entry["event"] == "request"]
+    assert [line["path"] for line in lines] == [
+        f"/api/v1/inspections/{inspection.id}/samples/case_supervision/cases/{{case_ref}}/assessment"
+    ] * 2
+    assert [line["status"] for line in lines] == [201, 404]
+    assert "X000001" not in repr(logged) and "X 404" not in repr(logged)

@@ -10,6 +10,7 @@ import re
 import sys
 import time
 import uuid
+from urllib.parse import unquote
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 
@@ -111,12 +112,27 @@ class HttpMetrics:
 
 _UNLOGGED_PATHS = frozenset(("/healthz", "/metrics"))
 
+PERSONAL_PATH_PARAMETERS = frozenset(("case_ref",))
+"""Path parameters that name a person's case: logged as their name in braces, never their value."""
+
+
+def _loggable_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    params = scope.get("path_params")
+    if not params or PERSONAL_PATH_PARAMETERS.isdisjoint(params):
+        return path
+    personal = {str(params[name]): name for name in PERSONAL_PATH_PARAMETERS if name in params}
+    return "/".join(
+        f"{{{personal[unquote(segment)]}}}" if unquote(segment) in personal else segment for segment in path.split("/")
+    )
+
 
 class RequestEdgeMiddleware:
     """What every request passes through once: its X-Request-ID (accepted or generated, bound to the
     logs and returned), one log line, and the metrics.
 
-    Only method, path, status and timing are logged: bodies may hold case data and never are.
+    Only method, path, status and timing are logged: bodies may hold case data and never are, and a
+    case reference in the path is logged as `{case_ref}`.
     """
 
     def __init__(self, app: ASGIApp, metrics: HttpMetrics):
@@ -150,7 +166,7 @@ class RequestEdgeMiddleware:
             route = scope.get("route")
             self.metrics.observe(scope["method"], getattr(route, "path", "unmatched"), status, elapsed)
             if path not in _UNLOGGED_PATHS:
-                log.info("request", method=scope["method"], path=path, status=status,
+                log.info("request", method=scope["method"], path=_loggable_path(scope), status=status,
                          duration_ms=round(elapsed * 1000, 2))
             request_id_var.reset(token)
 
@@ -192,7 +208,7 @@ def _install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=request.url.path)
+        log.exception("unhandled error", path=_loggable_path(request.scope))
         return problem_response(
             request,
             Problem(500, "Internal error", f"Quote request id {request_id_var.get()} when reporting this.", slug="internal-error"),
