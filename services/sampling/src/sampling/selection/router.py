@@ -273,11 +273,8 @@ def _json_of(frame: pl.DataFrame) -> bytes:
     return out.getvalue()
 
 
-def _wire(draw: SampleDraw, design: SampleDesign) -> bytes:
-    """The SampleResult as JSON bytes; the long case lists are written by polars, the rest by json."""
-    # polars writes the case lists on other threads while the tables are written here.
-    selected = in_background(_json_of, draw.selected)
-    reserves = in_background(_json_of, draw.reserves)
+def _tables_json(draw: SampleDraw, design: SampleDesign) -> tuple[bytes, bytes]:
+    """The allocation table, and the object of the fields after it but the fingerprint and algorithm."""
     allocation = _allocation_json(draw.allocation)
     rest = {
         "unit_allocation": (
@@ -292,16 +289,34 @@ def _wire(draw: SampleDraw, design: SampleDesign) -> bytes:
         "frame": draw.frame_summary,
         "design": design.model_copy(update={"seed": draw.seed}).model_dump(mode="json"),
         "seed": draw.seed,
-        "frame_fingerprint": draw.fingerprint,  # waits for it if it is still being written
-        "algorithm": draw.algorithm,
     }
-    tail = _dumps(rest)
+    return allocation, _dumps(rest)
+
+
+def _wire(draw: SampleDraw, design: SampleDesign) -> bytes:
+    """The SampleResult as JSON bytes; the long case lists are written by polars, the rest by json."""
+    # The tables (plain Python) are built and written on another thread while polars writes the case
+    # lists here. polars lets go of the GIL as it writes, so that thread can run meanwhile; the other
+    # way round, polars' threads sat waiting for the GIL while the tables were built (about 1 ms lost).
+    tables = in_background(_tables_json, draw, design)
+    selected = _json_of(draw.selected)
+    reserves = _json_of(draw.reserves)
+    allocation, rest = tables.result()
+    # The fingerprint is waited for here, not on that thread: the draw's worker tasks never wait for
+    # one another (see sampling.selection.service).
     return b"".join([
-        b'{"selected":', selected.result(),
-        b',"reserves":', reserves.result(),
+        b'{"selected":', selected,
+        b',"reserves":', reserves,
         b',"allocation":', allocation,
-        b",", memoryview(tail)[1:],
+        b",", memoryview(rest)[1:-1],
+        b',"frame_fingerprint":', _dumps(draw.fingerprint),
+        b',"algorithm":', _dumps(draw.algorithm), b"}",
     ])
+
+
+def _draw_and_wire(frame: Frame, design: SampleDesign, seed: int) -> bytes:
+    """The draw and its JSON in one trip to the thread pool."""
+    return _wire(draw_sample(frame, design, seed), design)
 
 
 def _json_frame_and_design(body: bytes, rows_limit: int) -> tuple[Frame, SampleDesign]:
@@ -403,8 +418,8 @@ async def draw_case_sample(
     try:
         frame, parsed = await _frame_and_design(request, settings, design)
         seed = _seed(parsed, idempotency_key)
-        draw = await run_in_threadpool(draw_sample, frame, parsed, seed)
-        content = await run_in_threadpool(_wire, draw, parsed)  # the fingerprint may still be being written
+        # One hop to a worker thread for both: the draw's result is only ever wanted as JSON.
+        content = await run_in_threadpool(_draw_and_wire, frame, parsed, seed)
     except pl.exceptions.PanicException as panic:
         # A panic inside polars is a BaseException; make it an ordinary error so it is answered as a problem.
         raise RuntimeError("the frame library failed") from panic
