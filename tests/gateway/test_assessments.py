@@ -471,3 +471,11 @@ async def test_a_case_reference_in_the_path_is_never_logged(gateway, inspection)
     ] * 2
     assert [line["status"] for line in lines] == [201, 404]
     assert "X000001" not in repr(logged) and "X 404" not in repr(logged)
+
+
+async def test_metrics_count_requests_by_their_path_with_placeholders(gateway, inspection):
+    await gateway.get(case_url(inspection, "X000002"))
+    metrics = (await gateway.get("/metrics")).text
+    template = "/api/v1/inspections/{inspection_id}/samples/{sample_type}/cases/{case_ref}/assessment"
+    assert f'http_requests_total{{handler="{template}",method="GET",status="404"}}' in metrics
+    assert "X000002" not in metrics and str(inspection.id) not in metrics

@@ -10,9 +10,9 @@ import re
 import sys
 import time
 import uuid
-from urllib.parse import unquote
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
+from urllib.parse import unquote
 
 import structlog
 from fastapi import FastAPI, Request
@@ -83,8 +83,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 class HttpMetrics:
     """Request counts and durations per method, route template and status, in Prometheus form.
 
-    Labelled by the route's template (`/api/v1/inspections/{inspection_id}`), never by the raw path, so
-    the series stay few; requests no route matched count as `unmatched`.
+    Labelled by the path with its parameters as placeholders (`/api/v1/inspections/{inspection_id}`),
+    never by the raw path, so the series stay few; requests no route matched count as `unmatched`.
     """
 
     def __init__(self, registry: CollectorRegistry):
@@ -116,15 +116,20 @@ PERSONAL_PATH_PARAMETERS = frozenset(("case_ref",))
 """Path parameters that name a person's case: logged as their name in braces, never their value."""
 
 
-def _loggable_path(scope: Scope) -> str:
-    path: str = scope["path"]
-    params = scope.get("path_params")
-    if not params or PERSONAL_PATH_PARAMETERS.isdisjoint(params):
-        return path
-    personal = {str(params[name]): name for name in PERSONAL_PATH_PARAMETERS if name in params}
+def _with_placeholders(scope: Scope, names: Iterable[str]) -> str:
+    """The request's path with the values of the named path parameters written as `{name}`."""
+    params = scope.get("path_params") or {}
+    placeholders = {value: name for name, value in params.items() if name in names}
+    if not placeholders:
+        return scope["path"]
     return "/".join(
-        f"{{{personal[unquote(segment)]}}}" if unquote(segment) in personal else segment for segment in path.split("/")
+        f"{{{placeholders[value]}}}" if (value := unquote(segment)) in placeholders else segment
+        for segment in scope["path"].split("/")
     )
+
+
+def _loggable_path(scope: Scope) -> str:
+    return _with_placeholders(scope, PERSONAL_PATH_PARAMETERS)
 
 
 class RequestEdgeMiddleware:
@@ -163,8 +168,9 @@ class RequestEdgeMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             path = scope["path"]
-            route = scope.get("route")
-            self.metrics.observe(scope["method"], getattr(route, "path", "unmatched"), status, elapsed)
+            matched = scope.get("route") is not None
+            handler = _with_placeholders(scope, scope.get("path_params") or ()) if matched else "unmatched"
+            self.metrics.observe(scope["method"], handler, status, elapsed)
             if path not in _UNLOGGED_PATHS:
                 log.info("request", method=scope["method"], path=_loggable_path(scope), status=status,
                          duration_ms=round(elapsed * 1000, 2))
