@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse
 from inspection_shared.problems import Problem
 from inspection_shared.web import problem_response
 from sqlalchemy import JSON, DateTime, MetaData, event
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -102,7 +102,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
 
 
 DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (

@@ -118,7 +118,7 @@ class PostgresStates:
     async def _query(self, inspection_id: uuid.UUID) -> State | None:
         async with self._pool.acquire() as connection:
             row = await connection.fetchrow(self._sql, inspection_id)
-        return (row[0], row[1], row[2], row[3]) if row is not None else None
+        return tuple(row) if row is not None else None
 
     async def aclose(self) -> None:
         await self._pool.close()
@@ -127,7 +127,7 @@ class PostgresStates:
 async def session_states(session: AsyncSession, inspection_id: uuid.UUID) -> State | None:
     """Reads states in the request's own session: for SQLite, where the embedded gateway runs alone."""
     row = (await session.execute(STATE, {"inspection_id": inspection_id})).one_or_none()
-    return (row[0], row[1], row[2], row[3]) if row is not None else None
+    return tuple(row) if row is not None else None
 
 
 @dataclass(frozen=True)
