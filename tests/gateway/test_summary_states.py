@@ -56,8 +56,7 @@ async def committed(db_engine: AsyncEngine):
 
 @pytest.fixture
 async def states(db_engine: AsyncEngine):
-    opened = await PostgresStates.open(db_engine, max_connections=4)
-    reader = CountedStates(opened._pool, opened._sql)
+    reader = await CountedStates.open(db_engine, max_connections=4)
     yield reader
     await reader.aclose()
 
