@@ -436,11 +436,11 @@ def _ranked(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: np.ndarray
             top <<= np.uint64(position_bits)
             packed |= top
             packed |= np.arange(count, dtype=np.uint64)
-            packed.sort()
+            packed = pl.Series(packed).sort().to_numpy()  # polars: a few times numpy's speed here
             head = packed >> np.uint64(position_bits)
             if not (head[1:] == head[:-1]).any():
-                packed &= np.uint64((1 << position_bits) - 1)
-                return packed.view(np.int64), (head >> np.uint64(key_bits)).view(np.int64)
+                positions = packed & np.uint64((1 << position_bits) - 1)
+                return positions.view(np.int64), (head >> np.uint64(key_bits)).view(np.int64)
         if bits < 32:
             packed = (of_row.astype(np.uint64) << np.uint64(64 - bits)) | (keys >> np.uint64(bits))
             order = np.argsort(packed)
