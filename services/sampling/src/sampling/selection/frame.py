@@ -7,13 +7,16 @@ refused with its line number. The same pass, run only when a message needs it, m
 
 Only `case_ref` and the columns the design names (or lists as carried) may come in: any other column
 is refused before the cases are read, so personal data that sampling does not need never enters.
-Every value is kept as text; an empty value is a missing one.
+Every value is kept as text; an empty value is a missing one. The columns only read as strata (the
+unit and the stratification variables) are read as categoricals of that text, so forming the strata
+compares numbers, not text.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -53,6 +56,25 @@ class Frame:
         if self.source == "csv":
             return Fault("frame", "", self.line(row))
         return Fault(f"frame.{row}", "")
+
+
+def categorical() -> pl.Categorical:
+    """A categorical type with a mapping of its own, freed with the last column that uses it.
+
+    Not the global one, whose mapping would keep every value any frame ever held.
+    """
+    return pl.Categorical(pl.Categories(uuid.uuid4().hex))
+
+
+def strata_only_columns(design: SampleDesign) -> list[str]:
+    """The unit and strata columns the design reads for nothing else (not dates, filters or carried)."""
+    elsewhere = {
+        CASE_REF,
+        *([design.eligibility.column] if design.eligibility else []),
+        *(f.column for f in design.exclude),
+        *design.carried,
+    }
+    return [c for c in dict.fromkeys([*([design.unit] if design.unit else []), *design.strata]) if c not in elsewhere]
 
 
 def check_columns(columns: Sequence[str], design: SampleDesign) -> None:
@@ -210,6 +232,7 @@ def read_csv_frame(data: bytes, design: SampleDesign, max_rows: int) -> Frame:
             io.BytesIO(data),
             has_header=True,
             infer_schema=False,
+            schema_overrides={c: categorical() for c in strata_only_columns(design)},
             truncate_ragged_lines=False,
             n_rows=max_rows + 1,
         )

@@ -39,7 +39,7 @@ import polars as pl
 from inspection_shared.sampling import SampleDesign
 from sampling.allocation.service import allocate, largest_remainder
 from sampling.errors import Fault, SamplingInputError
-from sampling.selection.frame import CASE_REF, Frame, as_text
+from sampling.selection.frame import CASE_REF, Frame, as_text, categorical
 from sampling.selection.keys import EncodedRefs, byte_order, encode_refs, prn_keys
 from sampling.size.service import SampleSize, ceil_clean, required_sample_size
 
@@ -48,9 +48,6 @@ ALGORITHM = "stratified-srswor-prn-splitmix64-v1"
 MISSING = "(missing)"
 ALL = "all"
 _MAX_FAULTS = 10
-# A working column name no frame column can take.
-_ROW = "\0row"
-_NAME = "\0name"
 # Work a draw does beside its main line (forming the strata, writing the fingerprint, writing JSON).
 # Its tasks never wait for one another, so a small pool cannot deadlock.
 _workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sampling-draw")
@@ -340,32 +337,61 @@ class _Cells:
     of_row: np.ndarray
 
 
+def _codes(column: pl.Series) -> np.ndarray:
+    """A number for each value of a column: equal values, equal numbers ("(missing)" for a missing one)."""
+    if not isinstance(column.dtype, pl.Categorical):
+        column = column.cast(categorical())
+    return column.fill_null(MISSING).to_physical().to_numpy()
+
+
 def _cells(data: pl.DataFrame, keep: np.ndarray | None, variables: list[str]) -> _Cells:
-    """The strata of the eligible rows; `of_row` follows the eligible rows in frame order."""
+    """The strata of the eligible rows; `of_row` follows the eligible rows in frame order.
+
+    A row's stratum is found by numbers: each variable's categorical code, combined into one number per
+    row and counted. Only the strata table (a row per stratum) is handled as text, to name and order it.
+    """
     count = data.height if keep is None else int(keep.sum())
     if not variables:
         return _Cells([ALL], [()], np.array([count], dtype=np.int64), np.zeros(count, dtype=np.int64))
-    columns = data.select(pl.col(v).fill_null(MISSING) for v in variables)
+    combined = np.zeros(count, dtype=np.int64)
+    space = 1
+    for v in variables:
+        codes = _codes(data.get_column(v))
+        if keep is not None:
+            codes = codes[keep]
+        levels = int(codes.max()) + 1
+        if space * levels >= 1 << 62:  # renumber the combinations so far, densely, before they overflow
+            _, combined = np.unique(combined, return_inverse=True)
+            space = int(combined.max()) + 1
+        combined *= levels
+        combined += codes
+        space *= levels
+    if space <= 4 * count:
+        counts = np.bincount(combined, minlength=space)
+        present = np.flatnonzero(counts)
+        slot = np.empty(space, dtype=np.int64)
+        slot[present] = np.arange(len(present))
+        stratum, sizes = slot[combined], counts[present]
+    else:
+        _, stratum = np.unique(combined, return_inverse=True)
+        sizes = np.bincount(stratum)
+    member = np.empty(len(sizes), dtype=np.int64)
+    member[stratum] = np.arange(count)  # a row of each stratum, to read its values from
     if keep is not None:
-        columns = columns.filter(pl.Series(keep))
-    # The strata table (a row per stratum) is small: name and order it there, escaping as `_escape`.
+        member = np.flatnonzero(keep)[member]
+    # The strata table: name and order it, escaping as `_escape`.
+    table = data.select(variables)[member].select(pl.col(v).fill_null(MISSING).cast(pl.String) for v in variables)
     escaped = [
         pl.col(v).str.replace_all("\\", "\\\\", literal=True).str.replace_all("|", "\\|", literal=True)
         for v in variables
     ]
-    groups = (
-        columns.with_row_index(_ROW)
-        .group_by(variables)
-        .agg(pl.col(_ROW))
-        .with_columns(pl.concat_str(escaped, separator="|").alias(_NAME))
-        .sort(_NAME)  # by the UTF-8 bytes of the name, which is by its code points, as Python sorts
-    )
-    members = groups.get_column(_ROW)
-    sizes = members.list.len().to_numpy().astype(np.int64)
-    of_row = np.empty(count, dtype=np.int64)
-    of_row[members.explode().to_numpy()] = np.repeat(np.arange(len(sizes)), sizes)
-    values = list(zip(*(groups.get_column(v).to_list() for v in variables)))
-    return _Cells(groups.get_column(_NAME).to_list(), values, sizes, of_row)
+    names = table.select(pl.concat_str(escaped, separator="|")).to_series()
+    by_name = names.arg_sort().to_numpy()  # by the UTF-8 bytes of the name: by its code points, as Python sorts
+    rank = np.empty(len(sizes), dtype=np.int64)
+    rank[by_name] = np.arange(len(sizes))
+    ordered = table[by_name]
+    values = list(zip(*(ordered.get_column(v).to_list() for v in variables)))
+    return _Cells(names.gather(by_name).to_list(), values, sizes[by_name].astype(np.int64), rank[stratum])
 
 
 def _reserves(design: SampleDesign, samples: list[int], populations: list[int]) -> list[int]:
@@ -647,7 +673,8 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
         part = picked[rows if rows_of is None else rows_of[rows]]
         out = [
             part.get_column(CASE_REF).alias("case_ref"),
-            (part.get_column(unit) if unit else pl.Series([None] * len(rows), dtype=pl.String)).alias("unit"),
+            (part.get_column(unit).cast(pl.String) if unit else pl.Series([None] * len(rows), dtype=pl.String)
+             ).alias("unit"),
             names.gather(cell),
         ]
         frame_out = pl.DataFrame(out)
