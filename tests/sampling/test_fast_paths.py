@@ -35,9 +35,11 @@ from sampling.selection.service import (
     _escape,
     _fingerprint_from_strata,
     _largest_remainders,
+    _leading,
     _strata_hold_the_frame,
     canonical,
     case_ref_order,
+    checked_refs,
     draw_sample,
     frame_fingerprint,
 )
@@ -186,7 +188,7 @@ def test_the_fingerprint_from_the_strata_is_the_fingerprint_of_the_frame(values,
     frame = read_csv_frame(csv_of(rows, columns), d, LIMIT)
     variables = [*([d.unit] if d.unit else []), *d.strata]
     assert _strata_hold_the_frame(frame, variables)
-    order, _ = case_ref_order(frame)
+    order = case_ref_order(frame, checked_refs(frame))
     cells = _cells(frame.data, None, variables)
     assert _fingerprint_from_strata(frame.data, order, cells, variables) == frame_fingerprint(
         canonical(frame.data, order), frame.plain
@@ -333,6 +335,40 @@ def test_the_packed_value_sort_falls_back_when_keys_share_their_top_bits():
         exact = by_ref[np.argsort(keys[by_ref], kind="stable")]
         exact = exact[np.argsort(cells[exact], kind="stable")]
         assert (_draw_order(keys, cells, 40, by_ref) == exact).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 2_000),
+    st.integers(1, 60),
+    st.sampled_from(["uniform", "top bits shared", "all equal", "all large"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_leading_cases_of_each_stratum_are_those_of_the_whole_sort(count, strata, keys_are, seed):
+    # Keys as the draw makes them (uniform), and keys no bound can guess: shared top bits, all equal
+    # (case_ref order decides), all near the top of the range (every stratum is left short).
+    rng = np.random.default_rng(seed)
+    cells = rng.integers(0, strata, count)
+    cells[:strata] = np.arange(strata)[: min(strata, count)]  # every stratum has a case
+    strata = len(np.unique(cells))
+    cells = np.unique(cells, return_inverse=True)[1]
+    keys = {
+        "uniform": rng.integers(0, 2**63, count, dtype=np.uint64) * np.uint64(2),
+        "top bits shared": (rng.integers(0, 2**8, count, dtype=np.uint64) << np.uint64(56)) | np.uint64(5),
+        "all equal": np.full(count, 7, dtype=np.uint64),
+        "all large": np.uint64(2**64 - 2**40) + rng.integers(0, 2**39, count, dtype=np.uint64),
+    }[keys_are]
+    by_ref = rng.permutation(count)
+    populations = np.bincount(cells, minlength=strata)
+    wanted = rng.integers(0, populations + 3)  # sometimes more than a stratum holds
+    exact = by_ref[np.argsort(keys[by_ref], kind="stable")]
+    exact = exact[np.argsort(cells[exact], kind="stable")]
+    rank = np.arange(count) - np.concatenate(([0], np.cumsum(populations)[:-1]))[cells[exact]]
+    take = rank < wanted[cells[exact]]
+    positions, stratum, ranks = _leading(keys, cells, populations, wanted, lambda: by_ref)
+    assert positions.tolist() == exact[take].tolist()
+    assert stratum.tolist() == cells[exact[take]].tolist()
+    assert ranks.tolist() == rank[take].tolist()
 
 
 # ----------------------------------------------------------------------------------------------

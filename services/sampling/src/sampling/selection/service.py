@@ -154,11 +154,8 @@ def _refuse_repeated_refs(frame: Frame) -> None:
     )
 
 
-def case_ref_order(frame: Frame) -> tuple[np.ndarray, EncodedRefs]:
-    """The row order that sorts the frame by case_ref, and the encoded references (in row order).
-
-    Refuses missing, repeated or NUL-bearing references (422 naming them and their lines).
-    """
+def checked_refs(frame: Frame) -> EncodedRefs:
+    """The case references, encoded for keying and sorting; refuses missing or NUL-bearing ones (422)."""
     refs = frame.data.get_column(CASE_REF)
     if refs.null_count():
         _refuse_missing_refs(frame)
@@ -172,7 +169,11 @@ def case_ref_order(frame: Frame) -> tuple[np.ndarray, EncodedRefs]:
             f"A case_ref cannot hold a NUL character; the first at {_where(frame, int(with_nul[0]))}.",
             _faults_at(frame, with_nul, CASE_REF, "holds a NUL character"),
         )
-    encoded = encode_refs(refs)
+    return encode_refs(refs)
+
+
+def case_ref_order(frame: Frame, encoded: EncodedRefs) -> np.ndarray:
+    """The row order that sorts the frame by case_ref; refuses repeated references (422 naming them and their lines)."""
     order = byte_order(encoded)
     if encoded.words.shape[1] == 1:
         ordered = encoded.words[:, 0][order]
@@ -182,7 +183,7 @@ def case_ref_order(frame: Frame) -> tuple[np.ndarray, EncodedRefs]:
         repeated = len(ordered) > 1 and bool((ordered[1:] == ordered[:-1]).all(axis=1).any())
     if repeated:
         _refuse_repeated_refs(frame)
-    return order, encoded
+    return order
 
 
 def _parsed_dates(design: SampleDesign) -> pl.Expr:
@@ -438,11 +439,12 @@ def _balance(cells: _Cells, samples: list[int], variables: list[str], population
 
 
 def _draw_order(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: np.ndarray) -> np.ndarray:
-    """Positions ordered by stratum, then key, then case_ref."""
-    return _ranked(keys, of_row, cells, by_ref)[0]
+    """Positions ordered by stratum, then key, then case_ref (by_ref: the positions in case_ref order)."""
+    return _ranked(keys, of_row, cells, lambda: by_ref)[0]
 
 
-def _ranked(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ranked(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: Callable[[], np.ndarray]
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Positions ordered by stratum, then key, then case_ref; and the stratum of each, in that order.
 
     Usually one sort of values alone does it: the stratum number, the key's top bits and the position
@@ -473,9 +475,43 @@ def _ranked(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: np.ndarray
             ordered = packed[order]
             if not (ordered[1:] == ordered[:-1]).any():
                 return order, of_row[order]
-    by_key = by_ref[np.argsort(keys[by_ref], kind="stable")]  # ties in the key: by case_ref
+    in_ref_order = by_ref()  # only needed here, so only asked for here
+    by_key = in_ref_order[np.argsort(keys[in_ref_order], kind="stable")]  # ties in the key: by case_ref
     order = by_key[np.argsort(of_row[by_key], kind="stable")]
     return order, of_row[order]
+
+
+def _leading(keys: np.ndarray, of_row: np.ndarray, populations: np.ndarray, wanted: np.ndarray,
+             by_ref: Callable[[], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first wanted[h] positions of each stratum h in key order (ties by case_ref), by stratum then
+    key; with the stratum of each and its rank in the stratum (from 0).
+
+    Only the cases whose key lies below a bound are sorted. Every key below the bound is kept, so when a
+    stratum has at least wanted[h] of them, its first wanted[h] are among them. Keys are uniform over
+    [0, 2^64), so a bound three standard deviations above the expected wanted[h]-th key almost always
+    leaves enough; a stratum left short is sorted whole.
+    """
+    wanted = np.minimum(wanted, populations)
+    share = (wanted + 3 * np.sqrt(wanted) + 4) / populations
+    bound = np.full(len(populations), np.iinfo(np.uint64).max, dtype=np.uint64)
+    part = share < 0.5  # most of a stratum would be sorted anyway: sort it whole
+    bound[part] = (share[part] * 2.0**64).astype(np.uint64)
+    candidate = keys <= bound[of_row]
+    short = np.bincount(of_row[candidate], minlength=len(populations)) < wanted
+    if short.any():
+        bound[short] = np.iinfo(np.uint64).max
+        candidate = keys <= bound[of_row]
+    positions = np.flatnonzero(candidate)
+
+    def candidates_by_ref() -> np.ndarray:
+        in_ref_order = by_ref()
+        return np.searchsorted(positions, in_ref_order[candidate[in_ref_order]])
+
+    ranked, cell_sorted = _ranked(keys[positions], of_row[positions], len(populations), candidates_by_ref)
+    starts = np.concatenate(([0], np.cumsum(np.bincount(cell_sorted, minlength=len(populations)))[:-1]))
+    rank = np.arange(len(ranked)) - starts[cell_sorted]
+    take = rank < wanted[cell_sorted]
+    return positions[ranked[take]], cell_sorted[take], rank[take]
 
 
 def _unit_codes(cells: _Cells, unit_at: int) -> tuple[np.ndarray, list[str]]:
@@ -576,31 +612,46 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     data = frame.data
     if data.height == 0:
         raise SamplingInputError("The frame is empty: it has no cases.", [Fault("frame", "has no cases")])
-    unit = design.unit
-    variables = [*([unit] if unit else []), *design.strata]
-    # With every row eligible (no window, no exclusion) the strata are formed on another thread while
-    # the case references are checked and sorted.
+    variables = [*([design.unit] if design.unit else []), *design.strata]
+    # Beside the draw, on the worker threads: the strata are formed (when every row is eligible: no
+    # window, no exclusion), the case references sorted and checked for repeats, and the fingerprint
+    # written, from the strata when they hold the frame, otherwise from the frame. A task there waits
+    # only for tasks submitted before it, which have started by then (the queue is first in, first out),
+    # so they cannot deadlock.
     early_cells = (
         _workers.submit(_cells, data, None, variables) if design.eligibility is None and not design.exclude else None
     )
     try:
-        order, refs = case_ref_order(frame)
-        check_dates(frame, design)
+        refs = checked_refs(frame)
     except BaseException:
         if early_cells is not None:
             early_cells.cancel()
         raise
-    # The fingerprint is written on another thread while the draw goes on: from the strata once they
-    # are formed when they hold the frame, otherwise from the frame, starting now.
-    from_strata = early_cells is not None and _strata_hold_the_frame(frame, variables)
-    fingerprint = None if from_strata else _workers.submit(
-        lambda: frame_fingerprint(canonical(data, order), frame.plain)
-    )
+    order = _workers.submit(case_ref_order, frame, refs)
+    if early_cells is not None and _strata_hold_the_frame(frame, variables):
+        fingerprint = _workers.submit(
+            lambda: _fingerprint_from_strata(data, order.result(), early_cells.result(), variables)
+        )
+    else:
+        fingerprint = _workers.submit(lambda: frame_fingerprint(canonical(data, order.result()), frame.plain))
+    try:
+        draw = _draw(frame, design, seed, variables, refs, order, early_cells, fingerprint)
+        order.result()  # no draw from a frame with a repeated case reference
+        return draw
+    except BaseException:
+        fingerprint.cancel()
+        # A repeated case reference is reported before a fault found after it, as when the checks ran in turn.
+        order.result()
+        raise
 
+
+def _draw(frame: Frame, design: SampleDesign, seed: int, variables: list[str], refs: EncodedRefs,
+          order: Future[np.ndarray], early_cells: Future[_Cells] | None, fingerprint: Future[str]) -> SampleDraw:
+    data = frame.data
+    unit = design.unit
+    check_dates(frame, design)
     keep, summary = _eligible(data, design)
     if summary["eligible"] == 0:
-        if fingerprint is not None:
-            fingerprint.cancel()
         raise SamplingInputError(
             f"No case of the {summary['rows']} in the frame is eligible: {summary['outside_window']} fall outside "
             f"the window and {sum(e['excluded'] for e in summary['excluded'])} are excluded.",
@@ -610,18 +661,19 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     # (None when every row is eligible: a position is then its row).
     if keep is None:
         rows_of = None
-        by_ref = order
+
+        def by_ref() -> np.ndarray:
+            return order.result()
     else:
         rows_of = np.flatnonzero(keep)
-        position_of_row = np.full(data.height, -1, dtype=np.int64)
-        position_of_row[rows_of] = np.arange(len(rows_of))
-        by_ref = position_of_row[order[keep[order]]]
         refs = refs.take(rows_of)
+
+        def by_ref() -> np.ndarray:
+            position_of_row = np.full(data.height, -1, dtype=np.int64)
+            position_of_row[rows_of] = np.arange(len(rows_of))
+            in_order = order.result()
+            return position_of_row[in_order[keep[in_order]]]
     cells = early_cells.result() if early_cells is not None else _cells(data, keep, variables)
-    if fingerprint is None:
-        fingerprint = _workers.submit(_fingerprint_from_strata, data, order, cells, variables)
-    ref_rank = np.empty(len(by_ref), dtype=np.int64)
-    ref_rank[by_ref] = np.arange(len(by_ref))
     keys = prn_keys(refs, seed)
     counts = cells.populations.tolist()
     position = {v: i for i, v in enumerate(variables)}
@@ -657,11 +709,7 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     # next r the reserves.
     n_by_cell = np.array(samples, dtype=np.int64)
     r_by_cell = np.array(reserve_counts, dtype=np.int64)
-    ranked, cell_sorted = _ranked(keys, cells.of_row, len(cells.names), by_ref)
-    starts = np.concatenate(([0], np.cumsum(cells.populations)[:-1]))
-    rank = np.arange(len(ranked)) - starts[cell_sorted]
-    take = rank < (n_by_cell + r_by_cell)[cell_sorted]
-    chosen, chosen_cell, chosen_rank = ranked[take], cell_sorted[take], rank[take]
+    chosen, chosen_cell, chosen_rank = _leading(keys, cells.of_row, cells.populations, n_by_cell + r_by_cell, by_ref)
     in_sample = chosen_rank < n_by_cell[chosen_cell]
 
     names = pl.Series("stratum", cells.names, dtype=pl.String)
@@ -683,8 +731,8 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
         return frame_out
 
     sample_rows, sample_cells = chosen[in_sample], chosen_cell[in_sample]
-    rank_bits = max(1, len(ref_rank).bit_length())
-    by_stratum = np.argsort((sample_cells << rank_bits) | ref_rank[sample_rows])  # by stratum, then case_ref
+    sample_refs = refs.words[sample_rows].byteswap()  # big-endian words compare like the bytes they hold
+    by_stratum = np.lexsort((*(sample_refs[:, j] for j in reversed(range(sample_refs.shape[1]))), sample_cells))
     sample_rows, sample_cells = sample_rows[by_stratum], sample_cells[by_stratum]
     n_of = n_by_cell[sample_cells]
     pop_of = cells.populations[sample_cells]
