@@ -27,6 +27,7 @@ from inspection_shared.sampling import SampleDesign
 from sampling.allocation.service import allocate
 from sampling.errors import SamplingInputError
 from sampling.selection.frame import Frame, categorical, read_csv_frame, read_json_frame
+from sampling.selection.keys import byte_order, encode_refs
 from sampling.selection.router import _allocation_json, _dumps, _wire
 from sampling.selection.service import (
     MISSING,
@@ -335,6 +336,25 @@ def test_the_packed_value_sort_falls_back_when_keys_share_their_top_bits():
         exact = by_ref[np.argsort(keys[by_ref], kind="stable")]
         exact = exact[np.argsort(cells[exact], kind="stable")]
         assert (_draw_order(keys, cells, 40, by_ref) == exact).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=0x2FFFF, exclude_categories=["Cs"]),
+                    max_size=30),
+            st.from_regex(r"[A-Z][0-9]{6}", fullmatch=True),
+            st.just(""),
+        ),
+        unique=True,
+        max_size=300,
+    )
+)
+def test_references_sort_by_their_utf8_bytes(refs):
+    # Short and long references, ASCII and not, common prefixes, the empty reference.
+    order = byte_order(encode_refs(refs))
+    assert [refs[i] for i in order] == sorted(refs, key=lambda r: r.encode("utf-8"))
 
 
 @settings(max_examples=100, deadline=None)

@@ -86,13 +86,26 @@ def encode_refs(refs: pl.Series | list[str]) -> EncodedRefs:
 
 
 def byte_order(encoded: EncodedRefs) -> np.ndarray:
-    """Row indices that sort the references by their UTF-8 bytes (for references without NUL)."""
-    big = encoded.words.byteswap()  # big-endian words compare like the bytes they hold
-    if big.shape[1] == 1:
-        # polars sorts 64-bit integers several times faster than numpy here; references are unique,
-        # so stability is moot.
-        return pl.Series(big[:, 0]).arg_sort().to_numpy()
-    return np.lexsort(tuple(big[:, j] for j in reversed(range(big.shape[1]))))
+    """Row indices that sort the references by their UTF-8 bytes (for references without NUL).
+
+    A least-significant-digit radix sort: the words, big-endian so that they compare like the bytes
+    they hold, are cut into 16-bit digits and the rows sorted by each digit in turn, from the last to
+    the first, with numpy's stable sort, which counts 16-bit values rather than comparing them. It is
+    linear in the number of references: a national frame sorts in a third of the CPU time of the
+    comparison sorts of numpy or polars.
+    """
+    big = encoded.words.byteswap()
+    order: np.ndarray | None = None
+    for j in reversed(range(big.shape[1])):
+        for shift in (0, 16, 32, 48):
+            digit = (big[:, j] >> np.uint64(shift)).astype(np.uint16)
+            if order is not None:
+                digit = digit[order]
+            if len(digit) and digit.min() == digit.max():
+                continue  # the same in every reference (zero padding, a common prefix): nothing to sort
+            by_digit = np.argsort(digit, kind="stable")
+            order = by_digit if order is None else order[by_digit]
+    return np.arange(len(big)) if order is None else order
 
 
 def prn_keys(refs: pl.Series | list[str] | EncodedRefs, seed: int) -> np.ndarray:
