@@ -142,6 +142,21 @@ async def test_duplicate_case_refs_are_named_with_their_lines(client):
     assert ref in body["detail"] and "frame.20.case_ref" in fields(body)
 
 
+async def test_a_repeated_case_ref_is_reported_before_faults_found_after_it(client):
+    # The references are sorted beside the draw; a repeat is still the fault reported when the frame
+    # also has a date that is not a date, or is too small for the size, as when the checks ran in turn.
+    rows = [dict(r) for r in ROWS[:20]] + [dict(ROWS[3])]
+    rows[7]["start_date"] = "not a date"
+    window = {"column": "start_date", "start": "2024-01-01"}
+    for design in ({"size": 500}, {"size": 5, "eligibility": window}):
+        columns = ["case_ref", "start_date"] if "eligibility" in design else ["case_ref"]
+        body = problem(await post_csv(client, to_csv(only(rows, columns)), design), 422)
+        assert ROWS[3]["case_ref"] in body["detail"] and body["errors"][0]["field"] == "case_ref"
+    unique = rows[:20]
+    body = problem(await post_csv(client, to_csv(only(unique, ["case_ref"])), {"size": 500}), 422)
+    assert body["errors"][0]["field"] == "design.size"
+
+
 async def test_missing_case_ref_is_named(client):
     response = await post_csv(client, b"case_ref,gender\nA1,M\n,F\nA3,M\n", {"size": 1, "strata": ["gender"]})
     body = problem(response, 422)
