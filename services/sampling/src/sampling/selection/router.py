@@ -302,8 +302,8 @@ def _wire(draw: SampleDraw, design: SampleDesign) -> bytes:
     selected = _json_of(draw.selected)
     reserves = _json_of(draw.reserves)
     allocation, rest = tables.result()
-    # The fingerprint is waited for here, not on that thread: the draw's worker tasks never wait for
-    # one another (see sampling.selection.service).
+    # The fingerprint is waited for here, not on that thread, so the tables do not hold one of the draw's
+    # two workers while it is written.
     return b"".join([
         b'{"selected":', selected,
         b',"reserves":', reserves,

@@ -48,8 +48,9 @@ ALGORITHM = "stratified-srswor-prn-splitmix64-v1"
 MISSING = "(missing)"
 ALL = "all"
 _MAX_FAULTS = 10
-# Work a draw does beside its main line (forming the strata, writing the fingerprint, writing JSON).
-# Its tasks never wait for one another, so a small pool cannot deadlock.
+# Work a draw does beside its main line (forming the strata, sorting the case references, writing the
+# fingerprint and JSON). A task waits only for tasks submitted before it, which have started by the time
+# it does (the queue is first in, first out), so a small pool cannot deadlock.
 _workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sampling-draw")
 
 
@@ -615,9 +616,7 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     variables = [*([design.unit] if design.unit else []), *design.strata]
     # Beside the draw, on the worker threads: the strata are formed (when every row is eligible: no
     # window, no exclusion), the case references sorted and checked for repeats, and the fingerprint
-    # written, from the strata when they hold the frame, otherwise from the frame. A task there waits
-    # only for tasks submitted before it, which have started by then (the queue is first in, first out),
-    # so they cannot deadlock.
+    # written, from the strata when they hold the frame, otherwise from the frame.
     early_cells = (
         _workers.submit(_cells, data, None, variables) if design.eligibility is None and not design.exclude else None
     )
