@@ -187,7 +187,7 @@ def test_the_fingerprint_from_the_strata_is_the_fingerprint_of_the_frame(values,
     columns = ["case_ref", *names]
     d = design(size=1, unit=names[0], strata=names[1:]) if with_unit and names else design(size=1, strata=names)
     frame = read_csv_frame(csv_of(rows, columns), d, LIMIT)
-    variables = [*([d.unit] if d.unit else []), *d.strata]
+    variables = d.stratum_variables()
     assert _strata_hold_the_frame(frame, variables)
     order = case_ref_order(frame, checked_refs(frame))
     cells = _cells(frame.data, None, variables)

@@ -235,18 +235,21 @@ class SampleDesign(_Request):
             raise ValueError("min_per_unit and unit_mode per_unit need a unit column")
         if self.unit_mode == "per_unit" and self.precision is None:
             raise ValueError("unit_mode per_unit sizes each unit to its own precision: give precision, not size")
-        roles = [*self.strata, *([self.unit] if self.unit else [])]
+        roles = self.stratum_variables()
         if len(set(roles)) != len(roles):
             raise ValueError("a column is named twice among unit and strata")
         if "case_ref" in roles or "case_ref" in self.carried:
             raise ValueError("case_ref identifies cases; it cannot be a stratum, unit or carried column")
         return self
 
+    def stratum_variables(self) -> list[str]:
+        """The columns whose values make a case's stratum: the unit, then the stratification variables."""
+        return [*([self.unit] if self.unit else []), *self.strata]
+
     def used_columns(self) -> list[str]:
         """Every frame column the design reads, besides case_ref, in a stable order."""
         names = [
-            *([self.unit] if self.unit else []),
-            *self.strata,
+            *self.stratum_variables(),
             *([self.eligibility.column] if self.eligibility else []),
             *(f.column for f in self.exclude),
             *self.carried,

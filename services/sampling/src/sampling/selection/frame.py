@@ -69,12 +69,11 @@ def categorical() -> pl.Categorical:
 def strata_only_columns(design: SampleDesign) -> list[str]:
     """The unit and strata columns the design reads for nothing else (not dates, filters or carried)."""
     elsewhere = {
-        CASE_REF,
         *([design.eligibility.column] if design.eligibility else []),
         *(f.column for f in design.exclude),
         *design.carried,
     }
-    return [c for c in dict.fromkeys([*([design.unit] if design.unit else []), *design.strata]) if c not in elsewhere]
+    return [c for c in design.stratum_variables() if c not in elsewhere]
 
 
 def check_columns(columns: Sequence[str], design: SampleDesign) -> None:

@@ -613,7 +613,7 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     data = frame.data
     if data.height == 0:
         raise SamplingInputError("The frame is empty: it has no cases.", [Fault("frame", "has no cases")])
-    variables = [*([design.unit] if design.unit else []), *design.strata]
+    variables = design.stratum_variables()
     # Beside the draw, on the worker threads: the strata are formed (when every row is eligible: no
     # window, no exclusion), the case references sorted and checked for repeats, and the fingerprint
     # written, from the strata when they hold the frame, otherwise from the frame.
