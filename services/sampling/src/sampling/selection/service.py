@@ -439,14 +439,10 @@ def _balance(cells: _Cells, samples: list[int], variables: list[str], population
     return rows, {"variable": largest["variable"], "level": largest["level"], "deviation": largest["deviation"]}
 
 
-def _draw_order(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: np.ndarray) -> np.ndarray:
-    """Positions ordered by stratum, then key, then case_ref (by_ref: the positions in case_ref order)."""
-    return _ranked(keys, of_row, cells, lambda: by_ref)[0]
-
-
 def _ranked(keys: np.ndarray, of_row: np.ndarray, cells: int, by_ref: Callable[[], np.ndarray]
             ) -> tuple[np.ndarray, np.ndarray]:
     """Positions ordered by stratum, then key, then case_ref; and the stratum of each, in that order.
+    `by_ref` gives the positions in case_ref order; only the last, exact way asks for it.
 
     Usually one sort of values alone does it: the stratum number, the key's top bits and the position
     packed in 64 bits, when no two positions in a stratum share those top bits (all but certain).
