@@ -726,8 +726,8 @@ def _draw(frame: Frame, design: SampleDesign, seed: int, variables: list[str], r
         return frame_out
 
     sample_rows, sample_cells = chosen[in_sample], chosen_cell[in_sample]
-    sample_refs = refs.words[sample_rows].byteswap()  # big-endian words compare like the bytes they hold
-    by_stratum = np.lexsort((*(sample_refs[:, j] for j in reversed(range(sample_refs.shape[1]))), sample_cells))
+    in_ref_order = byte_order(refs.take(sample_rows))
+    by_stratum = in_ref_order[np.argsort(sample_cells[in_ref_order], kind="stable")]  # by stratum, then case_ref
     sample_rows, sample_cells = sample_rows[by_stratum], sample_cells[by_stratum]
     n_of = n_by_cell[sample_cells]
     pop_of = cells.populations[sample_cells]
