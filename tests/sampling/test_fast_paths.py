@@ -411,6 +411,107 @@ def test_line_ends_at_the_end_of_the_file_read_as_none(ending):
     assert caught.value.detail == plain.value.detail and caught.value.faults == plain.value.faults
 
 
+def usual_read(body: bytes) -> pl.DataFrame:
+    """The frame as polars reads the CSV column by column, every value as text."""
+    return pl.read_csv(io.BytesIO(body), infer_schema=False)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(st.tuples(level_or_missing, level_or_missing, level_or_missing), min_size=1, max_size=60),
+    st.sampled_from([(["s"], None), (["s", "t"], None), (["t", "u"], "s"), (["u", "s", "t"], None)]),
+    st.integers(2, 9),
+    st.sampled_from(["R", "É"]),
+    st.sampled_from([b"\n", b"\r\n"]),
+    st.booleans(),
+)
+def test_a_frame_read_by_lines_is_the_frame_read_by_columns(values, layout, width, letter, newline, ends_with_one):
+    # References of one width (in characters, not always in bytes), strata with missing values beside a
+    # real "(missing)", text that needs escaping in a stratum name, either line end, with or without one
+    # at the end of the file.
+    strata, unit = layout
+    columns = [c for c in ["u", "s", "t"] if c in strata or c == unit]
+    rows = [{"case_ref": letter + f"{i % 10 ** (width - 1):0{width - 1}d}"} for i in range(len(values))]
+    for row, (s, t, u) in zip(rows, values, strict=True):
+        row.update({c: v for c, v in (("s", s), ("t", t), ("u", u)) if c in columns})
+    lines = [",".join(["case_ref", *columns])] + [
+        ",".join([r["case_ref"], *(r[c] or "" for c in columns)]) for r in rows
+    ]
+    body = newline.join(line.encode() for line in lines) + (newline if ends_with_one else b"")
+    d = design(size=1, strata=strata, unit=unit)
+    frame = read_csv_frame(body, d, LIMIT)
+    assert frame.row_values is not None and frame.plain
+    assert frame.data.cast(pl.String).equals(usual_read(body))
+    variables = d.stratum_variables()
+    by_values, by_columns = _cells(frame.data, None, variables, frame.row_values), _cells(frame.data, None, variables)
+    assert (by_values.names, by_values.values) == (by_columns.names, by_columns.values)
+    assert by_values.populations.tolist() == by_columns.populations.tolist()
+    assert by_values.of_row.tolist() == by_columns.of_row.tolist()
+
+
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        (b"case_ref,g\nA1,M\nA22,F\nA3,M\n", "references of different widths"),
+        (b"g,case_ref\nM,A1\nF,A2\n", "case_ref is not the first column"),
+        (b"case_ref,g\nA1,M\nA2,\"F\"\n", "a quoted value"),
+        (b"case_ref,g\nA1,M\nA2,F\x1fG\n", "the byte the lines are read by"),
+        (b"case_ref,g,tier\nA1,M,1\nA2,F,2\n", "a carried column"),
+        (b"case_ref,g\nA1,M\n\nA2,F\n", "a blank line"),
+        (b"case_ref,g\nA1\n", "a first case with one field"),
+    ],
+)
+def test_a_frame_of_another_shape_is_read_by_columns(body, why):
+    d = design(size=1, strata=["g"], carried=["tier"] if b"tier" in body else [])
+    if why in ("a blank line", "a first case with one field"):
+        with pytest.raises(SamplingInputError):
+            draw_sample(read_csv_frame(body, d, LIMIT), d, 1)
+        return
+    frame = read_csv_frame(body, d, LIMIT)
+    assert frame.row_values is None, why
+    expected = usual_read(body)
+    if why == "a quoted value":
+        expected = expected.with_columns(pl.col("g").str.replace_all('"', ""))
+    assert frame.data.cast(pl.String).equals(expected.select(frame.data.columns))
+
+
+@pytest.mark.parametrize(
+    "body, line, message",
+    [
+        # The second case's reference is one character longer and its line one field short: cut at the
+        # first case's width, that line would look whole.
+        (b"case_ref,g,h\nA1,M,x\nA22,F\nA3,M,y\n", 3, "has 2 fields; the header has 3 fields"),
+        (b"case_ref,g,h\nA1,M,x\nA2,F,y,z\nA3,M,y\n", 3, "has 4 fields; the header has 3 fields"),
+        # Cut at the first case's width, the third line's rest looks whole; its reference holds a comma.
+        (b"case_ref,g,h\nA11,M,x\nA,1,M,x\nA33,M,y\n", 3, "has 4 fields; the header has 3 fields"),
+        (b"case_ref,g,h\nA1,M,x\nA2,F\nA3,M,y\n", 3, "has 2 fields; the header has 3 fields"),
+    ],
+)
+def test_a_ragged_line_in_a_frame_of_cases_and_strata_is_refused_with_its_line(body, line, message):
+    d = design(size=1, strata=["g", "h"])
+    with pytest.raises(SamplingInputError) as caught:
+        draw_sample(read_csv_frame(body, d, LIMIT), d, 1)
+    assert caught.value.faults[0].line == line and message in caught.value.faults[0].message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=12),
+                min_size=1, max_size=50))
+def test_references_are_encoded_as_their_utf8_bytes_in_little_endian_words(refs):
+    # Short references are read from polars' string views, longer ones padded; both as defined here.
+    encoded = encode_refs(refs)
+    width = encoded.words.shape[1]
+    assert width == max(1, -(-max(len(r.encode()) for r in refs) // 8))
+    for ref, words, length in zip(refs, encoded.words, encoded.lengths, strict=True):
+        data = ref.encode()
+        assert int(length) == len(data)
+        assert [int(w) for w in words] == [
+            int.from_bytes(data.ljust(8 * width, b"\0")[8 * j : 8 * j + 8], "little") for j in range(width)
+        ]
+    sliced = pl.Series(["xx" + r for r in refs]).str.slice(2)  # views that start inside another value
+    assert np.array_equal(encode_refs(sliced).words, encoded.words)
+
+
 @pytest.mark.parametrize("body", [b"", b"\n", b"\r\n\r\n", b" \n\t"])
 def test_a_blank_file_is_empty(body):
     with pytest.raises(SamplingInputError, match="The frame is empty: no header and no cases"):

@@ -1,6 +1,8 @@
 """Reading a caseload frame, from CSV bytes or JSON rows, into a polars frame of text columns.
 
-CSV is parsed by polars, column by column. When polars refuses a file, or may have padded a short row
+CSV is parsed by polars, column by column; a plain file of case references and strata only, the usual
+national frame, line by line instead (see `_read_by_lines`: its stratum values are read once per
+distinct combination, not once per case). When polars refuses a file, or may have padded a short row
 with nulls (it does so silently), one vectorised pass over the bytes (numpy) finds where each record
 starts and how many fields it has, minding quoted fields, so a ragged row or an unterminated quote is
 refused with its line number. The same pass, run only when a message needs it, maps rows to lines.
@@ -29,7 +31,17 @@ from sampling.errors import Fault, FrameTooLarge, SamplingInputError
 
 CASE_REF = "case_ref"
 _QUOTE, _COMMA, _NEWLINE, _CR = 34, 44, 10, 13
+_WHOLE_LINE = b"\x1f"  # the unit separator: read with it as the separator, a line of a file without it is one field
 _MAX_FAULTS = 10
+
+
+@dataclass(frozen=True)
+class RowValues:
+    """A frame's rows numbered by the values of their columns other than case_ref: `values` holds each
+    distinct combination once, and `of_row` the number of each row's (its row in `values`)."""
+
+    of_row: np.ndarray
+    values: pl.DataFrame
 
 
 @dataclass
@@ -42,6 +54,8 @@ class Frame:
     """For CSV, the file as read, to find the line of a row when a message names one."""
     plain: bool = False
     """True when no value holds a comma, quote or line break, so CSV needs no quoting to write it."""
+    row_values: RowValues | None = field(default=None, repr=False)
+    """For a frame read by lines (see `_read_by_lines`), its rows numbered by their values."""
     _lines: np.ndarray | None = field(default=None, repr=False)
 
     def line(self, row: int) -> int:
@@ -226,35 +240,99 @@ def read_csv_frame(data: bytes, design: SampleDesign, max_rows: int) -> Frame:
             [Fault(n, "appears more than once in the header", 1) for n in repeated],
         )
     check_columns(names, design)
-    try:
-        frame = pl.read_csv(
-            io.BytesIO(data),
-            has_header=True,
-            infer_schema=False,
-            schema_overrides={c: categorical() for c in strata_only_columns(design)},
-            truncate_ragged_lines=False,
-            n_rows=max_rows + 1,
-        )
-    except pl.exceptions.PolarsError as error:
-        _scan_csv(data)  # names the line of a ragged row or an open quote
-        raise (_utf8_fault(data) or SamplingInputError(
-            "The CSV frame cannot be parsed: " + str(error).splitlines()[0], [Fault("frame", "cannot be parsed")]
-        )) from None
-    if frame.height > max_rows:
-        raise FrameTooLarge(f"The frame holds more than {max_rows} cases, the most accepted.", max_rows)
-    if frame.height == 0:
-        raise SamplingInputError("The frame is empty: it has a header but no cases.", [Fault("frame", "has no cases")])
-    if len(names) > 1 and frame.get_column(frame.columns[-1]).null_count():
-        _scan_csv(data)  # polars pads a short row with nulls: refuse it, with its line
-    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))  # polars strips a byte-order mark
     # An unquoted CSV file cannot hold a value with a comma, quote or line break, nor an empty string
     # (polars reads an empty unquoted field as missing already).
     unquoted = data.find(b'"') < 0
     plain = unquoted and (data.find(b"\r") < 0 or data.count(b"\r") == data.count(b"\r\n"))
+    by_lines = _read_by_lines(data, names, design, max_rows) if plain else None
+    if by_lines is not None:
+        frame, row_values = by_lines
+    else:
+        row_values = None
+        try:
+            frame = pl.read_csv(
+                io.BytesIO(data),
+                has_header=True,
+                infer_schema=False,
+                schema_overrides={c: categorical() for c in strata_only_columns(design)},
+                truncate_ragged_lines=False,
+                n_rows=max_rows + 1,
+            )
+        except pl.exceptions.PolarsError as error:
+            _scan_csv(data)  # names the line of a ragged row or an open quote
+            raise (_utf8_fault(data) or SamplingInputError(
+                "The CSV frame cannot be parsed: " + str(error).splitlines()[0], [Fault("frame", "cannot be parsed")]
+            )) from None
+    if frame.height > max_rows:
+        raise FrameTooLarge(f"The frame holds more than {max_rows} cases, the most accepted.", max_rows)
+    if frame.height == 0:
+        raise SamplingInputError("The frame is empty: it has a header but no cases.", [Fault("frame", "has no cases")])
+    if row_values is None and len(names) > 1 and frame.get_column(frame.columns[-1]).null_count():
+        _scan_csv(data)  # polars pads a short row with nulls: refuse it, with its line
+    frame = frame.rename(dict(zip(frame.columns, names, strict=True)))  # polars strips a byte-order mark
     if not unquoted:
         frame = _blank_is_missing(frame)
     # One chunk per column: gathers (sorting by case_ref, picking cases) are many times faster on it.
-    return Frame(frame.rechunk(), "csv", raw=data, plain=plain)
+    return Frame(frame.rechunk(), "csv", raw=data, plain=plain, row_values=row_values)
+
+
+def _read_by_lines(data: bytes, names: list[str], design: SampleDesign, max_rows: int
+                   ) -> tuple[pl.DataFrame, RowValues] | None:
+    """A plain file whose first column is case_ref and whose others only name strata, read a faster way.
+
+    Such a line is a case reference and its stratum values, and the values repeat: there are far fewer
+    distinct rests of lines than lines. So each line is read whole (the separator is a byte the file
+    does not hold), cut after the width of the first case reference, and the rests are read as one
+    categorical; only the distinct rests are split into columns, which are then gathered for every row.
+
+    The cut is right on every line when every distinct rest starts with a comma and holds as many as
+    the header, and the file holds no more commas than that per line (so no case reference holds one).
+    None when the file is not of this shape, or anything in it is out of the ordinary (a line with too
+    few or too many fields, a missing case reference, references of different widths, text that is not
+    UTF-8); the usual reader then reads it, and names any fault.
+    """
+    strata_only = set(strata_only_columns(design))
+    if len(names) < 2 or names[0] != CASE_REF or not all(n in strata_only for n in names[1:]):
+        return None
+    first = data.find(b"\n") + 1
+    comma, end = data.find(b",", first), data.find(b"\n", first)
+    if first == 0 or comma <= first or 0 <= end < comma or data.find(_WHOLE_LINE) >= 0:
+        return None
+    try:
+        width = len(data[first:comma].decode("utf-8"))  # in characters, as polars cuts text
+    except UnicodeDecodeError:
+        return None
+    try:
+        lines = pl.read_csv(io.BytesIO(data), has_header=True, infer_schema=False, separator=_WHOLE_LINE.decode(),
+                            quote_char=None, n_rows=max_rows + 1)
+    except pl.exceptions.PolarsError:
+        return None
+    fields = len(names) - 1  # after the case reference; each is preceded by a comma
+    if lines.width != 1 or not 0 < lines.height <= max_rows or lines.null_count().item() \
+            or np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == _COMMA) != fields * (lines.height + 1):
+        return None
+    line = pl.first()
+    parts = lines.select(
+        line.str.slice(0, width).alias(CASE_REF), line.str.slice(width).cast(categorical()).alias("rest")
+    )
+    rest = parts.get_column("rest")
+    of_row = rest.to_physical().to_numpy()
+    seen = np.bincount(of_row)
+    present = np.flatnonzero(seen)
+    a_row = np.empty(len(seen), dtype=np.int64)
+    a_row[of_row] = np.arange(len(of_row))
+    texts = rest.gather(a_row[present]).cast(pl.String)
+    if not (texts.str.starts_with(",") & (texts.str.count_matches(",", literal=True) == fields)).all():
+        return None
+    table = texts.str.slice(1).str.split_exact(",", fields - 1).struct.unnest()
+    table = table.select(
+        pl.when(pl.col(c) != "").then(pl.col(c)).cast(categorical()).alias(name)
+        for c, name in zip(table.columns, names[1:], strict=True)
+    )
+    number = np.empty(len(seen), dtype=np.int64)
+    number[present] = np.arange(len(present))
+    row_values = RowValues(number[of_row], table)
+    return pl.concat([parts.select(CASE_REF), table[row_values.of_row]], how="horizontal"), row_values
 
 
 def _blank_is_missing(frame: pl.DataFrame) -> pl.DataFrame:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 GOLDEN = 0x9E3779B97F4A7C15
 _M64 = (1 << 64) - 1
@@ -71,15 +72,37 @@ class EncodedRefs:
         return EncodedRefs(self.words[rows], self.lengths[rows])
 
 
+_LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [_M64], dtype=np.uint64)
+"""The mask of the low n bytes of a word, by n."""
+
+
+def _inline_words(series: pl.Series) -> EncodedRefs | None:
+    """References of at most 8 bytes, read from where polars keeps them; None if any is longer (or missing).
+
+    polars holds text as Arrow string views: 16 bytes per value, the length in the first 4 and a value
+    of up to 12 bytes in the other 12 (beyond it, the format asks for zeros; they are masked all the
+    same). So a short reference's word is bytes 4 to 11 of its view, with nothing copied or padded.
+    """
+    array = series.to_arrow(compat_level=pl.CompatLevel.newest())
+    if array.type != pa.string_view() or array.null_count or len(array) == 0:
+        return None
+    views = np.frombuffer(array.buffers()[1], dtype=np.uint64).reshape(-1, 2)[array.offset : array.offset + len(array)]
+    lengths = views[:, 0] & np.uint64(0xFFFFFFFF)
+    if int(lengths.max()) > 8:
+        return None
+    words = (views[:, 0] >> np.uint64(32)) | (views[:, 1] << np.uint64(32))
+    words &= _LOW_BYTES[lengths]
+    return EncodedRefs(words.reshape(-1, 1), lengths)
+
+
 def encode_refs(refs: pl.Series | list[str]) -> EncodedRefs:
     """Encode references once, for both keying and sorting."""
     series = refs if isinstance(refs, pl.Series) else pl.Series(refs, dtype=pl.String)
+    short = _inline_words(series)
+    if short is not None:
+        return short
     lengths = series.str.len_bytes().to_numpy().astype(np.uint64)
     longest = int(lengths.max()) if len(lengths) else 0
-    if longest <= 8 and bool((series.str.len_chars().to_numpy() == lengths).all()):
-        # Short ASCII references (the usual X123456): polars pads and reinterprets them in one pass.
-        word = series.str.pad_end(8, "\0").cast(pl.Binary).bin.reinterpret(dtype=pl.UInt64, endianness="little")
-        return EncodedRefs(word.to_numpy().reshape(-1, 1), lengths)
     width = max(8, -(-longest // 8) * 8)
     padded = series.cast(pl.Binary).to_numpy().astype(f"S{width}")  # zero-padded to `width` bytes
     return EncodedRefs(np.ascontiguousarray(padded.view("<u8").reshape(len(padded), width // 8)), lengths)

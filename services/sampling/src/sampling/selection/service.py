@@ -39,7 +39,7 @@ import polars as pl
 from inspection_shared.sampling import SampleDesign
 from sampling.allocation.service import allocate, largest_remainder
 from sampling.errors import Fault, SamplingInputError
-from sampling.selection.frame import CASE_REF, Frame, as_text, categorical
+from sampling.selection.frame import CASE_REF, Frame, RowValues, as_text, categorical
 from sampling.selection.keys import EncodedRefs, byte_order, encode_refs, prn_keys
 from sampling.size.service import SampleSize, ceil_clean, required_sample_size
 
@@ -346,12 +346,20 @@ def _codes(column: pl.Series) -> np.ndarray:
     return column.fill_null(MISSING).to_physical().to_numpy()
 
 
-def _cells(data: pl.DataFrame, keep: np.ndarray | None, variables: list[str]) -> _Cells:
+def _cells(data: pl.DataFrame, keep: np.ndarray | None, variables: list[str], row_values: RowValues | None = None
+           ) -> _Cells:
     """The strata of the eligible rows; `of_row` follows the eligible rows in frame order.
 
     A row's stratum is found by numbers: each variable's categorical code, combined into one number per
     row and counted. Only the strata table (a row per stratum) is handled as text, to name and order it.
+    Given the rows numbered by their values (all of them strata variables), the strata are those of the
+    few distinct values, and each row's is that of its number.
     """
+    if row_values is not None and keep is None and set(row_values.values.columns) == set(variables):
+        distinct = _cells(row_values.values, None, variables)
+        of_row = distinct.of_row[row_values.of_row]
+        populations = np.bincount(of_row, minlength=len(distinct.names)).astype(np.int64)
+        return _Cells(distinct.names, distinct.values, populations, of_row)
     count = data.height if keep is None else int(keep.sum())
     if not variables:
         return _Cells([ALL], [()], np.array([count], dtype=np.int64), np.zeros(count, dtype=np.int64))
@@ -614,7 +622,9 @@ def draw_sample(frame: Frame, design: SampleDesign, seed: int) -> SampleDraw:
     # window, no exclusion), the case references sorted and checked for repeats, and the fingerprint
     # written, from the strata when they hold the frame, otherwise from the frame.
     early_cells = (
-        _workers.submit(_cells, data, None, variables) if design.eligibility is None and not design.exclude else None
+        _workers.submit(_cells, data, None, variables, frame.row_values)
+        if design.eligibility is None and not design.exclude
+        else None
     )
     try:
         refs = checked_refs(frame)
