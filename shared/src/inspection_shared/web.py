@@ -5,6 +5,7 @@ Each service builds its app with `create_service_app` so the three speak the sam
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import sys
@@ -78,6 +79,17 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     # Our middleware logs each request once, with its id; uvicorn's access line would repeat it.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def freeze_startup_objects() -> None:
+    """Set what start-up made (modules, routes, schemas) aside from the garbage collector, for good.
+
+    It lives as long as the process. Left to the collector, every full collection walked all of it while
+    every request in flight waited: on the gateway about 65 ms, a few times a second under load. Frozen,
+    collections walk only what requests make. Called once, in the server process, before it serves.
+    """
+    gc.collect()  # what is garbage already is freed, not kept for good
+    gc.freeze()
 
 
 class HttpMetrics:

@@ -1,15 +1,18 @@
 """Run the gateway: `python -m gateway`."""
 
 import uvicorn
-from inspection_shared.web import configure_logging
+from inspection_shared.web import configure_logging, freeze_startup_objects
 
+from gateway.app import create_app
 from gateway.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
     configure_logging("api", settings.log_level)
-    uvicorn.run("gateway.app:create_app", factory=True, host=settings.host, port=settings.port, log_config=None)
+    app = create_app(settings)
+    freeze_startup_objects()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
 
 
 if __name__ == "__main__":

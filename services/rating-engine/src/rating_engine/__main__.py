@@ -2,14 +2,17 @@
 
 import uvicorn
 
-from inspection_shared.web import configure_logging
+from inspection_shared.web import configure_logging, freeze_startup_objects
+from rating_engine.app import create_app
 from rating_engine.settings import Settings
 
 
 def main() -> None:
     settings = Settings()
     configure_logging("rating-engine", settings.log_level)
-    uvicorn.run("rating_engine.app:create_app", factory=True, host=settings.host, port=settings.port, log_config=None)
+    app = create_app()
+    freeze_startup_objects()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
 
 
 if __name__ == "__main__":

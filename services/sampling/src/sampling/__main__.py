@@ -11,7 +11,8 @@ os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:
 
 import uvicorn  # noqa: E402
 
-from inspection_shared.web import configure_logging  # noqa: E402
+from inspection_shared.web import configure_logging, freeze_startup_objects  # noqa: E402
+from sampling.app import create_app  # noqa: E402
 from sampling.settings import Settings  # noqa: E402
 
 # The rest (the request body, numpy's arrays, the JSON answer) comes from the C library's malloc. glibc
@@ -35,7 +36,9 @@ def main() -> None:
     settings = Settings()
     configure_logging("sampling", settings.log_level)
     keep_freed_memory()
-    uvicorn.run("sampling.app:create_app", factory=True, host=settings.host, port=settings.port, log_config=None)
+    app = create_app(settings)
+    freeze_startup_objects()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
 
 
 if __name__ == "__main__":
