@@ -32,7 +32,7 @@ from tests.support.servers import service
 CASES = 250_000
 PDUS = 108
 SEED = 20240601
-RUNS = 5
+RUNS = 11
 STRATA = ["pdu", "gender", "sentence_type", "rosh"]
 DESIGN = {
     "precision": {"confidence": 0.8, "margin": 0.05},
