@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+import time
 
+import httpx
 import pytest
 
 from inspection_shared.sampling import SampleResult
+from sampling.app import create_app
+from sampling.selection import router
+from sampling.settings import Settings
 
 from .frames import only, synthetic_frame, to_csv
 
@@ -349,3 +356,34 @@ async def test_multipart_design_may_come_as_a_file_part(client):
                "design": ("design.json", json.dumps(DESIGN).encode(), "application/json")},
     )
     assert response.status_code == 200 and len(response.json()["selected"]) == 60
+
+
+@pytest.mark.parametrize("turns", [1, 3])
+async def test_draws_take_turns_from_reading_the_frame_to_the_answer(monkeypatch, turns):
+    under_way, most, lock = 0, 0, threading.Lock()
+    read, draw = router._frame_and_design, router._draw_and_wire
+
+    async def reading(*args):
+        nonlocal under_way, most
+        with lock:
+            under_way += 1
+            most = max(most, under_way)
+        return await read(*args)
+
+    def drawing(*args):
+        nonlocal under_way
+        time.sleep(0.05)  # long enough for the other requests to arrive meanwhile
+        try:
+            return draw(*args)
+        finally:
+            with lock:
+                under_way -= 1
+
+    monkeypatch.setattr(router, "_frame_and_design", reading)
+    monkeypatch.setattr(router, "_draw_and_wire", drawing)
+    app = create_app(Settings(max_concurrent_draws=turns))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        responses = await asyncio.gather(*(post_csv(c, to_csv(FRAME), DESIGN) for _ in range(4)))
+    assert [r.status_code for r in responses] == [200] * 4
+    assert len({r.content for r in responses}) == 1
+    assert most == turns

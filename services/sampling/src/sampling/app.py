@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
     )
     app.state.settings = settings or Settings()
+    app.state.draw_turns = asyncio.Semaphore(app.state.settings.max_concurrent_draws)
 
     @app.exception_handler(SamplingInputError)
     async def _invalid(request: Request, error: SamplingInputError) -> JSONResponse:

@@ -1,5 +1,6 @@
 """Settings of the sampling service, from SAMPLING_* environment variables."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from inspection_shared.settings import ServiceSettings
@@ -13,3 +14,7 @@ class Settings(ServiceSettings):
     """Cases a frame may hold; a larger one is refused with 413."""
     max_upload_bytes: int = 256 * 1024 * 1024
     """Bytes a request body may hold; a larger one is refused with 413."""
+    max_concurrent_draws: int = Field(2, ge=1)
+    """Sample draws under way at once; more wait their turn before their frame is read, so memory stays
+    bounded (a national frame of 250,000 cases takes about 170 MB while it is drawn) and the draws under
+    way keep the cores (each already uses two)."""

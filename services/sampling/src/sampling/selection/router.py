@@ -58,6 +58,9 @@ derived from the key, so a retried request draws the same sample. The method is 
 list continues the same order) and the frame by `frame_fingerprint` (SHA-256 of the frame sorted by
 `case_ref`).
 
+**Taking turns**: at most `SAMPLING_MAX_CONCURRENT_DRAWS` draws (2 by default) are under way at once;
+the others wait, their frames unread, so the memory a draw needs stays bounded under load.
+
 **Refused**: duplicate or missing case references, a missing or unused column, an empty frame, a size
 above the eligible population, minimums that cannot be met, an unparseable CSV row (with its line), a
 date column that is not a date: 422 naming the fault. A frame above the limit: 413.
@@ -416,10 +419,12 @@ async def draw_case_sample(
     ] = None,
 ) -> Response:
     try:
-        frame, parsed = await _frame_and_design(request, settings, design)
-        seed = _seed(parsed, idempotency_key)
-        # One hop to a worker thread for both: the draw's result is only ever wanted as JSON.
-        content = await run_in_threadpool(_draw_and_wire, frame, parsed, seed)
+        # A few draws at a time (SAMPLING_MAX_CONCURRENT_DRAWS); the frames of the rest wait unread.
+        async with request.app.state.draw_turns:
+            frame, parsed = await _frame_and_design(request, settings, design)
+            seed = _seed(parsed, idempotency_key)
+            # One hop to a worker thread for both: the draw's result is only ever wanted as JSON.
+            content = await run_in_threadpool(_draw_and_wire, frame, parsed, seed)
     except pl.exceptions.PanicException as panic:
         # A panic inside polars is a BaseException; make it an ordinary error so it is answered as a problem.
         raise RuntimeError("the frame library failed") from panic
