@@ -198,7 +198,8 @@ def test_fingerprint_hashes_the_documented_canonical_json(body, text):
             entry["evidence_summary"] = text
         else:
             entry["confidence"] = 0.5
-    body["overrides"] = [{"standard": "2.1", "rating": "good", "reason": text or "x"}]
+    reason = text if text.strip() else "x"  # a reason must hold more than whitespace
+    body["overrides"] = [{"standard": "2.1", "rating": "good", "reason": reason}]
     request = RatingRequest.model_validate(body)
     resolved = resolve_framework(FRAMEWORK)
     try:
