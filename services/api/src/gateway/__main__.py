@@ -1,10 +1,10 @@
 """Run the gateway: `python -m gateway`."""
 
 import uvicorn
-from inspection_shared.web import configure_logging, freeze_startup_objects
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from inspection_shared.web import configure_logging, freeze_startup_objects
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from inspection_shared.web import create_service_app
 from sqlalchemy import text
 
 from gateway.assessments.router import router as assessments_router
@@ -19,6 +18,7 @@ from gateway.inspections.summaries import summary_documents
 from gateway.ratings.router import router as ratings_router
 from gateway.settings import Settings
 from gateway.units.router import router as units_router
+from inspection_shared.web import create_service_app
 
 API_PREFIX = "/api/v1"
 

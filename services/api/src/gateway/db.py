@@ -10,8 +10,6 @@ import asyncpg
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from inspection_shared.problems import Problem
-from inspection_shared.web import problem_response
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -23,6 +21,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from inspection_shared.problems import Problem
+from inspection_shared.web import problem_response
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

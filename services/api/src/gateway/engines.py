@@ -13,6 +13,8 @@ from typing import Annotated, TypeVar
 import httpx
 import stamina
 from fastapi import Depends, Request
+
+from gateway.settings import Settings
 from inspection_shared.clients import (
     EngineError,
     EngineTimeout,
@@ -21,8 +23,6 @@ from inspection_shared.clients import (
     SamplingClient,
 )
 from inspection_shared.problems import Problem
-
-from gateway.settings import Settings
 
 Result = TypeVar("Result")
 RETRY_AFTER_SECONDS = "5"

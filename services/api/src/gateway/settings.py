@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from inspection_shared.settings import ServiceSettings
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
+
+from inspection_shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):

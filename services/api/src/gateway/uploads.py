@@ -9,8 +9,9 @@ import json
 from typing import Any, Literal
 
 from fastapi import Request
-from inspection_shared.problems import FieldError, InvalidInput, Problem
 from starlette.datastructures import UploadFile
+
+from inspection_shared.problems import FieldError, InvalidInput, Problem
 
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 

@@ -5,10 +5,10 @@ from fastapi import FastAPI
 from inspection_shared.rating import PooledRatingRequest, RatingRequest
 from inspection_shared.web import create_service_app
 from rating_engine.frameworks.router import router as frameworks_router
-from rating_engine.wire import add_request_schemas
 from rating_engine.pooled.router import router as pooled_router
 from rating_engine.ratings.router import router as ratings_router
 from rating_engine.ratings.service import RULES_VERSION
+from rating_engine.wire import add_request_schemas
 
 
 def create_app() -> FastAPI:

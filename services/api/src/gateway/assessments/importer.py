@@ -18,7 +18,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from inspection_shared.problems import Conflict, FieldError, InvalidInput
 from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +40,7 @@ from gateway.assessments.service import (
 )
 from gateway.caseloads.models import Sample, SampledCase
 from gateway.db import utcnow
+from inspection_shared.problems import Conflict, FieldError, InvalidInput
 
 MAX_ANSWERS = 50_000
 """Far above an inspection's answers (a large sample is a few hundred cases of a dozen key questions)."""

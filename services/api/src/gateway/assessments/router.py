@@ -10,9 +10,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
-from inspection_shared.framework import Slug, StandardId
-from inspection_shared.pagination import Page
-from inspection_shared.problems import problem_responses
 
 from gateway import uploads
 from gateway.actors import CurrentActor
@@ -29,6 +26,9 @@ from gateway.assessments.schemas import (
 )
 from gateway.db import SessionDep
 from gateway.preconditions import etag
+from inspection_shared.framework import Slug, StandardId
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 router = APIRouter()
 

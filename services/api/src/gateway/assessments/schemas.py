@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
 from inspection_shared.framework import KeyQuestionId, Rating, Slug, StandardId
 from inspection_shared.pagination import Page
 from inspection_shared.rating import Answer
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 EVIDENCE_NOTE_MAX = 1000
 """A case's evidence note is a short pointer to the evidence, not a case record."""

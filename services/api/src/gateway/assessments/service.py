@@ -13,14 +13,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from inspection_shared.framework import Framework, Standard
-from inspection_shared.problems import (
-    Conflict,
-    FieldError,
-    InvalidInput,
-    NotFound,
-    Problem,
-)
 from sqlalchemy import ColumnElement, and_, false, not_, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +36,14 @@ from gateway.inspections.guards import get_inspection, inspection_for_change, pi
 from gateway.inspections.models import Inspection
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.preconditions import check_if_match
+from inspection_shared.framework import Framework, Standard
+from inspection_shared.problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Problem,
+)
 
 RECORDING_STATUSES = ("fieldwork", "rating")
 """Case answers and judgements are recorded from the start of fieldwork until publication."""

@@ -9,8 +9,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from inspection_shared.pagination import Page
-from inspection_shared.problems import problem_responses
 
 from gateway import uploads
 from gateway.actors import CurrentActor
@@ -29,6 +27,8 @@ from gateway.caseloads.schemas import (
 from gateway.db import SessionDep
 from gateway.engines import SamplingDep
 from gateway.idempotency.service import IdempotencyKey, run_once
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 router = APIRouter(tags=["caseloads"])
 

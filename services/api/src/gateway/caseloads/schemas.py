@@ -10,6 +10,8 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from inspection_shared.sampling import (
     BalanceRow,
     ColumnName,
@@ -24,7 +26,6 @@ from inspection_shared.sampling import (
     UnitAllocation,
     UnitMode,
 )
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 SampleTypeId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 SampledCaseStatus = Literal["selected", "replaced", "reserve_used"]

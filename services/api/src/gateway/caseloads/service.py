@@ -16,21 +16,6 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from inspection_shared.clients import SamplingClient
-from inspection_shared.framework import Framework
-from inspection_shared.problems import (
-    Conflict,
-    FieldError,
-    InvalidInput,
-    NotFound,
-    Problem,
-)
-from inspection_shared.sampling import (
-    EligibilityWindow,
-    Precision,
-    SampleDesign,
-    SampleResult,
-)
 from pydantic import ValidationError
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -59,6 +44,21 @@ from gateway.engines import call_engine
 from gateway.inspections.guards import ensure_editable, get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.models import Inspection
 from gateway.pagination import decode_cursor, encode_cursor
+from inspection_shared.clients import SamplingClient
+from inspection_shared.framework import Framework
+from inspection_shared.problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Problem,
+)
+from inspection_shared.sampling import (
+    EligibilityWindow,
+    Precision,
+    SampleDesign,
+    SampleResult,
+)
 
 log = structlog.get_logger("caseloads")
 

@@ -1,12 +1,12 @@
 """Framework versions held by the gateway: what inspections pin and are rated against."""
 
 from fastapi import APIRouter
-from inspection_shared.framework import Framework, FrameworkSummary
-from inspection_shared.pagination import Page
-from inspection_shared.problems import problem_responses
 
 from gateway.db import SessionDep
 from gateway.frameworks import service
+from inspection_shared.framework import Framework, FrameworkSummary
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 router = APIRouter(prefix="/frameworks", tags=["frameworks"])
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from inspection_shared.framework import Framework
-from inspection_shared.library import content_hash
-from inspection_shared.problems import Conflict, NotFound
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +12,9 @@ from gateway.frameworks.models import (
     FrameworkStandard,
     FrameworkVersion,
 )
+from inspection_shared.framework import Framework
+from inspection_shared.library import content_hash
+from inspection_shared.problems import Conflict, NotFound
 
 
 @dataclass

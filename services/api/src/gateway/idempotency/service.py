@@ -14,11 +14,11 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from inspection_shared.problems import Conflict, Problem
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.idempotency.models import IdempotentRequest
+from inspection_shared.problems import Conflict, Problem
 
 IdempotencyKey = Annotated[
     str | None,

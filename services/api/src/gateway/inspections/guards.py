@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from inspection_shared.framework import Framework
-from inspection_shared.problems import Conflict, NotFound
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.frameworks.service import get_framework
 from gateway.inspections.lifecycle import FROZEN_STATUSES
 from gateway.inspections.models import Inspection
+from inspection_shared.framework import Framework
+from inspection_shared.problems import Conflict, NotFound
 
 
 async def get_inspection(session: AsyncSession, inspection_id: uuid.UUID, *, for_update: bool = False) -> Inspection:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from inspection_shared.problems import FieldError, InvalidInput
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
@@ -20,6 +19,7 @@ from gateway.inspections.models import Inspection, InspectionStatusChange
 from gateway.pagination import decode_cursor, encode_cursor
 from gateway.ratings.models import RatingSnapshot
 from gateway.units.models import Unit
+from inspection_shared.problems import FieldError, InvalidInput
 
 IN_SAMPLE = ("selected", "reserve_used")
 """Sampled-case statuses of the cases that are to be assessed."""

@@ -10,8 +10,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from inspection_shared.pagination import Page
-from inspection_shared.problems import problem_responses
 
 from gateway.actors import CurrentActor
 from gateway.db import SessionDep
@@ -30,6 +28,8 @@ from gateway.inspections.schemas import (
 )
 from gateway.inspections.summaries import read_summary
 from gateway.preconditions import matches_any
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 router = APIRouter(tags=["inspections"])
 

@@ -7,8 +7,6 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from inspection_shared.framework import FrameworkId, Rating
-from inspection_shared.rating import OverallRatingValue
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -23,6 +21,8 @@ from gateway.inspections.lifecycle import (
     InspectionStatus,
     InspectionType,
 )
+from inspection_shared.framework import FrameworkId, Rating
+from inspection_shared.rating import OverallRatingValue
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -14,16 +14,6 @@ import uuid
 from datetime import date
 from typing import Any
 
-from inspection_shared.framework import Framework
-from inspection_shared.pagination import Page
-from inspection_shared.problems import (
-    Conflict,
-    FieldError,
-    InvalidInput,
-    NotFound,
-    Problem,
-)
-from inspection_shared.rating import RatingResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -70,6 +60,16 @@ from gateway.preconditions import check_if_match
 from gateway.preconditions import etag as version_etag
 from gateway.ratings.models import RatingSnapshot
 from gateway.units.models import Unit
+from inspection_shared.framework import Framework
+from inspection_shared.pagination import Page
+from inspection_shared.problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Problem,
+)
+from inspection_shared.rating import RatingResult
 
 # --- reading -----------------------------------------------------------------------------------------
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import asyncpg
 from fastapi import Request
-from inspection_shared.problems import NotFound
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -34,6 +33,7 @@ from gateway.inspections import service
 from gateway.inspections.models import Inspection
 from gateway.inspections.schemas import InspectionSummary
 from gateway.units.models import Unit
+from inspection_shared.problems import NotFound
 
 State = tuple[int, int, int, int | None]
 """Inspection version, its evidence revision, unit version, parent unit version (None without one)."""

@@ -20,15 +20,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inspection_shared.framework import Framework, Standard
-from inspection_shared.problems import FieldError, InvalidInput
-from inspection_shared.rating import StandardEvidence
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments.models import CaseAssessment, Judgement
 from gateway.caseloads.models import Sample, SampledCase
+from inspection_shared.framework import Framework, Standard
+from inspection_shared.problems import FieldError, InvalidInput
+from inspection_shared.rating import StandardEvidence
 
 CURRENT_CASE_STATUSES = ("selected", "reserve_used")
 """Sampled cases that are in the sample now: drawn, or brought in by a substitution."""

@@ -10,8 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from inspection_shared.pagination import Page
-from inspection_shared.problems import problem_responses
 
 from gateway.actors import CurrentActor
 from gateway.db import SessionDep
@@ -27,6 +25,8 @@ from gateway.ratings.schemas import (
     RegionalRating,
     RegionalRatingQuery,
 )
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 router = APIRouter(tags=["ratings"])
 

@@ -10,6 +10,8 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
+
 from inspection_shared.rating import (
     OverallRatingValue,
     Override,
@@ -17,7 +19,6 @@ from inspection_shared.rating import (
     RatingRequest,
     RatingResult,
 )
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
 
 SnapshotKind = Literal["run", "override"]
 Basis = Literal["published", "current"]

@@ -27,23 +27,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from inspection_shared.clients import RatingEngineClient
-from inspection_shared.framework import Framework
-from inspection_shared.problems import (
-    Conflict,
-    FieldError,
-    InvalidInput,
-    NotFound,
-    Problem,
-)
-from inspection_shared.rating import (
-    Override,
-    PooledRatingRequest,
-    PooledRatingResult,
-    RatingRequest,
-    RatingResult,
-    UnitEvidence,
-)
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,6 +55,23 @@ from gateway.ratings.schemas import (
     UnitContribution,
 )
 from gateway.units.models import Unit
+from inspection_shared.clients import RatingEngineClient
+from inspection_shared.framework import Framework
+from inspection_shared.problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Problem,
+)
+from inspection_shared.rating import (
+    Override,
+    PooledRatingRequest,
+    PooledRatingResult,
+    RatingRequest,
+    RatingResult,
+    UnitEvidence,
+)
 
 RUN_STATUSES = ("rating",)
 """Statuses in which the evidence may be rated and a panel may decide."""

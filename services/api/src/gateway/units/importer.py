@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from inspection_shared.problems import FieldError, InvalidInput
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,7 @@ from gateway.units.schemas import (
     UnitImportRow,
 )
 from gateway.units.service import flush_or_conflict, units_by_code
+from inspection_shared.problems import FieldError, InvalidInput
 
 MAX_ROWS = 10_000
 MAX_ERRORS = 200

@@ -9,8 +9,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from inspection_shared.pagination import Page
-from inspection_shared.problems import problem_responses
 
 from gateway import uploads
 from gateway.actors import CurrentActor
@@ -25,6 +23,8 @@ from gateway.units.schemas import (
     UnitRead,
     UnitUpdate,
 )
+from inspection_shared.pagination import Page
+from inspection_shared.problems import problem_responses
 
 router = APIRouter(prefix="/units", tags=["units"])
 

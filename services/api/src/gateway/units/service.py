@@ -11,13 +11,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from inspection_shared.problems import (
-    Conflict,
-    FieldError,
-    InvalidInput,
-    NotFound,
-    Problem,
-)
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +29,13 @@ from gateway.units.schemas import (
     UnitCreate,
     UnitListQuery,
     UnitUpdate,
+)
+from inspection_shared.problems import (
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    Problem,
 )
 
 _CURSOR_CODE = re.compile(r"^[A-Z0-9_-]{1,32}$")

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Response
 from inspection_shared.problems import problem_responses
 from inspection_shared.rating import PooledRatingRequest, PooledRatingResult
 from rating_engine.frameworks.service import resolve_framework
-from rating_engine.wire import json_body, json_response, request_body_openapi
 from rating_engine.pooled.service import rate_pooled
 from rating_engine.ratings.examples import POOLED_EXAMPLES
+from rating_engine.wire import json_body, json_response, request_body_openapi
 
 router = APIRouter(tags=["ratings"])
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Response
 from inspection_shared.problems import problem_responses
 from inspection_shared.rating import RatingRequest, RatingResult
 from rating_engine.frameworks.service import resolve_framework
-from rating_engine.wire import json_body, json_response, request_body_openapi
 from rating_engine.ratings.examples import RATING_EXAMPLES
 from rating_engine.ratings.service import rate
+from rating_engine.wire import json_body, json_response, request_body_openapi
 
 router = APIRouter(tags=["ratings"])
 
