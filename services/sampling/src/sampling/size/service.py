@@ -66,14 +66,14 @@ def required_sample_size(
     """
     if population is not None and population < 1:
         raise ValueError("population must be at least 1")
-    if not 0 < margin <= 0.5:
-        raise ValueError("margin must be in (0, 0.5]")
+    if not 0.001 <= margin <= 0.5:
+        raise ValueError("margin must be in [0.001, 0.5]")
     if not 0 < proportion < 1:
         raise ValueError("proportion must be strictly between 0 and 1")
-    if design_effect <= 0:
-        raise ValueError("design effect must be positive")
-    if not 0 < response_rate <= 1:
-        raise ValueError("response rate must be in (0, 1]")
+    if not 0 < design_effect <= 100:
+        raise ValueError("design effect must be in (0, 100]")
+    if not 0.01 <= response_rate <= 1:
+        raise ValueError("response rate must be in [0.01, 1]")
     z = z_for(confidence)
     n0 = z * z * proportion * (1 - proportion) / (margin * margin)
     after_deff = n0 * design_effect
