@@ -8,6 +8,7 @@ import pytest
 
 from gateway.app import create_app as create_gateway
 from gateway.settings import Settings
+from inspection_shared.web import create_service_app
 from rating_engine.app import create_app as create_rating_engine
 from sampling.app import create_app as create_sampling
 
@@ -114,3 +115,23 @@ def test_each_service_serves_with_its_start_up_objects_set_aside_from_the_collec
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     app, frozen = out.split()[-2:]
     assert app == "FastAPI" and int(frozen) > 10_000
+
+
+@pytest.mark.parametrize("sent", [None, "trace-7"])
+async def test_an_unhandled_error_is_a_500_problem_that_quotes_the_request_id(sent):
+    app = create_service_app(title="t", version="1", description="d")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as c:
+        response = await c.get("/boom", headers={"X-Request-ID": sent} if sent else {})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    request_id = response.headers["x-request-id"]
+    assert request_id == sent or (sent is None and len(request_id) == 32)
+    body = response.json()
+    assert body["type"] == "/problems/internal-error" and body["instance"] == "/boom"
+    assert body["detail"] == f"Quote request id {request_id} when reporting this."

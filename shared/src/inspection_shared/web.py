@@ -163,6 +163,8 @@ class RequestEdgeMiddleware:
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        # Kept on the request too: an unhandled error is answered outside this middleware, after the reset.
+        scope.setdefault("state", {})["request_id"] = request_id
         id_header = (b"x-request-id", request_id.encode("latin-1"))
         started = time.perf_counter()
         status = 500
@@ -226,10 +228,12 @@ def _install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", path=_loggable_path(request.scope))
+        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
+        log.exception("unhandled error", path=_loggable_path(request.scope), request_id=request_id)
         return problem_response(
             request,
-            Problem(500, "Internal error", f"Quote request id {request_id_var.get()} when reporting this.", slug="internal-error"),
+            Problem(500, "Internal error", f"Quote request id {request_id} when reporting this.",
+                    slug="internal-error", headers={REQUEST_ID_HEADER: request_id}),
         )
 
 
