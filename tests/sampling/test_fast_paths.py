@@ -449,6 +449,32 @@ def test_a_frame_read_by_lines_is_the_frame_read_by_columns(values, layout, widt
     assert by_values.of_row.tolist() == by_columns.of_row.tolist()
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(level_or_missing, level_or_missing, level_or_missing), min_size=1, max_size=60),
+    st.sampled_from([(["s"], None), (["s", "t"], None), (["t", "u"], "s"), (["u", "s", "t"], None)]),
+    st.integers(3, 9),
+    st.integers(0, 2**32),
+)
+def test_a_draw_from_a_frame_read_by_lines_is_the_draw_from_the_same_frame_sent_as_json(values, layout, width, seed):
+    strata, unit = layout
+    columns = [c for c in ["u", "s", "t"] if c in strata or c == unit]
+    rows = [
+        {"case_ref": f"R{i:0{width - 1}d}", **{c: v for c, v in zip(["s", "t", "u"], triple) if c in columns}}
+        for i, triple in enumerate(values)
+    ]
+    body = "\n".join([",".join(["case_ref", *columns])] + [
+        ",".join([r["case_ref"], *(r[c] or "" for c in columns)]) for r in rows
+    ]).encode()
+    d = design(size=min(5, len(rows)), strata=strata, unit=unit, reserves_per_stratum=1)
+    by_lines = read_csv_frame(body, d, LIMIT)
+    assert by_lines.row_values is not None
+    from_csv, from_json = draw_sample(by_lines, d, seed), draw_sample(read_json_frame(rows, d, LIMIT), d, seed)
+    assert from_csv.fingerprint == from_json.fingerprint
+    assert from_csv.selected.equals(from_json.selected) and from_csv.reserves.equals(from_json.reserves)
+    assert (from_csv.allocation, from_csv.balance) == (from_json.allocation, from_json.balance)
+
+
 @pytest.mark.parametrize(
     "body, why",
     [
