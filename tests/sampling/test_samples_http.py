@@ -387,3 +387,9 @@ async def test_draws_take_turns_from_reading_the_frame_to_the_answer(monkeypatch
     assert [r.status_code for r in responses] == [200] * 4
     assert len({r.content for r in responses}) == 1
     assert most == turns
+
+
+async def test_a_precision_out_of_reach_is_named(client):
+    design = {"precision": {"confidence": 0.8, "margin": 5e-324}, "unit": "pdu", "unit_mode": "per_unit", "seed": 1}
+    body = problem(await post_csv(client, to_csv(only(ROWS, ["case_ref", "pdu"])), design), 422)
+    assert fields(body) == {"design.precision"} and "more cases than any caseload holds" in body["detail"]

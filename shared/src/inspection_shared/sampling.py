@@ -35,17 +35,11 @@ class Precision(_Request):
     """How precisely a sample should estimate a proportion: the inputs of the sample-size formula."""
 
     confidence: float = Field(0.80, gt=0, lt=1, description="Two-sided confidence level, e.g. 0.80.")
-    # The bounds keep every step of the working a finite number: a margin of 1e-300, squared, is 0.
-    margin: float = Field(
-        0.05, ge=0.001, le=0.5, description="Margin of error as a proportion, e.g. 0.05 for 5 points; at least 0.001."
-    )
+    margin: float = Field(0.05, gt=0, le=0.5, description="Margin of error as a proportion, e.g. 0.05 for 5 points.")
     proportion: float = Field(0.5, gt=0, lt=1, description="Expected proportion; 0.5 is the most cautious.")
-    design_effect: float = Field(
-        1.0, gt=0, le=100, description="Variance inflation of the design relative to SRS; at most 100."
-    )
+    design_effect: float = Field(1.0, gt=0, description="Variance inflation of the design relative to SRS.")
     response_rate: float = Field(
-        1.0, ge=0.01, le=1,
-        description="Expected share of sampled cases that turn out usable (inspectable); at least 0.01.",
+        1.0, gt=0, le=1, description="Expected share of sampled cases that turn out usable (inspectable)."
     )
 
 

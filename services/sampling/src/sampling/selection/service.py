@@ -316,7 +316,7 @@ def _total_size(design: SampleDesign, population: int) -> tuple[int, SampleSize 
             )
         return design.size, None
     assert design.precision is not None
-    working = required_sample_size(population, **design.precision.model_dump())
+    working = required_sample_size(population, **design.precision.model_dump(), at="design.precision")
     return working.sample_size, working
 
 
@@ -704,7 +704,7 @@ def _draw(frame: Frame, design: SampleDesign, seed: int, variables: list[str], r
             assert design.precision is not None
             precision = design.precision.model_dump()
             for u, n in unit_populations.items():
-                unit_workings[u] = required_sample_size(n, **precision)
+                unit_workings[u] = required_sample_size(n, **precision, at="design.precision")
                 unit_sizes[u] = unit_workings[u].sample_size
             total = sum(unit_sizes.values())
         samples = _shares_in_units(cells, unit_code, units, unit_sizes, unit_populations, design.min_per_stratum)

@@ -79,11 +79,11 @@ async def compute_sample_size(request: SampleSizeRequest) -> SampleSizeResult:
     precision = request.model_dump(include={"confidence", "margin", "proportion", "design_effect", "response_rate"})
     common = {**precision, "population": request.population}
     if request.populations is not None:
-        sizes = per_stratum_sample_sizes(request.populations, **precision)
+        sizes = per_stratum_sample_sizes(request.populations, at="body", **precision)
         strata = {
             name: StratumSampleSize(population=request.populations[name], sample_size=s.sample_size, working=working(s))
             for name, s in sizes.items()
         }
         return SampleSizeResult(**common, sample_size=sum(s.sample_size for s in sizes.values()), strata=strata)
-    size = required_sample_size(request.population, **precision)
+    size = required_sample_size(request.population, **precision, at="body")
     return SampleSizeResult(**common, sample_size=size.sample_size, working=working(size))

@@ -18,8 +18,13 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
+from sampling.errors import Fault, SamplingInputError
+
 # Floating-point noise below this (relative) is not a reason to round up: 165.00000000000003 is 165.
 _CEIL_TOLERANCE = 1e-9
+MOST_CASES = 2**53
+"""More cases than any caseload holds, and the most a JSON number carries exactly: a precision target that
+asks for more (a margin of 1e-9, a response rate of 1e-300) is refused."""
 
 
 @dataclass(frozen=True)
@@ -58,34 +63,41 @@ def required_sample_size(
     proportion: float = 0.5,
     design_effect: float = 1.0,
     response_rate: float = 1.0,
+    at: str = "precision",
 ) -> SampleSize:
     """Cases to draw to estimate a proportion within `margin` at `confidence` (see the module docstring).
 
     `population` None means an infinite population. With the defaults: 165 for an infinite population,
-    142 for 1,000, 124 for 500, 63 for 100.
+    142 for 1,000, 124 for 500, 63 for 100. Raises SamplingInputError, naming the field `at`, for a
+    target whose working leaves the numbers a float or a JSON integer holds.
     """
     if population is not None and population < 1:
         raise ValueError("population must be at least 1")
-    if not 0.001 <= margin <= 0.5:
-        raise ValueError("margin must be in [0.001, 0.5]")
+    if not 0 < margin <= 0.5:
+        raise ValueError("margin must be in (0, 0.5]")
     if not 0 < proportion < 1:
         raise ValueError("proportion must be strictly between 0 and 1")
-    if not 0 < design_effect <= 100:
-        raise ValueError("design effect must be in (0, 100]")
-    if not 0.01 <= response_rate <= 1:
-        raise ValueError("response rate must be in [0.01, 1]")
+    if design_effect <= 0:
+        raise ValueError("design effect must be positive")
+    if not 0 < response_rate <= 1:
+        raise ValueError("response rate must be in (0, 1]")
     z = z_for(confidence)
-    n0 = z * z * proportion * (1 - proportion) / (margin * margin)
+    squared = margin * margin  # 0 for a margin of 1e-200: then no sample is large enough
+    n0 = z * z * proportion * (1 - proportion) / squared if squared > 0 else math.inf
     after_deff = n0 * design_effect
     if population is None:
         after_fpc = after_deff
     else:
         after_fpc = after_deff * population / (after_deff + population - 1)
     after_rr = after_fpc / response_rate
+    if not all(math.isfinite(step) for step in (n0, after_deff, after_fpc, after_rr)):
+        raise _out_of_reach(at)
     size = ceil_clean(after_rr)
     capped = population is not None and size > population
     if capped:
         size = population
+    if size > MOST_CASES:
+        raise _out_of_reach(at)
     return SampleSize(
         sample_size=size,
         z=z,
@@ -97,6 +109,15 @@ def required_sample_size(
     )
 
 
-def per_stratum_sample_sizes(populations: dict[str, int], **precision: float) -> dict[str, SampleSize]:
+def _out_of_reach(at: str) -> SamplingInputError:
+    return SamplingInputError(
+        f"This precision target asks for more cases than any caseload holds (over {MOST_CASES:,}): widen the "
+        "margin, lower the confidence or the design effect, or raise the response rate.",
+        [Fault(at, "asks for more cases than any caseload holds")],
+    )
+
+
+def per_stratum_sample_sizes(populations: dict[str, int], at: str = "precision", **precision: float
+                             ) -> dict[str, SampleSize]:
     """Per-stratum precision: each stratum sized on its own to the same precision."""
-    return {name: required_sample_size(n, **precision) for name, n in populations.items()}
+    return {name: required_sample_size(n, **precision, at=at) for name, n in populations.items()}
