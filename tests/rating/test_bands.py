@@ -1,5 +1,6 @@
 """Banding on exact fractions, Wilson intervals against independent references, distances to the next band."""
 
+import math
 from fractions import Fraction
 
 import pytest
@@ -108,6 +109,15 @@ def test_wilson_ends_stay_inside_zero_and_one():
     assert wilson_interval(5, 5)[1] == 1.0
     with pytest.raises(ValueError):
         z_for(1.0)
+
+
+@pytest.mark.parametrize("confidence", [0.9999999999999999, 1 - 2**-53, 1e-300, 0.5])
+def test_the_quantile_is_finite_for_every_confidence_below_one(confidence):
+    # 1 - (1 - c) / 2 rounds to 1 for the first two, where the upper quantile is infinite.
+    z = z_for(confidence)
+    assert math.isfinite(z) and z == pytest.approx(-norm.ppf((1 - confidence) / 2), rel=1e-9, abs=1e-300)
+    low, high = wilson_interval(3, 4, confidence)
+    assert 0 <= low <= 0.75 <= high <= 1
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
-from sampling.size.service import ceil_clean, per_stratum_sample_sizes, required_sample_size
+from sampling.errors import SamplingInputError
+from sampling.size.service import MOST_CASES, ceil_clean, per_stratum_sample_sizes, required_sample_size
 
 GOLDEN = [(None, 165), (50, 39), (100, 63), (250, 100), (500, 124), (1_000, 142), (2_000, 152), (10_000, 162)]
 
@@ -181,9 +184,34 @@ async def test_a_demanding_precision_within_reach_is_worked_out(client):
     assert abs(response.json()["sample_size"] - exact) <= 1
     small = await client.post("/v1/sample-size", json={"margin": 1e-9, "population": 1_000})
     assert small.json()["sample_size"] == 1_000  # the whole population, however tight the margin
+    loose = await client.post("/v1/sample-size", json={"confidence": 1e-38, "populations": {"A": 1, "B": 5}})
+    assert loose.status_code == 200 and loose.json()["sample_size"] == 0  # z underflows to 0: no case needed
 
 
 async def test_margin_of_one_half_is_allowed(client):
     response = await client.post("/v1/sample-size", json={"margin": 0.5})
     assert response.status_code == 200
     assert response.json()["sample_size"] == 2  # 1.2816^2 * 0.25 / 0.25 = 1.64 -> 2
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(st.none(), st.integers(1, 2**63)),
+    st.floats(0, 1, exclude_min=True, exclude_max=True),
+    st.floats(0, 0.5, exclude_min=True),
+    st.floats(0, 1, exclude_min=True, exclude_max=True),
+    st.floats(0, exclude_min=True, allow_infinity=False),
+    st.floats(0, 1, exclude_min=True),
+)
+def test_any_precision_the_schema_admits_is_worked_out_or_refused(population, confidence, margin, proportion,
+                                                                  design_effect, response_rate):
+    try:
+        size = required_sample_size(population, confidence=confidence, margin=margin, proportion=proportion,
+                                    design_effect=design_effect, response_rate=response_rate)
+    except SamplingInputError as refused:
+        assert refused.faults[0].field == "precision"
+        return
+    steps = (size.z, size.n0, size.after_design_effect, size.after_finite_population_correction,
+             size.after_response_rate)
+    assert all(math.isfinite(step) for step in steps)
+    assert 0 <= size.sample_size <= (population if population is not None else MOST_CASES)

@@ -3,8 +3,9 @@
 Everything here is exact where the rules need it to be: a share is banded as the fraction yes/applicable
 against thresholds read as decimals (80 means exactly 4/5), so 80% is Outstanding and 79.99% is Good
 (domain.md section 3). Intervals are Wilson score intervals, which behave at 0% and 100% and in small
-samples where the normal approximation does not. The standard library's `NormalDist` gives the quantile,
-so the engine needs nothing beyond Python for its maths.
+samples where the normal approximation does not. The standard library's `NormalDist` gives the quantile
+(`inspection_shared.normal`, shared with the sampling service), so the engine needs nothing beyond Python
+for its maths.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
-from statistics import NormalDist
 
 from inspection_shared.framework import KeyQuestionThresholds, Rating
+from inspection_shared.normal import z_for
 
 BEST_FIRST: tuple[Rating, ...] = ("outstanding", "good", "requires_improvement", "inadequate")
 
@@ -105,14 +106,6 @@ def compare_shares(yes_a: int, applicable_a: int, yes_b: int, applicable_b: int)
     """-1, 0 or 1 as yes_a/applicable_a is below, equal to or above yes_b/applicable_b (exact)."""
     left, right = yes_a * applicable_b, yes_b * applicable_a
     return (left > right) - (left < right)
-
-
-@lru_cache(maxsize=64)
-def z_for(confidence: float) -> float:
-    """The two-sided standard normal quantile for a confidence level (1.2816 for 80%)."""
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must lie strictly between 0 and 1")
-    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
 
 
 def wilson_interval(yes: int, applicable: int, confidence: float = 0.80) -> tuple[float, float]:

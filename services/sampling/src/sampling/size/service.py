@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
+from inspection_shared.normal import z_for
 from sampling.errors import Fault, SamplingInputError
 
 # Floating-point noise below this (relative) is not a reason to round up: 165.00000000000003 is 165.
@@ -46,13 +46,6 @@ def ceil_clean(value: float) -> int:
     if abs(value - nearest) <= _CEIL_TOLERANCE * max(1.0, abs(value)):
         return int(nearest)
     return math.ceil(value)
-
-
-def z_for(confidence: float) -> float:
-    """The two-sided standard normal quantile for a confidence level in (0, 1)."""
-    if not 0 < confidence < 1:
-        raise ValueError("confidence must be strictly between 0 and 1")
-    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
 
 
 def required_sample_size(
@@ -87,6 +80,8 @@ def required_sample_size(
     after_deff = n0 * design_effect
     if population is None:
         after_fpc = after_deff
+    elif after_deff == 0:  # a confidence so low that z underflows: no case is needed (and 0 / 0 for one case)
+        after_fpc = 0.0
     else:
         after_fpc = after_deff * population / (after_deff + population - 1)
     after_rr = after_fpc / response_rate
