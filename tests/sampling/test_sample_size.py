@@ -186,6 +186,8 @@ async def test_a_demanding_precision_within_reach_is_worked_out(client):
     assert small.json()["sample_size"] == 1_000  # the whole population, however tight the margin
     loose = await client.post("/v1/sample-size", json={"confidence": 1e-38, "populations": {"A": 1, "B": 5}})
     assert loose.status_code == 200 and loose.json()["sample_size"] == 0  # z underflows to 0: no case needed
+    one = await client.post("/v1/sample-size", json={"design_effect": 5e-324, "population": 1})
+    assert one.status_code == 200 and one.json()["sample_size"] == 1  # n is 8e-322: of one case, that case
 
 
 async def test_margin_of_one_half_is_allowed(client):
