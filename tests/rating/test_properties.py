@@ -146,6 +146,8 @@ KQ_IDS = st.sampled_from(["2.1.1", "2.1.2", "2.1.3", "2.2.1", "3.1.1", "9.9.9", 
 NUMBER = st.integers(-2, 120)
 SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=5))
 
+# Where the arithmetic is tight: the upper tail of 0.9999999999999999 rounds to 1; the smallest rounds z to 0.
+EDGE_CONFIDENCES = st.sampled_from([0.9999999999999999, 0.9999999999999998, 1e-300, 5e-324])
 loose_entries = st.fixed_dictionaries(
     {"standard": STANDARD_IDS},
     optional={
@@ -159,7 +161,7 @@ loose_entries = st.fixed_dictionaries(
             ),
             max_size=4,
         ),
-        "confidence": st.floats(-1, 2),
+        "confidence": st.one_of(st.floats(-1, 2), EDGE_CONFIDENCES),
         "evidence_summary": st.text(max_size=5),
     },
 )
@@ -170,7 +172,7 @@ loose_bodies = st.fixed_dictionaries(
             st.fixed_dictionaries({"standard": STANDARD_IDS, "rating": RATING}, optional={"reason": st.text(max_size=3)}),
             max_size=2,
         ),
-        "confidence": st.one_of(st.floats(-1, 2), st.just(float("nan"))),
+        "confidence": st.one_of(st.floats(-1, 2), EDGE_CONFIDENCES, st.just(float("nan"))),
     },
 )
 
