@@ -35,6 +35,23 @@ _WHOLE_LINE = b"\x1f"  # the unit separator: read with it as the separator, a li
 _MAX_FAULTS = 10
 
 
+def number_densely(codes: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes in [0, space) numbered 0, 1, ... in code order: each row's number, the rows of each number,
+    and a row holding each number (to read its values from)."""
+    if space <= 4 * len(codes):
+        counts = np.bincount(codes, minlength=space)
+        present = np.flatnonzero(counts)
+        slot = np.empty(space, dtype=np.int64)
+        slot[present] = np.arange(len(present))
+        numbers, counts = slot[codes], counts[present]
+    else:  # sparse codes: sorting them costs less than counting every code in the space
+        _, numbers = np.unique(codes, return_inverse=True)
+        counts = np.bincount(numbers)
+    member = np.empty(len(counts), dtype=np.int64)
+    member[numbers] = np.arange(len(codes))
+    return numbers, counts, member
+
+
 @dataclass(frozen=True)
 class RowValues:
     """A frame's rows numbered by the values of their columns other than case_ref: `values` holds each
@@ -316,12 +333,9 @@ def _read_by_lines(data: bytes, names: list[str], design: SampleDesign, max_rows
         line.str.slice(0, width).alias(CASE_REF), line.str.slice(width).cast(categorical()).alias("rest")
     )
     rest = parts.get_column("rest")
-    of_row = rest.to_physical().to_numpy()
-    seen = np.bincount(of_row)
-    present = np.flatnonzero(seen)
-    a_row = np.empty(len(seen), dtype=np.int64)
-    a_row[of_row] = np.arange(len(of_row))
-    texts = rest.gather(a_row[present]).cast(pl.String)
+    codes = rest.to_physical().to_numpy()
+    of_row, _, member = number_densely(codes, int(codes.max()) + 1)
+    texts = rest.gather(member).cast(pl.String)
     if not (texts.str.starts_with(",") & (texts.str.count_matches(",", literal=True) == fields)).all():
         return None
     table = texts.str.slice(1).str.split_exact(",", fields - 1).struct.unnest()
@@ -329,9 +343,7 @@ def _read_by_lines(data: bytes, names: list[str], design: SampleDesign, max_rows
         pl.when(pl.col(c) != "").then(pl.col(c)).cast(categorical()).alias(name)
         for c, name in zip(table.columns, names[1:], strict=True)
     )
-    number = np.empty(len(seen), dtype=np.int64)
-    number[present] = np.arange(len(present))
-    row_values = RowValues(number[of_row], table)
+    row_values = RowValues(of_row, table)
     return pl.concat([parts.select(CASE_REF), table[row_values.of_row]], how="horizontal"), row_values
 
 

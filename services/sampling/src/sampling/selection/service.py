@@ -39,7 +39,7 @@ import polars as pl
 from inspection_shared.sampling import SampleDesign
 from sampling.allocation.service import allocate, largest_remainder
 from sampling.errors import Fault, SamplingInputError
-from sampling.selection.frame import CASE_REF, Frame, RowValues, as_text, categorical
+from sampling.selection.frame import CASE_REF, Frame, RowValues, as_text, categorical, number_densely
 from sampling.selection.keys import EncodedRefs, byte_order, encode_refs, prn_keys
 from sampling.size.service import SampleSize, ceil_clean, required_sample_size
 
@@ -376,17 +376,7 @@ def _cells(data: pl.DataFrame, keep: np.ndarray | None, variables: list[str], ro
         combined *= levels
         combined += codes
         space *= levels
-    if space <= 4 * count:
-        counts = np.bincount(combined, minlength=space)
-        present = np.flatnonzero(counts)
-        slot = np.empty(space, dtype=np.int64)
-        slot[present] = np.arange(len(present))
-        stratum, sizes = slot[combined], counts[present]
-    else:
-        _, stratum = np.unique(combined, return_inverse=True)
-        sizes = np.bincount(stratum)
-    member = np.empty(len(sizes), dtype=np.int64)
-    member[stratum] = np.arange(count)  # a row of each stratum, to read its values from
+    stratum, sizes, member = number_densely(combined, space)
     if keep is not None:
         member = np.flatnonzero(keep)[member]
     # The strata table: name and order it, escaping as `_escape`.
