@@ -2,7 +2,7 @@
 
 import pytest
 
-from inspection_shared.problems import InvalidInput
+from rating_engine.errors import RatingInputError
 from tests.rating.builders import answers, cases, counts, pooled, rated, standard
 
 PDU = "probation-pdu-2021"
@@ -98,9 +98,9 @@ def test_pooled_case_filter_selects_delivery_partner_cases():
     ],
 )
 def test_pooled_refusals(body, field, message):
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(RatingInputError) as raised:
         pooled(body)
-    assert any(e.field == field and message in e.message for e in raised.value.errors), raised.value.errors
+    assert any(e.field == field and message in e.message for e in raised.value.faults), raised.value.faults
 
 
 async def test_pooled_over_http(client):

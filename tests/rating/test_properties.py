@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from inspection_shared.problems import InvalidInput
 from inspection_shared.rating import RatingRequest
+from rating_engine.errors import RatingInputError
 from rating_engine.frameworks.service import resolve_framework
 from rating_engine.ratings.bands import rank
 from rating_engine.ratings.evidence import Faults
@@ -185,8 +185,8 @@ def test_any_evidence_is_rated_or_refused_with_the_fault_named(body):
         result = rate(resolve_framework(request.framework), request)
     except ValidationError as error:
         assert error.errors()
-    except InvalidInput as invalid:
-        assert invalid.errors and all(e.field.startswith("body.") for e in invalid.errors)
+    except RatingInputError as invalid:
+        assert invalid.faults and all(e.field.startswith("body.") for e in invalid.faults)
     else:
         assert len(result["standards"]) == len(framework(request.framework).standards())
 
@@ -206,7 +206,7 @@ def test_fingerprint_hashes_the_documented_canonical_json(body, text):
     resolved = resolve_framework(FRAMEWORK)
     try:
         result = rate(resolved, request)
-    except InvalidInput:  # 2.1 had no applicable cases to override
+    except RatingInputError:  # 2.1 had no applicable cases to override
         return
     evidence = collect_evidence(resolved.framework, request.standards, "body.standards", Faults())
     document = rating_document(request, resolved.hash, case_columns(evidence))

@@ -4,7 +4,7 @@ each framework's overall bands, overrides, explanations and the input fingerprin
 import pytest
 
 from inspection_shared.library import library
-from inspection_shared.problems import InvalidInput
+from rating_engine.errors import RatingInputError
 from tests.rating.builders import SCORE_OF, answers, cases, counts, framework, rated, small_framework, standard, table
 
 EDGES = [
@@ -326,18 +326,18 @@ def test_override_changes_the_overall_and_the_computed_overall_is_kept():
 def test_override_needs_an_evidenced_standard(override, fault):
     body = _crc_21((79, 100))
     body["overrides"] = [override]
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(RatingInputError) as raised:
         rated(body)
-    assert raised.value.errors[0].field == "body.overrides.0.standard"
-    assert fault in raised.value.errors[0].message
+    assert raised.value.faults[0].field == "body.overrides.0.standard"
+    assert fault in raised.value.faults[0].message
 
 
 def test_override_twice_is_refused():
     body = _crc_21((79, 100))
     body["overrides"] = [{"standard": "2.1", "rating": "good", "reason": "x"}] * 2
-    with pytest.raises(InvalidInput) as raised:
+    with pytest.raises(RatingInputError) as raised:
         rated(body)
-    assert raised.value.errors[0].field == "body.overrides.1.standard"
+    assert raised.value.faults[0].field == "body.overrides.1.standard"
 
 
 # --------------------------------------------------------------------------------------------------------

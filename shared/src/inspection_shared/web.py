@@ -23,7 +23,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from inspection_shared.problems import PROBLEM_JSON, FieldError, Problem, ProblemDetail, problem_responses
+from inspection_shared.faults import InputFault
+from inspection_shared.problems import PROBLEM_JSON, FieldError, InvalidInput, Problem, ProblemDetail, problem_responses
 
 REQUEST_ID_HEADER = "X-Request-ID"
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -204,6 +205,12 @@ def _install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(request, exc)
+
+    @app.exception_handler(InputFault)
+    async def _input_fault(request: Request, exc: InputFault) -> JSONResponse:
+        # The detail and the faults only: an InputFault's facts are for code in the process, not the client.
+        errors = [FieldError(field=f.field, message=f.message, line=f.line) for f in exc.faults]
+        return problem_response(request, InvalidInput(exc.detail, errors=errors or None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,27 +1,15 @@
-"""Faults the sampling cores raise, free of HTTP; the shell turns them into RFC 9457 problems."""
+"""Faults the sampling cores raise, free of HTTP: the shared edge answers `SamplingInputError` as a 422
+problem (`inspection_shared.web`), and the service's shell answers `FrameTooLarge` as a 413."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from inspection_shared.faults import Fault, InputFault
+
+__all__ = ["Fault", "FrameTooLarge", "SamplingInputError"]
 
 
-@dataclass
-class Fault:
-    """One thing wrong with the input: the field (dotted path or column), what is wrong, and the line of an upload."""
-
-    field: str
-    message: str
-    line: int | None = None
-
-
-class SamplingInputError(ValueError):
+class SamplingInputError(InputFault):
     """The request cannot be met as asked (422): a bad frame, an impossible design, an infeasible allocation."""
-
-    def __init__(self, detail: str, faults: list[Fault] | None = None, **facts: object):
-        super().__init__(detail)
-        self.detail = detail
-        self.faults = faults or []
-        self.facts = facts
 
 
 class FrameTooLarge(ValueError):

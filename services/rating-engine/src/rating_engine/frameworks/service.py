@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from inspection_shared.framework import Framework
 from inspection_shared.library import FrameworkInvalid, content_hash, library, parse_framework
-from inspection_shared.problems import FieldError, InvalidInput
+from rating_engine.errors import Fault, RatingInputError
 
 
 @dataclass(frozen=True)
@@ -28,22 +28,22 @@ def library_entry(framework_id: str) -> ResolvedFramework | None:
 def resolve_framework(reference: str | dict[str, Any], field: str = "body.framework") -> ResolvedFramework:
     """The framework named by id, or the inline definition validated by the library's loader.
 
-    Raises InvalidInput naming an unknown id, or every fault of a bad inline definition.
+    Raises RatingInputError naming an unknown id, or every fault of a bad inline definition.
     """
     if isinstance(reference, str):
         resolved = library_entry(reference)
         if resolved is None:
             known = ", ".join(sorted(library()))
-            raise InvalidInput(
+            raise RatingInputError(
                 f"Unknown framework {reference!r}; the library has {known}.",
-                [FieldError(field=field, message=f"unknown framework {reference!r}; known: {known}")],
+                [Fault(field, f"unknown framework {reference!r}; known: {known}")],
             )
         return resolved
     try:
         framework = parse_framework(reference)
     except FrameworkInvalid as invalid:
-        raise InvalidInput(
+        raise RatingInputError(
             f"The inline framework is invalid: {len(invalid.faults)} fault(s).",
-            [FieldError(field=field, message=fault) for fault in invalid.faults],
+            [Fault(field, fault) for fault in invalid.faults],
         ) from None
     return ResolvedFramework(framework, "inline", content_hash(framework))

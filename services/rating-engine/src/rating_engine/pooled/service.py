@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from inspection_shared.problems import InvalidInput
 from inspection_shared.rating import PooledRatingRequest
+from rating_engine.errors import RatingInputError
 from rating_engine.frameworks.service import ResolvedFramework
 from rating_engine.ratings.evidence import Faults, StandardTally
 from rating_engine.ratings.fingerprint import pooled_fingerprint
 from rating_engine.ratings.service import (
-    RULES_VERSION,
     Rules,
     case_columns,
     case_standard_working,
     collect_evidence,
     fault_summary,
+    result_header,
     standard_rating,
 )
 
@@ -58,7 +58,7 @@ def rate_pooled(resolved: ResolvedFramework, request: PooledRatingRequest) -> di
         per_unit[unit.unit] = {sid: tally for sid, (_, tally) in found.items() if tally is not None}
         columns[unit.unit] = case_columns(found)
     if faults:
-        raise InvalidInput(fault_summary(faults), faults)
+        raise RatingInputError(fault_summary(faults), faults)
 
     rules = Rules.of(framework)
     units = sorted(per_unit)
@@ -86,14 +86,9 @@ def rate_pooled(resolved: ResolvedFramework, request: PooledRatingRequest) -> di
             )
         rating["units"] = breakdown
         standards.append(rating)
+    fingerprint = pooled_fingerprint(request, resolved.hash, columns)
     return {
-        "framework_id": framework.id,
-        "framework_version": framework.version,
-        "framework_hash": resolved.hash,
-        "framework_source": resolved.source,
-        "rules_version": RULES_VERSION,
-        "input_fingerprint": pooled_fingerprint(request, resolved.hash, columns),
-        "confidence": request.confidence,
+        **result_header(resolved, fingerprint, request.confidence),
         "units": units,
         "standards": standards,
     }

@@ -15,8 +15,8 @@ from operator import itemgetter
 from typing import Any
 
 from inspection_shared.framework import CaseCondition, CaseFilter, Framework, Standard
-from inspection_shared.problems import FieldError
 from inspection_shared.rating import CaseAnswers, KeyQuestionCount
+from rating_engine.errors import Fault
 
 _by_case_ref = itemgetter("case_ref")
 
@@ -24,12 +24,12 @@ MAX_FAULTS = 100
 """Enough to fix a bad request by; a request with thousands of faults gets the first hundred."""
 
 
-class Faults(list[FieldError]):
+class Faults(list[Fault]):
     """The faults found so far; `add` stops recording past MAX_FAULTS."""
 
     def add(self, where: str, message: str) -> None:
         if len(self) < MAX_FAULTS:
-            self.append(FieldError(field=where, message=message))
+            self.append(Fault(where, message))
 
 
 def _sum_known(a: int | None, b: int | None) -> int | None:

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inspection_shared.framework import CaseFilter, Framework, Rating, Standard
-from inspection_shared.problems import InvalidInput
 from inspection_shared.rating import Override, RatingRequest, StandardEvidence
+from rating_engine.errors import RatingInputError
 from rating_engine.frameworks.service import ResolvedFramework
 from rating_engine.ratings.bands import (
     BEST_FIRST,
@@ -389,6 +389,20 @@ def case_columns(evidence: dict[str, tuple[StandardEvidence, StandardTally | Non
     return {sid: t.columns.canonical() for sid, (_, t) in evidence.items() if t is not None and t.columns is not None}
 
 
+def result_header(resolved: ResolvedFramework, input_fingerprint: str, confidence: float) -> Json:
+    """What a result (one inspection's or pooled) was rated by and from: the framework version, its hash
+    and source, the rules version, the input fingerprint and the confidence."""
+    return {
+        "framework_id": resolved.framework.id,
+        "framework_version": resolved.framework.version,
+        "framework_hash": resolved.hash,
+        "framework_source": resolved.source,
+        "rules_version": RULES_VERSION,
+        "input_fingerprint": input_fingerprint,
+        "confidence": confidence,
+    }
+
+
 def fault_summary(faults: Faults) -> str:
     first = faults[0]
     more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
@@ -398,7 +412,7 @@ def fault_summary(faults: Faults) -> str:
 def rate(resolved: ResolvedFramework, request: RatingRequest) -> Json:
     """Rate one inspection's evidence against a framework version, with the working shown (a `RatingResult`).
 
-    Raises InvalidInput naming every fault: an unknown standard or key question, a standard given twice,
+    Raises RatingInputError naming every fault: an unknown standard or key question, a standard given twice,
     yes above applicable, a case reference used twice in a standard, cases for a judged standard, an
     attribute no case filter reads, an override of an unknown or unevidenced standard or given twice.
     """
@@ -420,7 +434,7 @@ def rate(resolved: ResolvedFramework, request: RatingRequest) -> Json:
         else:
             overrides[override.standard] = override
     if faults:
-        raise InvalidInput(fault_summary(faults), faults)
+        raise RatingInputError(fault_summary(faults), faults)
 
     rules = Rules.of(framework)
     standards = []
@@ -436,14 +450,9 @@ def rate(resolved: ResolvedFramework, request: RatingRequest) -> Json:
                 confidence=entry.confidence if entry and entry.confidence is not None else request.confidence,
             )
         )
+    fingerprint = rating_fingerprint(request, resolved.hash, case_columns(evidence))
     return {
-        "framework_id": framework.id,
-        "framework_version": framework.version,
-        "framework_hash": resolved.hash,
-        "framework_source": resolved.source,
-        "rules_version": RULES_VERSION,
-        "input_fingerprint": rating_fingerprint(request, resolved.hash, case_columns(evidence)),
-        "confidence": request.confidence,
+        **result_header(resolved, fingerprint, request.confidence),
         "standards": standards,
         "overall": overall_rating(rules, standards),
     }
