@@ -19,16 +19,19 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
+from gateway.actors import SESSION_KEY, Actor
 from gateway.app import create_app as create_gateway
 from gateway.cli import load_library, migrate
 from gateway.db import create_engine
-from gateway.inspections.summaries import SummaryDocuments
 from gateway.settings import Settings
+from gateway.summaries.documents import SummaryDocuments
 from inspection_shared.clients import RatingEngineClient, SamplingClient
 from rating_engine.app import create_app as create_rating_engine
 from sampling.app import create_app as create_sampling
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+TEST_ACTOR = Actor(id="test", name="Test set-up")
+"""Writes the rows tests set up straight into the database."""
 _postgres_skip_reason: list[str] = []
 
 
@@ -99,7 +102,9 @@ async def db_connection(db_engine: AsyncEngine) -> AsyncIterator[AsyncConnection
 
 @pytest.fixture
 async def db_session(db_connection: AsyncConnection):
-    maker = async_sessionmaker(bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    maker = async_sessionmaker(
+        bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False, info={SESSION_KEY: TEST_ACTOR}
+    )
     async with maker() as session:
         yield session
 

@@ -22,7 +22,7 @@ from gateway.idempotency.models import IdempotentRequest
 from gateway.inspections.models import Inspection
 from gateway.ratings.models import RatingSnapshot
 from gateway.units.models import Unit
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_ACTOR
 from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
 from tests.support.servers import free_port, service, stop
 
@@ -36,7 +36,7 @@ async def _prepare(database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
     """A youth service's inspection in `rating`, with judgements and a court disposals sample assessed."""
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine).begin() as session:
+        async with create_sessionmaker(engine, TEST_ACTOR).begin() as session:
             unit = await make_unit(session, type="yos")
             inspection = await make_inspection(session, unit=unit, framework_id="youth-2021", status="rating")
             cases = [
@@ -55,7 +55,7 @@ async def _held(database_url: str, inspection_id: uuid.UUID) -> tuple[int, str |
     """How many snapshots the inspection has, and its current rating."""
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine)() as session:
+        async with create_sessionmaker(engine, TEST_ACTOR)() as session:
             count = await session.scalar(
                 select(func.count()).select_from(RatingSnapshot).where(RatingSnapshot.inspection_id == inspection_id)
             )
@@ -69,7 +69,7 @@ async def _remove(database_url: str, unit_id: uuid.UUID, inspection_id: uuid.UUI
     """Leave the shared test database as it was found."""
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine).begin() as session:
+        async with create_sessionmaker(engine, TEST_ACTOR).begin() as session:
             await session.execute(delete(IdempotentRequest).where(IdempotentRequest.scope == scope))
             await session.execute(delete(Inspection).where(Inspection.id == inspection_id))
             await session.execute(delete(Unit).where(Unit.id == unit_id))

@@ -16,7 +16,7 @@ from gateway.db import create_engine, create_sessionmaker
 from gateway.idempotency.models import IdempotentRequest
 from gateway.inspections.models import Inspection
 from gateway.ratings.models import RatingSnapshot
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_ACTOR
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,7 @@ async def _remove(database_url: str, inspection_id: uuid.UUID) -> None:
     """Leave the run's shared database as the demo found it."""
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine).begin() as session:
+        async with create_sessionmaker(engine, TEST_ACTOR).begin() as session:
             await session.execute(delete(IdempotentRequest).where(IdempotentRequest.key.like("demo-%")))
             await session.execute(
                 delete(RatingSnapshot).where(RatingSnapshot.inspection_id == inspection_id, RatingSnapshot.kind == "override")

@@ -12,6 +12,7 @@ from sqlalchemy import delete
 from gateway.caseloads.models import Sample
 from gateway.db import create_engine, create_sessionmaker
 from gateway.inspections.models import Inspection
+from tests.conftest import TEST_ACTOR
 from tests.support.servers import service
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +22,7 @@ async def _remove(database_url: str, inspection_id: uuid.UUID) -> None:
     """Leave the run's shared database as the test found it."""
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine).begin() as session:
+        async with create_sessionmaker(engine, TEST_ACTOR).begin() as session:
             await session.execute(delete(Sample).where(Sample.inspection_id == inspection_id))
             await session.execute(delete(Inspection).where(Inspection.id == inspection_id))
     finally:

@@ -111,6 +111,7 @@ async def make_assessed_sample(
             weight=1.0,
             status=case.get("status", "selected"),
             reserve_rank=case.get("reserve_rank"),
+            assessed="answers" in case,
         )
         session.add(sampled)
         await session.flush()

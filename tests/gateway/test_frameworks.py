@@ -35,6 +35,6 @@ async def test_unknown_framework_is_a_404_problem(gateway):
 
 
 async def test_import_is_idempotent(db_session):
-    report = await import_frameworks(db_session, list(library().values()), "test")
+    report = await import_frameworks(db_session, list(library().values()))
     assert report.created == [] and report.updated == []
     assert sorted(report.unchanged) == sorted(library())

@@ -218,7 +218,7 @@ async def test_without_any_evidence_every_scored_standard_is_named(gateway, db_s
 async def test_a_framework_the_engine_does_not_hold_is_sent_whole(gateway, db_session):
     youth = await get_framework(db_session, "youth-2021")
     draft_id = f"youth-draft-{uuid.uuid4().hex[:6]}"
-    await import_frameworks(db_session, [youth.model_copy(update={"id": draft_id, "status": "draft"})], "test")
+    await import_frameworks(db_session, [youth.model_copy(update={"id": draft_id, "status": "draft"})])
     unit = await make_unit(db_session, type="yos")
     inspection = await make_inspection(db_session, unit=unit, framework_id=draft_id, status="rating")
     for judged in JUDGED:

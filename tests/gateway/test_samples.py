@@ -445,6 +445,7 @@ async def test_an_assessed_case_cannot_be_substituted(gateway, db_session):
         inspection_id=inspection.id, sampled_case_id=sampled.id, case_ref=case_ref, sample_type=sample["sample_type"],
         answers={}, attributes={}, created_by="test", updated_by="test",
     ))
+    sampled.assessed = True  # as recording the case's first answers marks it
     await db_session.flush()
     body = assert_problem(await substitute(gateway, sample, case_ref), 409)
     assert "has been assessed" in body["detail"]

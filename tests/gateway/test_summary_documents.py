@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from gateway.inspections import service
-from gateway.inspections.summaries import SummaryDocuments
+from gateway.summaries import service
+from gateway.summaries.documents import SummaryDocuments
 from tests.gateway.factories import make_inspection, make_sample, make_unit
 
 INSPECTIONS = "/api/v1/inspections"

@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from gateway.actors import SESSION_KEY
 from gateway.inspections.models import Inspection
-from gateway.inspections.summaries import PostgresStates
+from gateway.summaries.documents import PostgresStates
 from gateway.units.models import Unit
+from tests.conftest import TEST_ACTOR
 from tests.gateway.factories import make_inspection, make_unit
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -41,7 +43,7 @@ class CountedStates(PostgresStates):
 
 @pytest.fixture
 async def committed(db_engine: AsyncEngine):
-    maker = async_sessionmaker(db_engine, expire_on_commit=False)
+    maker = async_sessionmaker(db_engine, expire_on_commit=False, info={SESSION_KEY: TEST_ACTOR})
     async with maker.begin() as session:
         region = await make_unit(session, type="region")
         pdu = await make_unit(session, parent=region)

@@ -11,7 +11,6 @@ from importlib.resources import files
 import pytest
 from sqlalchemy import func, select
 
-from gateway.actors import SYSTEM_ACTOR
 from gateway.cli import main as cli_main
 from gateway.cli import migrate
 from gateway.units.demo import load_demo_units
@@ -333,7 +332,7 @@ async def all_units(gateway, **params) -> list[dict]:
 
 
 async def test_demo_units_load_the_real_regions_and_pdus_and_synthetic_youth_services(gateway, db_session):
-    report = await load_demo_units(db_session, SYSTEM_ACTOR)
+    report = await load_demo_units(db_session)
     assert report.created + report.unchanged == 12 + 109 + 150
     assert report.updated == 0
 
@@ -369,12 +368,12 @@ async def test_demo_units_load_the_real_regions_and_pdus_and_synthetic_youth_ser
     assert len(await all_units(gateway, type="yos", synthetic=True, active_on="2024-01-01")) == 148
     assert await all_units(gateway, q="(synthetic)", synthetic=False) == []
 
-    again = await load_demo_units(db_session, SYSTEM_ACTOR)
+    again = await load_demo_units(db_session)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 271)
 
 
 async def test_demo_loading_keeps_caseloads_recorded_since(gateway, db_session):
-    await load_demo_units(db_session, SYSTEM_ACTOR)
+    await load_demo_units(db_session)
     derby = (await gateway.get(UNITS, params={"code": "N53DRBY"})).json()["items"][0]
     response = await gateway.patch(
         f"{UNITS}/{derby['id']}",
@@ -382,7 +381,7 @@ async def test_demo_loading_keeps_caseloads_recorded_since(gateway, db_session):
         headers={"If-Match": (await gateway.get(f"{UNITS}/{derby['id']}")).headers["etag"]},
     )
     assert response.status_code == 200
-    again = await load_demo_units(db_session, SYSTEM_ACTOR)
+    again = await load_demo_units(db_session)
     assert again.updated == 0
     count = await db_session.scalar(
         select(func.count()).select_from(Unit).where(Unit.code == "N53DRBY", Unit.caseload_size == 2100)

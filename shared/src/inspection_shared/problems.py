@@ -86,6 +86,30 @@ class Conflict(Problem):
         super().__init__(409, "Conflict", detail, slug="conflict", **extensions)
 
 
+class PreconditionRequired(Problem):
+    """428: a change to a shared record sent without If-Match."""
+
+    def __init__(self, detail: str, *, etag: str | None = None):
+        super().__init__(428, "Precondition required", detail, slug="precondition-required",
+                         headers={"ETag": etag} if etag else None)
+
+
+class PreconditionFailed(Problem):
+    """412: a change based on a stale read of a shared record."""
+
+    def __init__(self, detail: str, *, etag: str | None = None):
+        super().__init__(412, "Precondition failed", detail, slug="precondition-failed",
+                         headers={"ETag": etag} if etag else None)
+
+    @classmethod
+    def changed_meanwhile(cls, what: str) -> PreconditionFailed:
+        """`what` (such as "the unit") was changed by a request that ran at the same time as this one."""
+        return cls(
+            f"{what[0].upper()}{what[1:]} was changed by another request at the same time; read it again and "
+            "reapply the change."
+        )
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the problem statuses a route can answer with."""
     # `model` registers the schema; the service's OpenAPI hook then files it under problem+json only.

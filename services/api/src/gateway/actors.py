@@ -1,8 +1,8 @@
 """Who is acting on a request.
 
-Every route takes `CurrentActor`, and every write records the actor's id. Until sign-in arrives the actor
-is a fixed system user; permission checks will be declared beside this dependency on each route, so no
-handler checks permissions itself.
+The actor is resolved once per request (`CurrentActor`); the request's session writes for it (see
+`writes`), and each route's permission (see `permissions`) is checked against it. Until sign-in
+arrives the actor is a fixed system user.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
+
+SESSION_KEY = "actor"
+"""The key of a database session's `info` that holds the actor it writes for."""
 
 
 @dataclass(frozen=True)

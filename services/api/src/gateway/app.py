@@ -13,10 +13,14 @@ from gateway.caseloads.router import router as caseloads_router
 from gateway.db import answer_database_outages, create_engine, create_sessionmaker
 from gateway.engines import engine_clients
 from gateway.frameworks.router import router as frameworks_router
+from gateway.inspections.lifecycle import InspectionStatus
 from gateway.inspections.router import router as inspections_router
-from gateway.inspections.summaries import summary_documents
+from gateway.inspections.transitions import entry_checks
+from gateway.ratings import publication
 from gateway.ratings.router import router as ratings_router
 from gateway.settings import Settings
+from gateway.summaries.documents import summary_documents
+from gateway.summaries.router import router as summaries_router
 from gateway.units.router import router as units_router
 from inspection_shared.web import create_service_app
 
@@ -61,7 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readiness={"database": database_ready, "rating_engine": rating_engine_ready, "sampling": sampling_ready},
     )
     answer_database_outages(app)
+    # What a move into a phase rests on, in the domains above inspections (see inspections.transitions).
+    app.state.entry_checks = entry_checks({InspectionStatus.PUBLISHED: (publication.rated,)})
     for router in (frameworks_router, units_router, inspections_router, caseloads_router, assessments_router,
-                   ratings_router):
+                   ratings_router, summaries_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -18,7 +18,6 @@ from gateway.units.demo import load_demo_units as load_demo_units_into
 from inspection_shared.library import library
 
 ALEMBIC_INI = Path(__file__).resolve().parents[4] / "alembic.ini"
-SYSTEM_USER = SYSTEM_ACTOR.id
 
 
 def alembic_config(database_url: str) -> Config:
@@ -34,8 +33,8 @@ def migrate(database_url: str, revision: str = "head") -> None:
 async def load_library(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine).begin() as session:
-            report = await import_frameworks(session, list(library().values()), SYSTEM_USER)
+        async with create_sessionmaker(engine, SYSTEM_ACTOR).begin() as session:
+            report = await import_frameworks(session, list(library().values()))
     finally:
         await engine.dispose()
     print(
@@ -47,8 +46,8 @@ async def load_library(database_url: str) -> None:
 async def load_demo_units(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
-        async with create_sessionmaker(engine).begin() as session:
-            report = await load_demo_units_into(session, SYSTEM_ACTOR)
+        async with create_sessionmaker(engine, SYSTEM_ACTOR).begin() as session:
+            report = await load_demo_units_into(session)
     finally:
         await engine.dispose()
     print(f"demo units: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from gateway.actors import SESSION_KEY, Actor, CurrentActor
 from inspection_shared.problems import Problem
 from inspection_shared.web import problem_response
 
@@ -42,6 +43,10 @@ class UTCDateTime(TypeDecorator):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    @property
+    def python_type(self) -> type:
+        return datetime
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
@@ -86,13 +91,15 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(engine: AsyncEngine, actor: Actor | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; they write for `actor` unless opened with another (`info={SESSION_KEY: ...}`)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info={SESSION_KEY: actor})
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request: committed when the handler succeeds, rolled back on any error."""
-    async with request.app.state.sessionmaker() as session:
+async def get_session(request: Request, actor: CurrentActor) -> AsyncIterator[AsyncSession]:
+    """One session per request, writing for its actor (see `writes`): committed when the handler
+    succeeds, rolled back on any error."""
+    async with request.app.state.sessionmaker(info={SESSION_KEY: actor}) as session:
         try:
             yield session
             await session.commit()
@@ -135,3 +142,9 @@ def answer_database_outages(app: FastAPI) -> None:
     """A database that cannot be reached is a 503 with Retry-After, not an internal error."""
     for error in DATABASE_UNREACHABLE:
         app.add_exception_handler(error, _database_unreachable)
+
+
+def row_fields(row: Base) -> dict[str, Any]:
+    """A row's column values by attribute name: with a read's own derived fields added, what its schema
+    validates from."""
+    return {attribute.key: getattr(row, attribute.key) for attribute in row.__mapper__.column_attrs}

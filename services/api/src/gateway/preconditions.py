@@ -8,37 +8,42 @@ an ETag too, for If-None-Match.
 
 from __future__ import annotations
 
-from inspection_shared.problems import Problem
+from inspection_shared.problems import PreconditionFailed, PreconditionRequired
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def check_if_match(what: str, version: int, if_match: str | None, *, required: bool = True) -> None:
-    """Let a change through only with the ETag of the last read of `what` (e.g. "the unit")."""
+def check_if_match(what: str, version: int | None, if_match: str | None, *, required: bool = True) -> None:
+    """Let a change of `what` (such as "the unit") through only with the ETag of its last read.
+
+    `version` None: there is no such record yet, so it is created without If-Match, and an If-Match can
+    match nothing.
+    """
+    if version is None:
+        if if_match is not None:
+            raise PreconditionFailed(
+                f"There is no {what.removeprefix('the ')} yet, so If-Match ({if_match}) cannot match; send the "
+                "first one without it."
+            )
+        return
     current = etag(version)
     if if_match is None:
         if not required:
             return
-        raise Problem(
-            428,
-            "Precondition required",
+        raise PreconditionRequired(
             f"Send If-Match with the ETag of your last read of {what}, so that a change made since is not "
             "overwritten.",
-            slug="precondition-required",
-            headers={"ETag": current},
+            etag=current,
         )
     # Strong comparison (RFC 9110 13.1.1): weak tags never match.
     tags = [tag.strip() for tag in if_match.split(",")]
     if "*" not in tags and current not in tags:
-        raise Problem(
-            412,
-            "Precondition failed",
+        raise PreconditionFailed(
             f"{what[0].upper()}{what[1:]} has changed since it was read (If-Match {if_match}, now {current}); "
             "read it again and reapply the change.",
-            slug="precondition-failed",
-            headers={"ETag": current},
+            etag=current,
         )
 
 

@@ -19,28 +19,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.actors import Actor
+from gateway.assessments import repository
 from gateway.assessments.models import CaseAssessment
+from gateway.assessments.rules import AssessmentRules, case_faults, value_fault
 from gateway.assessments.schemas import (
     EVIDENCE_NOTE_MAX,
     AssessmentImportReport,
     CaseAssessmentImportItem,
 )
-from gateway.assessments.service import (
-    ASSESSABLE_CASE_STATUSES,
-    AssessmentRules,
-    assessment_rules,
-    case_faults,
-    inspection_for_recording,
-    value_fault,
-)
-from gateway.caseloads.models import Sample, SampledCase
-from gateway.db import utcnow
-from inspection_shared.problems import Conflict, FieldError, InvalidInput
+from gateway.assessments.service import assessment_rules
+from gateway.caseloads import repository as caseloads
+from gateway.caseloads.schemas import IN_SAMPLE
+from gateway.inspections.guards import inspection_for_change
+from gateway.inspections.lifecycle import Activity
+from gateway.writes import answering_clashes
+from inspection_shared.problems import FieldError, InvalidInput
 
 MAX_ANSWERS = 50_000
 """Far above an inspection's answers (a large sample is a few hundred cases of a dozen key questions)."""
@@ -353,35 +349,16 @@ def parse_json(document: Any, rules: AssessmentRules) -> ParsedImport:
     return parsed
 
 
-@dataclass(frozen=True)
-class _Held:
-    """An assessment already held, as much of it as the import compares and merges."""
-
-    id: uuid.UUID
-    answers: dict[str, str]
-    attributes: dict[str, Any]
-    evidence_note: str | None
-
-
 async def import_assessments(
-    session: AsyncSession, inspection_id: uuid.UUID, kind: str, content: Any, actor: Actor
+    session: AsyncSession, inspection_id: uuid.UUID, kind: str, content: Any
 ) -> AssessmentImportReport:
     """Create or update the assessment of every case the import names, or refuse it all naming each fault."""
-    inspection = await inspection_for_recording(session, inspection_id)
+    inspection = await inspection_for_change(session, inspection_id, Activity.RECORDING)
     rules = await assessment_rules(session, inspection)
     parsed = parse_csv(content, rules) if kind == "csv" else parse_json(content, rules)
     errors = list(parsed.errors)
 
-    sampled = {
-        (sample_type, case_ref): (case_id, status)
-        for case_id, case_ref, status, sample_type in (
-            await session.execute(
-                select(SampledCase.id, SampledCase.case_ref, SampledCase.status, Sample.sample_type)
-                .join(Sample, Sample.id == SampledCase.sample_id)
-                .where(Sample.inspection_id == inspection.id)
-            )
-        ).all()
-    }
+    sampled = await repository.sampled_cases(session, inspection.id)
     drawn = {sample_type for sample_type, _ in sampled}
     targets: dict[uuid.UUID, CaseImport] = {}
     for key, case in parsed.cases.items():
@@ -393,7 +370,7 @@ async def import_assessments(
                 if sample_type in drawn
                 else f"no {sample_type} sample has been drawn for this inspection"
             )
-        elif found[1] not in ASSESSABLE_CASE_STATUSES:
+        elif found[1] not in IN_SAMPLE:
             fault = f"case {case_ref} was replaced in the {sample_type} sample and can no longer be assessed"
         else:
             targets[found[0]] = case
@@ -409,31 +386,13 @@ async def import_assessments(
             listed,
             error_count=len(errors),
         )
-    return await _write(session, inspection.id, targets, parsed.answers, actor)
+    return await _write(session, inspection.id, targets, parsed.answers)
 
 
 async def _write(
-    session: AsyncSession,
-    inspection_id: uuid.UUID,
-    targets: dict[uuid.UUID, CaseImport],
-    answers: int,
-    actor: Actor,
+    session: AsyncSession, inspection_id: uuid.UUID, targets: dict[uuid.UUID, CaseImport], answers: int
 ) -> AssessmentImportReport:
-    held = {
-        row.sampled_case_id: _Held(row.id, row.answers, row.attributes, row.evidence_note)
-        for row in (
-            await session.execute(
-                select(
-                    CaseAssessment.id,
-                    CaseAssessment.sampled_case_id,
-                    CaseAssessment.answers,
-                    CaseAssessment.attributes,
-                    CaseAssessment.evidence_note,
-                ).where(CaseAssessment.inspection_id == inspection_id)
-            )
-        ).all()
-    }
-    now = utcnow()
+    held = await repository.held_assessments(session, inspection_id)
     created: list[dict[str, Any]] = []
     updated: list[dict[str, Any]] = []
     unchanged = 0
@@ -450,10 +409,6 @@ async def _write(
                     "answers": case.answers,
                     "attributes": case.attributes,
                     "evidence_note": case.note,
-                    "created_at": now,
-                    "created_by": actor.id,
-                    "updated_at": now,
-                    "updated_by": actor.id,
                     "version": 1,
                 }
             )
@@ -464,19 +419,16 @@ async def _write(
         if (answers_now, attributes_now, note_now) == (before.answers, before.attributes, before.evidence_note):
             unchanged += 1
             continue
-        updated.append(
-            {
-                "b_id": before.id,
-                "b_answers": answers_now,
-                "b_attributes": attributes_now,
-                "b_note": note_now,
-            }
-        )
+        updated.append({"b_id": before.id, "b_answers": answers_now, "b_attributes": attributes_now, "b_note": note_now})
 
+    # Bulk statements, a handful whatever the number of cases; the write hook stamps them (see `writes`).
     table = CaseAssessment.__table__
-    try:
+    with answering_clashes(
+        clash="The import clashed with assessments recorded at the same time; nothing was imported. Repeat it."
+    ):
         if created:
             await session.execute(insert(table), created)
+            await caseloads.mark_assessed(session, [row["sampled_case_id"] for row in created])
         if updated:
             await session.execute(
                 update(table)
@@ -485,16 +437,10 @@ async def _write(
                     answers=bindparam("b_answers", type_=table.c.answers.type),
                     attributes=bindparam("b_attributes", type_=table.c.attributes.type),
                     evidence_note=bindparam("b_note", type_=table.c.evidence_note.type),
-                    updated_at=now,
-                    updated_by=actor.id,
                     version=table.c.version + 1,
                 ),
                 updated,
             )
-    except IntegrityError as error:
-        raise Conflict(
-            "The import clashed with assessments recorded at the same time; nothing was imported. Repeat it."
-        ) from error
     return AssessmentImportReport(
         cases=len(targets),
         answers=answers,

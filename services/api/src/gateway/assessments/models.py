@@ -17,7 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+from gateway.db import Base, JSONDocument
+from gateway.writes import when, who
 
 
 class CaseAssessment(Base):
@@ -35,10 +36,10 @@ class CaseAssessment(Base):
     # Only the attributes the framework's case filters use (e.g. unpaid_work_requirement).
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     evidence_note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = when()
+    created_by: Mapped[str] = who()
+    updated_at: Mapped[datetime] = when(on="change")
+    updated_by: Mapped[str] = who(on="change")
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
@@ -60,10 +61,10 @@ class Judgement(Base):
     standard_id: Mapped[str] = mapped_column(String(16))
     rating: Mapped[str] = mapped_column(String(32))
     evidence_summary: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = when()
+    created_by: Mapped[str] = who()
+    updated_at: Mapped[datetime] = when(on="change")
+    updated_by: Mapped[str] = who(on="change")
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}

@@ -1,7 +1,6 @@
 """Case assessments and domain-one judgements: what inspectors record during fieldwork and rating.
 
-Every route takes `CurrentActor`: the one place its permission check will be declared. No route here
-calls an engine, so recording never waits on, or is lost to, an engine failure.
+No route here calls an engine, so recording never waits on, or is lost to, an engine failure.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from gateway import uploads
-from gateway.actors import CurrentActor
-from gateway.assessments import importer, service
+from gateway.assessments import importer, judgements, service
 from gateway.assessments.schemas import (
     AssessmentImportReport,
     AssessmentListQuery,
@@ -25,6 +23,7 @@ from gateway.assessments.schemas import (
     JudgementWrite,
 )
 from gateway.db import SessionDep
+from gateway.permissions import Permission, requires
 from gateway.preconditions import etag
 from inspection_shared.framework import Slug, StandardId
 from inspection_shared.pagination import Page
@@ -67,14 +66,10 @@ _CASE_PATH = "/inspections/{inspection_id}/samples/{sample_type}/cases/{case_ref
     operation_id="get_case_assessment",
     summary="The assessment of one sampled case",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 422)},
+    dependencies=[requires(Permission.ASSESSMENTS_READ)],
 )
 async def get_case_assessment(
-    inspection_id: uuid.UUID,
-    sample_type: SampleTypePath,
-    case_ref: CaseRefPath,
-    response: Response,
-    session: SessionDep,
-    actor: CurrentActor,
+    inspection_id: uuid.UUID, sample_type: SampleTypePath, case_ref: CaseRefPath, response: Response, session: SessionDep
 ) -> CaseAssessmentRead:
     assessment = await service.get_assessment(session, inspection_id, sample_type, case_ref)
     response.headers["ETag"] = etag(assessment.version)
@@ -97,6 +92,7 @@ async def get_case_assessment(
         201: {"description": "Recorded for the first time.", "headers": _CREATED_HEADERS},
         **problem_responses(404, 409, 412, 422, 428),
     },
+    dependencies=[requires(Permission.ASSESSMENTS_WRITE)],
 )
 async def put_case_assessment(
     inspection_id: uuid.UUID,
@@ -106,12 +102,9 @@ async def put_case_assessment(
     request: Request,
     response: Response,
     session: SessionDep,
-    actor: CurrentActor,
     if_match: IfMatch = None,
 ) -> CaseAssessmentRead:
-    assessment, created = await service.put_assessment(
-        session, inspection_id, sample_type, case_ref, data, if_match, actor
-    )
+    assessment, created = await service.put_assessment(session, inspection_id, sample_type, case_ref, data, if_match)
     response.headers["ETag"] = etag(assessment.version)
     if created:
         response.status_code = 201
@@ -125,15 +118,12 @@ async def put_case_assessment(
     operation_id="list_case_assessments",
     summary="The inspection's case assessments, by sample type and case reference",
     responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.ASSESSMENTS_READ)],
 )
 async def list_case_assessments(
-    inspection_id: uuid.UUID,
-    query: Annotated[AssessmentListQuery, Query()],
-    session: SessionDep,
-    actor: CurrentActor,
+    inspection_id: uuid.UUID, query: Annotated[AssessmentListQuery, Query()], session: SessionDep
 ) -> Page[CaseAssessmentRead]:
-    items, next_cursor = await service.list_assessments(session, inspection_id, query)
-    return Page(items=items, next_cursor=next_cursor)
+    return await service.list_assessments(session, inspection_id, query)
 
 
 _CSV_EXAMPLE = (
@@ -197,12 +187,11 @@ _IMPORT_BODY: dict[str, Any] = {
     ),
     responses=problem_responses(404, 409, 413, 415, 422),
     openapi_extra=_IMPORT_BODY,
+    dependencies=[requires(Permission.ASSESSMENTS_WRITE)],
 )
-async def import_case_assessments(
-    inspection_id: uuid.UUID, request: Request, session: SessionDep, actor: CurrentActor
-) -> AssessmentImportReport:
-    kind, content = await _read_import(request)
-    return await importer.import_assessments(session, inspection_id, kind, content, actor)
+async def import_case_assessments(inspection_id: uuid.UUID, request: Request, session: SessionDep) -> AssessmentImportReport:
+    kind, content = await uploads.read_import(request, MAX_IMPORT_BYTES, "The case answers")
+    return await importer.import_assessments(session, inspection_id, kind, content)
 
 
 # --- domain-one judgements ---------------------------------------------------------------------------
@@ -214,9 +203,10 @@ async def import_case_assessments(
     operation_id="list_judgements",
     summary="The inspectors' judgements of the judged standards, and those still missing",
     responses=problem_responses(404),
+    dependencies=[requires(Permission.ASSESSMENTS_READ)],
 )
-async def list_judgements(inspection_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> JudgementList:
-    return await service.list_judgements(session, inspection_id)
+async def list_judgements(inspection_id: uuid.UUID, session: SessionDep) -> JudgementList:
+    return await judgements.list_judgements(session, inspection_id)
 
 
 @router.get(
@@ -225,11 +215,12 @@ async def list_judgements(inspection_id: uuid.UUID, session: SessionDep, actor: 
     operation_id="get_judgement",
     summary="The judgement of one judged standard",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 422)},
+    dependencies=[requires(Permission.ASSESSMENTS_READ)],
 )
 async def get_judgement(
-    inspection_id: uuid.UUID, standard_id: StandardPath, response: Response, session: SessionDep, actor: CurrentActor
+    inspection_id: uuid.UUID, standard_id: StandardPath, response: Response, session: SessionDep
 ) -> JudgementRead:
-    judgement = await service.get_judgement(session, inspection_id, standard_id)
+    judgement = await judgements.get_judgement(session, inspection_id, standard_id)
     response.headers["ETag"] = etag(judgement.version)
     return judgement
 
@@ -248,6 +239,7 @@ async def get_judgement(
         201: {"description": "Recorded for the first time.", "headers": _CREATED_HEADERS},
         **problem_responses(404, 409, 412, 422, 428),
     },
+    dependencies=[requires(Permission.ASSESSMENTS_WRITE)],
 )
 async def put_judgement(
     inspection_id: uuid.UUID,
@@ -256,20 +248,11 @@ async def put_judgement(
     request: Request,
     response: Response,
     session: SessionDep,
-    actor: CurrentActor,
     if_match: IfMatch = None,
 ) -> JudgementRead:
-    judgement, created = await service.put_judgement(session, inspection_id, standard_id, data, if_match, actor)
+    judgement, created = await judgements.put_judgement(session, inspection_id, standard_id, data, if_match)
     response.headers["ETag"] = etag(judgement.version)
     if created:
         response.status_code = 201
         response.headers["Location"] = request.url.path
     return judgement
-
-
-# --- reading an upload -------------------------------------------------------------------------------
-
-
-async def _read_import(request: Request) -> tuple[str, Any]:
-    """("csv", text) or ("json", document) from the body or the form's file."""
-    return await uploads.read_import(request, MAX_IMPORT_BYTES, "The case answers")

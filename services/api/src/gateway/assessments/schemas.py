@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from gateway.caseloads.schemas import CaseStatus
+from gateway.pagination import PageQuery
 from inspection_shared.framework import KeyQuestionId, Rating, Slug, StandardId
 from inspection_shared.pagination import Page
 from inspection_shared.rating import Answer
@@ -45,7 +47,6 @@ EvidenceSummary = Annotated[
 ]
 CaseRefPath = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 AttributeValue = bool | int | Annotated[str, StringConstraints(max_length=ATTRIBUTE_VALUE_MAX)]
-CaseStatus = Literal["selected", "reserve_used", "replaced"]
 
 _ASSESSMENT_EXAMPLE = {
     "answers": {"3.1.1": "yes", "3.1.2": "no", "3.1.3": "not_applicable"},
@@ -114,8 +115,7 @@ class CaseAssessmentRead(BaseModel):
     updated_by: str
 
 
-class AssessmentListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AssessmentListQuery(PageQuery.sized(100, 500)):
 
     sample_type: Slug | None = Field(default=None, description="Only cases of this sample.")
     standard: StandardId | None = Field(
@@ -126,8 +126,6 @@ class AssessmentListQuery(BaseModel):
         description="true: only assessments answering every key question (of `standard`, or of every "
         "standard assessed on the case's sample); false: only those with a key question unanswered.",
     )
-    limit: int = Field(default=100, ge=1, le=500)
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
 
 
 class CaseAssessmentImportItem(BaseModel):

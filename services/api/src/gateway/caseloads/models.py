@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Integer,
@@ -16,10 +17,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+from gateway.db import Base, JSONDocument
+from gateway.writes import when, who
 
 
 class CaseloadFrame(Base):
@@ -36,8 +39,8 @@ class CaseloadFrame(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     # The frame as canonical CSV, gzip-compressed: what the sampling service is sent, byte for byte.
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = when(on="change")
+    uploaded_by: Mapped[str] = who(on="change")
 
 
 class Sample(Base):
@@ -56,8 +59,8 @@ class Sample(Base):
     frame_fingerprint: Mapped[str] = mapped_column(String(64))
     algorithm: Mapped[str] = mapped_column(String(100))
     result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
-    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    drawn_by: Mapped[str] = mapped_column(String(100))
+    drawn_at: Mapped[datetime] = when()
+    drawn_by: Mapped[str] = who()
 
 
 class SampledCase(Base):
@@ -73,9 +76,10 @@ class SampledCase(Base):
     stratum: Mapped[str] = mapped_column(String(200))
     inclusion_probability: Mapped[float] = mapped_column(Float)
     weight: Mapped[float] = mapped_column(Float)
-    # selected: in the sample; replaced: taken out by a substitution; reserve_used: came in as a reserve.
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # a schemas.CaseStatus
     reserve_rank: Mapped[int | None] = mapped_column(Integer)
+    # Set when its first case answers are recorded: an assessed case stays in the sample.
+    assessed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Substitution(Base):
@@ -87,5 +91,5 @@ class Substitution(Base):
     reserve_case_ref: Mapped[str] = mapped_column(String(64))
     stratum: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
-    substituted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    substituted_by: Mapped[str] = mapped_column(String(100))
+    substituted_at: Mapped[datetime] = when()
+    substituted_by: Mapped[str] = who()

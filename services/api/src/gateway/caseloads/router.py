@@ -1,7 +1,4 @@
-"""Caseload frames, the samples drawn from them, and substitutions of sampled cases.
-
-Every route takes `CurrentActor`: the one place its permission check will be declared.
-"""
+"""Caseload frames, the samples drawn from them, and substitutions of sampled cases."""
 
 from __future__ import annotations
 
@@ -11,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from gateway import uploads
-from gateway.actors import CurrentActor
-from gateway.caseloads import frames, service
+from gateway.caseloads import frames, service, substitutions
+from gateway.caseloads.design import DEFAULT_RESERVES_PER_STRATUM
 from gateway.caseloads.schemas import (
     CaseloadFrameRead,
     SampledCaseQuery,
@@ -27,6 +24,7 @@ from gateway.caseloads.schemas import (
 from gateway.db import SessionDep
 from gateway.engines import SamplingDep
 from gateway.idempotency.service import IdempotencyKey, run_once
+from gateway.permissions import Permission, requires
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
 
@@ -111,17 +109,13 @@ async def _upload(request: Request) -> bytes:
         **problem_responses(404, 409, 413, 415, 422),
     },
     openapi_extra=_UPLOAD_BODY,
+    dependencies=[requires(Permission.CASELOADS_WRITE)],
 )
 async def put_caseload_frame(
-    inspection_id: uuid.UUID,
-    sample_type: SampleTypePath,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    actor: CurrentActor,
+    inspection_id: uuid.UUID, sample_type: SampleTypePath, request: Request, response: Response, session: SessionDep
 ) -> CaseloadFrameRead:
     target = await service.frame_target(session, inspection_id, sample_type)
-    frame, created = await service.store_frame(session, target, await _upload(request), actor)
+    frame, created = await service.store_frame(session, target, await _upload(request))
     if created:
         response.status_code = 201
         response.headers["Location"] = request.app.url_path_for(
@@ -135,10 +129,9 @@ async def put_caseload_frame(
     operation_id="list_caseload_frames",
     summary="An inspection's caseload frames (descriptions only, never their cases)",
     responses=problem_responses(404),
+    dependencies=[requires(Permission.CASELOADS_READ)],
 )
-async def list_caseload_frames(
-    inspection_id: uuid.UUID, session: SessionDep, actor: CurrentActor
-) -> Page[CaseloadFrameRead]:
+async def list_caseload_frames(inspection_id: uuid.UUID, session: SessionDep) -> Page[CaseloadFrameRead]:
     # At most one frame per sample type of the framework: one page always holds them all.
     return Page(items=await service.list_frames(session, inspection_id), next_cursor=None)
 
@@ -149,9 +142,10 @@ async def list_caseload_frames(
     operation_id="get_caseload_frame",
     summary="One caseload frame's description (never its cases)",
     responses=problem_responses(404),
+    dependencies=[requires(Permission.CASELOADS_READ)],
 )
 async def get_caseload_frame(
-    inspection_id: uuid.UUID, sample_type: SampleTypePath, session: SessionDep, actor: CurrentActor
+    inspection_id: uuid.UUID, sample_type: SampleTypePath, session: SessionDep
 ) -> CaseloadFrameRead:
     return await service.get_frame(session, inspection_id, sample_type)
 
@@ -168,7 +162,7 @@ async def get_caseload_frame(
         "applied, seed, frame fingerprint, algorithm, selected cases, ordered reserves, allocation and "
         "balance. Defaults: precision 80% confidence and 5 points margin, the sample type's strata present in "
         f"the frame, the `{frames.UNIT_COLUMN}` column as the unit when the frame has one, "
-        f"{service.DEFAULT_RESERVES_PER_STRATUM} reserves per stratum, a seed chosen and stored. One sample per "
+        f"{DEFAULT_RESERVES_PER_STRATUM} reserves per stratum, a seed chosen and stored. One sample per "
         "frame: a second draw is 409. With an `Idempotency-Key`, a repeat of the request answers the first "
         "result again and never draws twice. Accepted while the inspection is planned, in pre-fieldwork or in "
         "fieldwork. If the sampling service is down or slow: 503 or 504 with Retry-After, nothing stored; if it "
@@ -182,18 +176,18 @@ async def get_caseload_frame(
         },
         **problem_responses(404, 409, 422, 502, 503, 504),
     },
+    dependencies=[requires(Permission.CASELOADS_WRITE)],
 )
 async def draw_sample(
     inspection_id: uuid.UUID,
     body: SampleDrawRequest,
     request: Request,
     session: SessionDep,
-    actor: CurrentActor,
     sampling: SamplingDep,
     idempotency_key: IdempotencyKey = None,
 ) -> SampleRead:
     async def work() -> tuple[int, Any, dict[str, str]]:
-        sample = await service.draw_sample(session, sampling, inspection_id, body, actor)
+        sample = await service.draw_sample(session, sampling, inspection_id, body)
         read = await service.sample_read(session, sample)
         location = request.app.url_path_for("caseloads.get_sample", sample_id=str(sample.id))
         return 201, read.model_dump(mode="json"), {"Location": location}
@@ -203,7 +197,6 @@ async def draw_sample(
         scope=f"POST /api/v1/inspections/{inspection_id}/samples",
         key=idempotency_key,
         request_body=body.model_dump(mode="json", exclude_unset=True),
-        actor=actor.id,
         work=work,
     )
 
@@ -213,11 +206,11 @@ async def draw_sample(
     operation_id="list_samples",
     summary="An inspection's samples, one per frame",
     responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.CASELOADS_READ)],
 )
 async def list_samples(
     inspection_id: uuid.UUID,
     session: SessionDep,
-    actor: CurrentActor,
     sample_type: Annotated[str | None, Query(max_length=64, description="Only the sample of this type.")] = None,
 ) -> Page[SampleSummary]:
     # At most one sample per sample type of the framework: one page always holds them all.
@@ -230,8 +223,9 @@ async def list_samples(
     operation_id="get_sample",
     summary="A sample whole: design, seed, fingerprint, allocation, balance, cases drawn and reserves with their use",
     responses=problem_responses(404),
+    dependencies=[requires(Permission.CASELOADS_READ)],
 )
-async def get_sample(sample_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> SampleRead:
+async def get_sample(sample_id: uuid.UUID, session: SessionDep) -> SampleRead:
     return await service.sample_read(session, await service.get_sample(session, sample_id))
 
 
@@ -240,12 +234,12 @@ async def get_sample(sample_id: uuid.UUID, session: SessionDep, actor: CurrentAc
     operation_id="list_sampled_cases",
     summary="The cases of a sample now (drawn, and brought in from the reserves), in case_ref order",
     responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.CASELOADS_READ)],
 )
 async def list_sampled_cases(
-    sample_id: uuid.UUID, query: Annotated[SampledCaseQuery, Query()], session: SessionDep, actor: CurrentActor
+    sample_id: uuid.UUID, query: Annotated[SampledCaseQuery, Query()], session: SessionDep
 ) -> Page[SampledCaseRead]:
-    cases, next_cursor = await service.list_cases(session, sample_id, query)
-    return Page(items=[SampledCaseRead.model_validate(c) for c in cases], next_cursor=next_cursor)
+    return await service.list_cases(session, sample_id, query)
 
 
 # --- substitutions -----------------------------------------------------------------------------------
@@ -263,11 +257,10 @@ async def list_sampled_cases(
     ),
     status_code=201,
     responses=problem_responses(404, 409, 422),
+    dependencies=[requires(Permission.CASELOADS_WRITE)],
 )
-async def substitute_sampled_case(
-    sample_id: uuid.UUID, data: SubstitutionCreate, session: SessionDep, actor: CurrentActor
-) -> SubstitutionRead:
-    return await service.substitute(session, sample_id, data, actor)
+async def substitute_sampled_case(sample_id: uuid.UUID, data: SubstitutionCreate, session: SessionDep) -> SubstitutionRead:
+    return await substitutions.substitute(session, sample_id, data)
 
 
 @router.get(
@@ -275,9 +268,9 @@ async def substitute_sampled_case(
     operation_id="list_substitutions",
     summary="Every substitution made in a sample, oldest first",
     responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.CASELOADS_READ)],
 )
 async def list_substitutions(
-    sample_id: uuid.UUID, query: Annotated[SubstitutionQuery, Query()], session: SessionDep, actor: CurrentActor
+    sample_id: uuid.UUID, query: Annotated[SubstitutionQuery, Query()], session: SessionDep
 ) -> Page[SubstitutionRead]:
-    items, next_cursor = await service.list_substitutions(session, sample_id, query)
-    return Page(items=items, next_cursor=next_cursor)
+    return await substitutions.list_substitutions(session, sample_id, query)

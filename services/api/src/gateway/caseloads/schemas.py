@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from gateway.pagination import PageQuery
 from inspection_shared.sampling import (
     BalanceRow,
     ColumnName,
@@ -28,7 +30,22 @@ from inspection_shared.sampling import (
 )
 
 SampleTypeId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-SampledCaseStatus = Literal["selected", "replaced", "reserve_used"]
+
+
+class CaseStatus(StrEnum):
+    """Where a sampled case stands in its sample."""
+
+    SELECTED = "selected"
+    """Drawn at first, and still in the sample."""
+    REPLACED = "replaced"
+    """Drawn at first, and taken out by a substitution."""
+    RESERVE_USED = "reserve_used"
+    """Brought in from the reserve list by a substitution."""
+
+
+IN_SAMPLE = frozenset({CaseStatus.SELECTED, CaseStatus.RESERVE_USED})
+"""The statuses of the cases in the sample now: the cases to assess."""
+
 MAX_SEED = 2**63
 """Seeds are stored as signed 64-bit integers (the sampling service accepts any below 2**64)."""
 
@@ -190,20 +207,17 @@ class SampledCaseRead(BaseModel):
     stratum: str
     inclusion_probability: float
     weight: float
-    status: SampledCaseStatus = Field(
+    status: CaseStatus = Field(
         description="selected: drawn; reserve_used: brought in by a substitution; replaced: taken out by one."
     )
     reserve_rank: int | None = Field(None, description="For a case brought in from the reserves, its rank.")
 
 
-class SampledCaseQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SampledCaseQuery(PageQuery.sized(100, 1000)):
 
     stratum: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     include_replaced: bool = Field(False, description="Also list the cases taken out by substitutions.")
-    limit: int = Field(100, ge=1, le=1000)
-    cursor: str | None = Field(None, description="next_cursor of the previous page.")
 
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -228,15 +242,11 @@ class SubstitutionRead(BaseModel):
     sample_id: uuid.UUID
     replaced_case_ref: str
     reserve_case_ref: str
-    reserve_rank: int | None
+    reserve_rank: int | None = Field(None, description="The rank of the reserve brought in, in its stratum's list.")
     stratum: str
     reason: str
     substituted_at: datetime
     substituted_by: str
 
 
-class SubstitutionQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(100, ge=1, le=1000)
-    cursor: str | None = Field(None, description="next_cursor of the previous page.")
+SubstitutionQuery = PageQuery.sized(100, 1000)

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+from gateway.db import Base, JSONDocument
+from gateway.writes import when, who
 
 
 class FrameworkVersion(Base):
@@ -21,8 +22,8 @@ class FrameworkVersion(Base):
     status: Mapped[str] = mapped_column(String(16))
     content_hash: Mapped[str] = mapped_column(String(64))
     definition: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    imported_by: Mapped[str] = mapped_column(String(100))
+    imported_at: Mapped[datetime] = when(on="change")
+    imported_by: Mapped[str] = who(on="change")
 
     standards: Mapped[list[FrameworkStandard]] = relationship(
         cascade="all, delete-orphan", order_by="FrameworkStandard.position"

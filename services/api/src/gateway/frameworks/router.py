@@ -4,11 +4,13 @@ from fastapi import APIRouter
 
 from gateway.db import SessionDep
 from gateway.frameworks import service
+from gateway.permissions import PUBLIC
 from inspection_shared.framework import Framework, FrameworkSummary
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
 
-router = APIRouter(prefix="/frameworks", tags=["frameworks"])
+# Published standards are public.
+router = APIRouter(prefix="/frameworks", tags=["frameworks"], dependencies=[PUBLIC])
 
 
 @router.get("", operation_id="list_frameworks", summary="Framework versions held")

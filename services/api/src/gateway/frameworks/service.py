@@ -45,7 +45,7 @@ def _rows(framework: Framework) -> list[FrameworkStandard]:
     ]
 
 
-async def import_frameworks(session: AsyncSession, frameworks: list[Framework], actor: str) -> ImportReport:
+async def import_frameworks(session: AsyncSession, frameworks: list[Framework]) -> ImportReport:
     """Bring the database in line with the library. Safe to repeat.
 
     A published version never changes: if the library's copy differs from a published one already
@@ -74,7 +74,6 @@ async def import_frameworks(session: AsyncSession, frameworks: list[Framework], 
         held.status = framework.status
         held.content_hash = digest
         held.definition = framework.model_dump(mode="json")
-        held.imported_by = actor
         held.standards = _rows(framework)
     await session.flush()
     return report
@@ -85,8 +84,26 @@ async def list_frameworks(session: AsyncSession) -> list[Framework]:
     return [Framework.model_validate(row.definition) for row in rows]
 
 
-async def get_framework(session: AsyncSession, framework_id: str) -> Framework:
+@dataclass(frozen=True)
+class HeldFramework:
+    """A framework version as the gateway holds it: the definition and the hash of its content."""
+
+    framework: Framework
+    content_hash: str
+
+
+async def held_framework(session: AsyncSession, framework_id: str) -> HeldFramework | None:
     row = await session.get(FrameworkVersion, framework_id)
-    if row is None:
+    return HeldFramework(Framework.model_validate(row.definition), row.content_hash) if row is not None else None
+
+
+async def find_framework(session: AsyncSession, framework_id: str) -> Framework | None:
+    held = await held_framework(session, framework_id)
+    return held.framework if held is not None else None
+
+
+async def get_framework(session: AsyncSession, framework_id: str) -> Framework:
+    framework = await find_framework(session, framework_id)
+    if framework is None:
         raise NotFound(f"No framework {framework_id!r}")
-    return Framework.model_validate(row.definition)
+    return framework

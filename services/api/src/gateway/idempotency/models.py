@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+from gateway.db import Base, JSONDocument
+from gateway.writes import when, who
 
 
 class IdempotentRequest(Base):
@@ -21,5 +22,5 @@ class IdempotentRequest(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     headers: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = when()
+    created_by: Mapped[str] = who()

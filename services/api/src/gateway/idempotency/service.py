@@ -14,11 +14,11 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.idempotency.models import IdempotentRequest
-from inspection_shared.problems import Conflict, Problem
+from gateway.writes import flush
+from inspection_shared.problems import Problem
 
 IdempotencyKey = Annotated[
     str | None,
@@ -38,9 +38,7 @@ def fingerprint(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def run_once(
-    session: AsyncSession, *, scope: str, key: str | None, request_body: Any, actor: str, work: Work
-) -> JSONResponse:
+async def run_once(session: AsyncSession, *, scope: str, key: str | None, request_body: Any, work: Work) -> JSONResponse:
     """Answer a work-starting POST, doing the work at most once per idempotency key."""
     request_fingerprint = fingerprint(request_body)
     if key is not None:
@@ -57,10 +55,7 @@ async def run_once(
     if key is not None:
         session.add(IdempotentRequest(
             scope=scope, key=key, request_fingerprint=request_fingerprint, status_code=status_code,
-            response=body, headers=headers, created_by=actor,
+            response=body, headers=headers,
         ))
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise Conflict("A request with this Idempotency-Key is already being processed; repeat it shortly.") from None
+        await flush(session, clash="A request with this Idempotency-Key is already being processed; repeat it shortly.")
     return JSONResponse(body, status_code=status_code, headers=headers)

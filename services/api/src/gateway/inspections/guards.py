@@ -1,4 +1,5 @@
-"""Loading an inspection for a request, and refusing changes to one that is frozen."""
+"""Loading an inspection for a request, and refusing what its phase does not allow (the table in
+`lifecycle`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.frameworks.service import get_framework
-from gateway.inspections.lifecycle import FROZEN_STATUSES
+from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, Activity
 from gateway.inspections.models import Inspection
+from gateway.writes import BOOKKEEPING
 from inspection_shared.framework import Framework
 from inspection_shared.problems import Conflict, NotFound
 
@@ -21,21 +23,35 @@ async def get_inspection(session: AsyncSession, inspection_id: uuid.UUID, *, for
     return inspection
 
 
-def ensure_editable(inspection: Inspection) -> None:
-    """Published and withdrawn inspections are frozen: nothing about them changes any more."""
+def ensure_phase(inspection: Inspection, activity: Activity | None = None) -> None:
+    """Refuse any change to a frozen (published or withdrawn) inspection, and `activity` in a phase
+    that does not allow it: a 409 naming the status and the statuses that would."""
     if inspection.status in FROZEN_STATUSES:
         raise Conflict(
             f"Inspection {inspection.id} is {inspection.status} and can no longer be changed.",
             status_of_inspection=inspection.status,
+        )
+    if activity is None:
+        return
+    rule = ACTIVITIES[activity]
+    if inspection.status not in rule.statuses:
+        raise Conflict(
+            f"Inspection {inspection.id} is in {inspection.status}: {rule.what} only while it is in "
+            f"{' or '.join(rule.statuses)}.",
+            status_of_inspection=inspection.status,
+            **{rule.listed_as: list(rule.statuses)},
         )
 
 
 _INSPECTIONS = Inspection.__table__
 
 
-async def inspection_for_change(session: AsyncSession, inspection_id: uuid.UUID) -> Inspection:
+async def inspection_for_change(
+    session: AsyncSession, inspection_id: uuid.UUID, activity: Activity | None = None
+) -> Inspection:
     """The inspection, for a request that changes what is recorded for it: its row locked until the
-    request ends, its evidence revision moved on, and refused if it is frozen.
+    request ends, its evidence revision moved on, and refused if its phase does not allow `activity`
+    (or if it is frozen).
 
     Every such write comes here before it takes any other lock. So writes to one inspection queue on its
     row in one order (no deadlock between them), none lands beside a change of its status (publication
@@ -45,13 +61,14 @@ async def inspection_for_change(session: AsyncSession, inspection_id: uuid.UUID)
     moved = await session.execute(
         update(_INSPECTIONS)
         .where(_INSPECTIONS.c.id == inspection_id)
-        .values(evidence_revision=_INSPECTIONS.c.evidence_revision + 1)
+        .values(evidence_revision=_INSPECTIONS.c.evidence_revision + 1),
+        execution_options={BOOKKEEPING: True},
     )
     if moved.rowcount == 0:
         raise NotFound(f"No inspection {inspection_id}")
     inspection = await session.get(Inspection, inspection_id, populate_existing=True)
     assert inspection is not None  # the row was just updated in this transaction
-    ensure_editable(inspection)
+    ensure_phase(inspection, activity)
     return inspection
 
 

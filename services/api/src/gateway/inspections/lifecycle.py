@@ -1,31 +1,78 @@
-"""The phases of an inspection (domain.md section 1), the moves allowed between them, and the planning
-rules an inspection is held to. All of it is data: change a rule here and nowhere else."""
+"""The phases of an inspection (domain.md section 1), the moves allowed between them, what each phase
+allows inspectors to do, and the planning rules an inspection is held to. All of it is data: change a
+rule here and nowhere else (`guards.ensure_phase` applies the table of activities)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal, get_args
 
 InspectionType = Literal["core", "joint", "re_inspection", "pilot", "thematic"]
 INSPECTION_TYPES: tuple[str, ...] = get_args(InspectionType)
 
-InspectionStatus = Literal["planned", "pre_fieldwork", "fieldwork", "rating", "published", "withdrawn"]
-INSPECTION_STATUSES: tuple[str, ...] = get_args(InspectionStatus)
 
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "planned": ("pre_fieldwork", "withdrawn"),
-    "pre_fieldwork": ("fieldwork", "planned", "withdrawn"),
-    "fieldwork": ("rating", "withdrawn"),
-    "rating": ("published", "fieldwork", "withdrawn"),
-    "published": (),
-    "withdrawn": (),
+class InspectionStatus(StrEnum):
+    """The phase an inspection is in."""
+
+    PLANNED = "planned"
+    PRE_FIELDWORK = "pre_fieldwork"
+    FIELDWORK = "fieldwork"
+    RATING = "rating"
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+
+
+PLANNED, PRE_FIELDWORK, FIELDWORK, RATING, PUBLISHED, WITHDRAWN = InspectionStatus
+
+TRANSITIONS: dict[InspectionStatus, tuple[InspectionStatus, ...]] = {
+    PLANNED: (PRE_FIELDWORK, WITHDRAWN),
+    PRE_FIELDWORK: (FIELDWORK, PLANNED, WITHDRAWN),
+    FIELDWORK: (RATING, WITHDRAWN),
+    RATING: (PUBLISHED, FIELDWORK, WITHDRAWN),
+    PUBLISHED: (),
+    WITHDRAWN: (),
 }
 """From each status, the statuses it may move to. Published and withdrawn are final."""
 
-FROZEN_STATUSES = frozenset({"published", "withdrawn"})
+FROZEN_STATUSES = frozenset({PUBLISHED, WITHDRAWN})
 """No edit of any kind is accepted once an inspection is in one of these."""
 
-ANNOUNCED_STATUSES = frozenset({"pre_fieldwork", "fieldwork", "rating", "published"})
+ANNOUNCED_STATUSES = frozenset({PRE_FIELDWORK, FIELDWORK, RATING, PUBLISHED})
 """From the announcement on, the service has been told the fieldwork dates: they can move but not vanish."""
+
+
+class Activity(StrEnum):
+    """What is recorded for an inspection besides its plan, each allowed in some phases only."""
+
+    SAMPLING = "sampling"
+    RECORDING = "recording"
+    RATING_RUN = "rating_run"
+    PANEL_DECISION = "panel_decision"
+
+
+@dataclass(frozen=True)
+class ActivityRule:
+    statuses: tuple[InspectionStatus, ...]
+    what: str
+    """The activity as a refusal names it: "<what> only while it is in ..."."""
+    listed_as: str = "allowed_statuses"
+    """The member of the 409 problem that lists `statuses`."""
+
+
+ACTIVITIES: dict[Activity, ActivityRule] = {
+    # After fieldwork the sample is what was inspected.
+    Activity.SAMPLING: ActivityRule(
+        (PLANNED, PRE_FIELDWORK, FIELDWORK), "frames, samples and substitutions change"
+    ),
+    Activity.RECORDING: ActivityRule(
+        (FIELDWORK, RATING), "case answers and judgements are recorded", listed_as="recording_statuses"
+    ),
+    # Not during fieldwork: every snapshot joins the record publication rests on, and answers are still coming in.
+    Activity.RATING_RUN: ActivityRule((RATING,), "its evidence is rated"),
+    Activity.PANEL_DECISION: ActivityRule((RATING,), "a ratings panel decides"),
+}
+"""For each activity, the statuses it is allowed in. Frozen statuses allow none."""
 
 MAX_FIELDWORK_DAYS = 21
 """Fieldwork lasts up to three weeks, counting its first and last days."""
@@ -51,5 +98,5 @@ effect: versions are tried out in pilots before they are published. Every other 
 version in effect on the first day of fieldwork."""
 
 
-def allowed_moves(status: str) -> tuple[str, ...]:
-    return TRANSITIONS[status]
+def allowed_moves(status: str) -> tuple[InspectionStatus, ...]:
+    return TRANSITIONS[InspectionStatus(status)]

@@ -7,10 +7,12 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
-from gateway.inspections.lifecycle import INSPECTION_STATUSES, INSPECTION_TYPES
+from gateway.db import Base, JSONDocument, UTCDateTime
+from gateway.inspections.lifecycle import INSPECTION_TYPES, InspectionStatus, allowed_moves
+from gateway.units.models import Unit
+from gateway.writes import when, who
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -21,7 +23,7 @@ class Inspection(Base):
     __tablename__ = "inspections"
     __table_args__ = (
         CheckConstraint(_one_of("type", INSPECTION_TYPES), name="type_known"),
-        CheckConstraint(_one_of("status", INSPECTION_STATUSES), name="status_known"),
+        CheckConstraint(_one_of("status", tuple(InspectionStatus)), name="status_known"),
         CheckConstraint(
             "fieldwork_start IS NULL OR fieldwork_end IS NULL OR fieldwork_end >= fieldwork_start",
             name="fieldwork_in_order",
@@ -42,17 +44,32 @@ class Inspection(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The rating on the latest snapshot, kept here so lists can filter on it without reading snapshots.
     current_rating: Mapped[str | None] = mapped_column(String(32), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = when()
+    created_by: Mapped[str] = who()
+    updated_at: Mapped[datetime] = when(on="change")
+    updated_by: Mapped[str] = who(on="change")
     version: Mapped[int] = mapped_column(Integer)
     # Moves on with every change to what is recorded for the inspection (frames, samples, answers,
     # judgements, ratings), as `version` does with the inspection itself; with the two, a reader knows
     # whether a document it derived from them is stale. Bumped by `guards.inspection_for_change` only.
     evidence_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
+    # Loaded with the inspection by the queries that read it (never lazily): its reads name the unit.
+    unit: Mapped[Unit] = relationship(lazy="raise_on_sql")
+
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def unit_code(self) -> str:
+        return self.unit.code
+
+    @property
+    def unit_name(self) -> str:
+        return self.unit.name
+
+    @property
+    def allowed_transitions(self) -> tuple[InspectionStatus, ...]:
+        return allowed_moves(self.status)
 
 
 class InspectionStatusChange(Base):
@@ -65,6 +82,9 @@ class InspectionStatusChange(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = when()
+    changed_by: Mapped[str] = who()
     details: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+
+    # Written beside the inspection, which the unit of work then inserts first.
+    inspection: Mapped[Inspection] = relationship(lazy="raise_on_sql")

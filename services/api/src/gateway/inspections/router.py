@@ -1,8 +1,5 @@
-"""Inspections: planning one, changing its plan, moving it through its phases, and the reads that
-dashboards and report generators make (the list, an inspection's summary, a unit's ratings history).
-
-Every route takes `CurrentActor`: the one place its permission check will be declared.
-"""
+"""Inspections: planning one, changing its plan, moving it through its phases, the list of them and an
+inspection's status history."""
 
 from __future__ import annotations
 
@@ -11,23 +8,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from gateway.actors import CurrentActor
 from gateway.db import SessionDep
-from gateway.inspections import service
+from gateway.inspections import service, transitions
 from gateway.inspections.schemas import (
-    HistoryQuery,
     InspectionCreate,
     InspectionListQuery,
     InspectionRead,
-    InspectionSummary,
     InspectionUpdate,
-    RatingsHistoryEntry,
-    RatingsHistoryQuery,
     StatusChangeRead,
     TransitionRequest,
 )
-from gateway.inspections.summaries import read_summary
-from gateway.preconditions import matches_any
+from gateway.pagination import PageQuery
+from gateway.permissions import Permission, requires
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
 
@@ -40,7 +32,6 @@ _ETAG_HEADER = {
     }
 }
 IfMatch = Annotated[str | None, Header(description="The ETag of your last read of the inspection.")]
-IfNoneMatch = Annotated[str | None, Header(description="The ETag of a summary you hold.")]
 
 
 @router.get(
@@ -53,10 +44,9 @@ IfNoneMatch = Annotated[str | None, Header(description="The ETag of a summary yo
         "repeat status, type or rating to match any of several. Inspections without fieldwork dates come last."
     ),
     responses=problem_responses(422),
+    dependencies=[requires(Permission.INSPECTIONS_READ)],
 )
-async def list_inspections(
-    query: Annotated[InspectionListQuery, Query()], session: SessionDep, actor: CurrentActor
-) -> Page[InspectionRead]:
+async def list_inspections(query: Annotated[InspectionListQuery, Query()], session: SessionDep) -> Page[InspectionRead]:
     return await service.list_inspections(session, query)
 
 
@@ -78,14 +68,15 @@ async def list_inspections(
         },
         **problem_responses(409, 422),
     },
+    dependencies=[requires(Permission.INSPECTIONS_PLAN)],
 )
 async def create_inspection(
-    data: InspectionCreate, request: Request, response: Response, session: SessionDep, actor: CurrentActor
+    data: InspectionCreate, request: Request, response: Response, session: SessionDep
 ) -> InspectionRead:
-    inspection, unit = await service.create_inspection(session, data, actor)
+    inspection = await service.create_inspection(session, data)
     response.headers["Location"] = request.app.url_path_for("inspections.get_inspection", inspection_id=str(inspection.id))
     response.headers["ETag"] = service.etag(inspection)
-    return service.to_read(inspection, unit)
+    return InspectionRead.model_validate(inspection)
 
 
 @router.get(
@@ -94,13 +85,12 @@ async def create_inspection(
     operation_id="get_inspection",
     summary="One inspection",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 422)},
+    dependencies=[requires(Permission.INSPECTIONS_READ)],
 )
-async def get_inspection(
-    inspection_id: uuid.UUID, response: Response, session: SessionDep, actor: CurrentActor
-) -> InspectionRead:
-    inspection, unit = await service.read_inspection(session, inspection_id)
+async def get_inspection(inspection_id: uuid.UUID, response: Response, session: SessionDep) -> InspectionRead:
+    inspection = await service.read_inspection(session, inspection_id)
     response.headers["ETag"] = service.etag(inspection)
-    return service.to_read(inspection, unit)
+    return InspectionRead.model_validate(inspection)
 
 
 @router.patch(
@@ -113,18 +103,18 @@ async def get_inspection(
         "at planning (409 if changed); the status moves through the transitions endpoint."
     ),
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 409, 412, 422, 428)},
+    dependencies=[requires(Permission.INSPECTIONS_PLAN)],
 )
 async def update_inspection(
     inspection_id: uuid.UUID,
     changes: InspectionUpdate,
     response: Response,
     session: SessionDep,
-    actor: CurrentActor,
     if_match: IfMatch = None,
 ) -> InspectionRead:
-    inspection, unit = await service.update_inspection(session, inspection_id, changes, if_match, actor)
+    inspection = await service.update_inspection(session, inspection_id, changes, if_match)
     response.headers["ETag"] = service.etag(inspection)
-    return service.to_read(inspection, unit)
+    return InspectionRead.model_validate(inspection)
 
 
 @router.post(
@@ -139,18 +129,19 @@ async def update_inspection(
         "stale, 412."
     ),
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 409, 412, 422)},
+    dependencies=[requires(Permission.INSPECTIONS_MOVE)],
 )
 async def move_inspection(
     inspection_id: uuid.UUID,
     move: TransitionRequest,
     response: Response,
     session: SessionDep,
-    actor: CurrentActor,
+    checks: transitions.EntryChecksDep,
     if_match: IfMatch = None,
 ) -> InspectionRead:
-    inspection, unit = await service.move(session, inspection_id, move, if_match, actor)
+    inspection = await transitions.move(session, inspection_id, move, if_match, checks)
     response.headers["ETag"] = service.etag(inspection)
-    return service.to_read(inspection, unit)
+    return InspectionRead.model_validate(inspection)
 
 
 @router.get(
@@ -158,53 +149,9 @@ async def move_inspection(
     operation_id="list_inspection_history",
     summary="Every move of an inspection through its phases, oldest first",
     responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.INSPECTIONS_READ)],
 )
 async def list_inspection_history(
-    inspection_id: uuid.UUID, query: Annotated[HistoryQuery, Query()], session: SessionDep, actor: CurrentActor
+    inspection_id: uuid.UUID, query: Annotated[PageQuery, Query()], session: SessionDep
 ) -> Page[StatusChangeRead]:
     return await service.history(session, inspection_id, query)
-
-
-@router.get(
-    "/inspections/{inspection_id}/summary",
-    operation_id="get_inspection_summary",
-    summary="An inspection with its unit, framework, ratings table and progress, for dashboards and reports",
-    description=(
-        "The ratings table comes from the latest rating snapshot (null before the first rating run); "
-        "`ratings.published` says whether the inspection was published with it. Progress counts the cases "
-        "in each sample, the assessments recorded for them, and the judgements recorded for the judged "
-        "standards. The `ETag` changes whenever anything in the summary may have; send it back in "
-        "If-None-Match to be answered 304 while nothing has."
-    ),
-    response_model=InspectionSummary,
-    responses={
-        200: {"headers": {"ETag": {"description": "The state of the summary.", "schema": {"type": "string"}}}},
-        304: {"description": "Nothing in the summary has changed since the ETag sent in If-None-Match."},
-        **problem_responses(404, 422),
-    },
-)
-async def get_inspection_summary(
-    inspection_id: uuid.UUID, request: Request, actor: CurrentActor, if_none_match: IfNoneMatch = None
-) -> Response:
-    document = await read_summary(request, inspection_id)
-    headers = {"ETag": document.etag, "Cache-Control": "no-cache"}
-    if if_none_match is not None and matches_any(document.etag, if_none_match):
-        return Response(status_code=304, headers=headers)
-    return Response(document.body, media_type="application/json", headers=headers)
-
-
-@router.get(
-    "/units/{unit_id}/ratings-history",
-    operation_id="get_unit_ratings_history",
-    summary="A unit's inspections over time with their overall ratings, newest first",
-    description=(
-        "Each inspection with the overall rating and score it was published with, or, before publication, "
-        "those of its latest rating snapshot (`rating_basis` says which). Withdrawn inspections are listed "
-        "without a rating."
-    ),
-    responses=problem_responses(404, 422),
-)
-async def get_unit_ratings_history(
-    unit_id: uuid.UUID, query: Annotated[RatingsHistoryQuery, Query()], session: SessionDep, actor: CurrentActor
-) -> Page[RatingsHistoryEntry]:
-    return await service.ratings_history(session, unit_id, query)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -21,7 +21,8 @@ from gateway.inspections.lifecycle import (
     InspectionStatus,
     InspectionType,
 )
-from inspection_shared.framework import FrameworkId, Rating
+from gateway.pagination import PageQuery
+from inspection_shared.framework import FrameworkId
 from inspection_shared.rating import OverallRatingValue
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -121,6 +122,7 @@ class InspectionUpdate(BaseModel):
 
 class InspectionRead(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         json_schema_extra={
             "examples": [
                 {
@@ -191,16 +193,7 @@ class StatusChangeRead(BaseModel):
     )
 
 
-class HistoryQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
-
-
-class InspectionListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InspectionListQuery(PageQuery):
     unit_id: uuid.UUID | None = Field(default=None, description="Inspections of this unit.")
     region_id: uuid.UUID | None = Field(
         default=None, description="Inspections of this region and of the units directly under it."
@@ -212,145 +205,3 @@ class InspectionListQuery(BaseModel):
     rating: list[OverallRatingValue] | None = Field(
         default=None, description="Current overall rating, any of these; repeat to give several."
     )
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
-
-
-class RatingsHistoryQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(default=50, ge=1, le=200)
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
-
-
-# --- the summary -------------------------------------------------------------------------------------
-
-
-class RegionBrief(BaseModel):
-    id: uuid.UUID
-    code: str
-    name: str
-
-
-class InspectedUnit(BaseModel):
-    id: uuid.UUID
-    code: str
-    name: str
-    type: str
-    nation: str
-    region: RegionBrief | None = Field(
-        description="The region the unit sits in (the unit itself for a region); null outside the regions."
-    )
-
-
-class PinnedFramework(BaseModel):
-    id: str
-    version: str
-    name: str
-
-
-class KeyQuestionLine(BaseModel):
-    key_question: str
-    status: str
-    yes: int
-    applicable: int
-    percent: float | None = Field(description="Exact share of applicable cases answered yes, in percent.")
-    percent_rounded: int | None = Field(description="The whole percentage a report prints.")
-    band: Rating | None
-    interval: tuple[float, float] | None
-
-
-class StandardLine(BaseModel):
-    standard: str
-    name: str
-    kind: Literal["case", "judged"]
-    scored: bool
-    status: str
-    rating: Rating | None
-    rating_label: str | None
-    computed_rating: Rating | None
-    overridden: bool
-    override_reason: str | None
-    points: int | None
-    driver: str | None = Field(description="The key question with the lowest share, which set the rating.")
-    borderline: bool | None
-    key_questions: list[KeyQuestionLine]
-
-
-class OverallLine(BaseModel):
-    status: str
-    rating: OverallRatingValue
-    rating_label: str | None
-    score: int | None
-    max_score: int
-    computed_rating: OverallRatingValue
-    computed_score: int | None
-    bands_provisional: bool
-
-
-class RatingsTable(BaseModel):
-    snapshot_id: uuid.UUID
-    sequence: int
-    kind: str = Field(description="run: as the engine rated the evidence; override: after a panel decision.")
-    published: bool = Field(description="The inspection is published with these ratings.")
-    framework_version: str
-    rules_version: str
-    input_fingerprint: str
-    created_at: datetime
-    created_by: str
-    standards: list[StandardLine]
-    overall: OverallLine
-
-
-class SampleCounts(BaseModel):
-    sample_type: str
-    sample_id: uuid.UUID
-    drawn_at: datetime
-    in_sample: int = Field(description="Cases to assess: those drawn and still in, plus reserves brought in.")
-    drawn: int = Field(description="Cases drawn at first, replaced or not.")
-    replaced: int = Field(description="Drawn cases taken out by a substitution.")
-    reserves_used: int
-    assessments_recorded: int = Field(description="Cases in the sample with their assessment recorded.")
-
-
-class AssessmentProgress(BaseModel):
-    recorded: int = Field(description="Assessments recorded for cases in the samples.")
-    cases_sampled: int = Field(description="Cases in the samples.")
-
-
-class JudgementProgress(BaseModel):
-    recorded: int
-    judged_standards: int = Field(description="Standards of the pinned framework that inspectors judge.")
-    missing: list[str] = Field(description="Judged standards with no judgement yet.")
-
-
-class InspectionSummary(BaseModel):
-    inspection: InspectionRead
-    unit: InspectedUnit
-    framework: PinnedFramework
-    ratings: RatingsTable | None = Field(description="From the latest rating snapshot; null before the first run.")
-    samples: list[SampleCounts]
-    assessments: AssessmentProgress
-    judgements: JudgementProgress
-
-
-# --- a unit's ratings history ------------------------------------------------------------------------
-
-
-class RatingsHistoryEntry(BaseModel):
-    inspection_id: uuid.UUID
-    type: InspectionType
-    status: InspectionStatus
-    title: str | None
-    framework_id: str
-    fieldwork_start: date | None
-    fieldwork_end: date | None
-    published_at: datetime | None
-    rating_basis: Literal["published", "latest", "none"] = Field(
-        description="published: the ratings it was published with; latest: its latest snapshot, not yet "
-        "published; none: not rated (or withdrawn)."
-    )
-    overall_rating: OverallRatingValue | None
-    overall_score: int | None
-    max_score: int | None
-    snapshot_id: uuid.UUID | None

@@ -16,56 +16,20 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.assessments.models import CaseAssessment, Judgement
-from gateway.caseloads.models import Sample, SampledCase
+from gateway.assessments import repository as assessments
+from gateway.assessments.repository import AssessedCase
 from inspection_shared.framework import Framework, Standard
 from inspection_shared.problems import FieldError, InvalidInput
 from inspection_shared.rating import StandardEvidence
 
-CURRENT_CASE_STATUSES = ("selected", "reserve_used")
-"""Sampled cases that are in the sample now: drawn, or brought in by a substitution."""
-
-
-@dataclass(frozen=True)
-class AssessedCase:
-    case_ref: str
-    sample_type: str
-    answers: dict[str, Any]
-    attributes: dict[str, Any]
-
-
-async def assessed_cases(
-    session: AsyncSession, inspection_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[AssessedCase]]:
-    """The assessments of each inspection's current sampled cases, in sample type and case order."""
-    if not inspection_ids:
-        return {}
-    rows = await session.execute(
-        select(
-            Sample.inspection_id,
-            Sample.sample_type,
-            SampledCase.case_ref,
-            CaseAssessment.answers,
-            CaseAssessment.attributes,
-        )
-        .join(SampledCase, SampledCase.sample_id == Sample.id)
-        .join(CaseAssessment, CaseAssessment.sampled_case_id == SampledCase.id)
-        .where(Sample.inspection_id.in_(inspection_ids), SampledCase.status.in_(CURRENT_CASE_STATUSES))
-        .order_by(Sample.inspection_id, Sample.sample_type, SampledCase.case_ref)
-    )
-    found: dict[uuid.UUID, list[AssessedCase]] = defaultdict(list)
-    for inspection_id, sample_type, case_ref, answers, attributes in rows:
-        found[inspection_id].append(AssessedCase(case_ref, sample_type, answers or {}, attributes or {}))
-    return found
-
+if TYPE_CHECKING:
+    from gateway.assessments.models import Judgement
 
 def _filter_attributes(standard: Standard) -> frozenset[str]:
     if standard.case_filter is None:
@@ -163,10 +127,9 @@ async def inspection_evidence(
 ) -> list[StandardEvidence]:
     """The inspection's evidence in the framework's order of standards, as the engine takes it."""
     faults: list[FieldError] = []
-    cases = (await assessed_cases(session, [inspection_id])).get(inspection_id, [])
+    cases = (await assessments.assessed_cases(session, [inspection_id])).get(inspection_id, [])
     by_case = case_evidence(framework, cases, faults)
-    judgements = (await session.scalars(select(Judgement).where(Judgement.inspection_id == inspection_id))).all()
-    by_judgement = judged_evidence(framework, judgements, faults)
+    by_judgement = judged_evidence(framework, await assessments.judgements(session, inspection_id), faults)
     if faults:
         raise refuse(faults)
     ordered: list[StandardEvidence] = []

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, JSONDocument, UTCDateTime, utcnow
+from gateway.db import Base, JSONDocument
+from gateway.writes import when, who
 
 
 class RatingSnapshot(Base):
@@ -33,5 +34,5 @@ class RatingSnapshot(Base):
     overall_rating: Mapped[str] = mapped_column(String(32))
     overall_score: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = when()
+    created_by: Mapped[str] = who()

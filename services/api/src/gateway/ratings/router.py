@@ -1,7 +1,5 @@
-"""Rating runs, the ratings panel's decisions, the ratings history, and regional ratings.
-
-Every route takes `CurrentActor`: the one place its permission check will be declared.
-"""
+"""Rating runs, the ratings panel's decisions, the ratings history, regional ratings, and a unit's
+ratings over time."""
 
 from __future__ import annotations
 
@@ -11,14 +9,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from gateway.actors import CurrentActor
 from gateway.db import SessionDep
 from gateway.engines import RatingEngineDep
 from gateway.idempotency.service import IdempotencyKey, run_once
-from gateway.ratings import service
+from gateway.pagination import PageQuery
+from gateway.permissions import Permission, requires
+from gateway.ratings import regional, service
 from gateway.ratings.schemas import (
     PanelDecisionCreate,
     RatingRunListQuery,
+    RatingsHistoryEntry,
     RatingSnapshotRead,
     RatingSnapshotRecord,
     RatingSnapshotSummary,
@@ -65,22 +65,21 @@ async def _created(request: Request, session: SessionDep, snapshot) -> tuple[int
     status_code=201,
     response_model=RatingSnapshotRead,
     responses={**_CREATED, **problem_responses(404, 409, 422, *_ENGINE_PROBLEMS)},
+    dependencies=[requires(Permission.RATINGS_RUN)],
 )
 async def start_rating_run(
     inspection_id: uuid.UUID,
     request: Request,
     session: SessionDep,
     engine: RatingEngineDep,
-    actor: CurrentActor,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def work():
-        snapshot = await service.start_rating_run(session, engine, inspection_id, actor)
+        snapshot = await service.start_rating_run(session, engine, inspection_id)
         return await _created(request, session, snapshot)
 
     return await run_once(
-        session, scope=_scope(inspection_id, "rating-runs"), key=idempotency_key, request_body={},
-        actor=actor.id, work=work,
+        session, scope=_scope(inspection_id, "rating-runs"), key=idempotency_key, request_body={}, work=work
     )
 
 
@@ -89,15 +88,12 @@ async def start_rating_run(
     operation_id="list_rating_runs",
     summary="The inspection's ratings history, newest first",
     responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.RATINGS_READ)],
 )
 async def list_rating_runs(
-    inspection_id: uuid.UUID,
-    query: Annotated[RatingRunListQuery, Query()],
-    session: SessionDep,
-    actor: CurrentActor,
+    inspection_id: uuid.UUID, query: Annotated[RatingRunListQuery, Query()], session: SessionDep
 ) -> Page[RatingSnapshotSummary]:
-    snapshots, next_cursor = await service.list_snapshots(session, inspection_id, query.limit, query.cursor)
-    return Page(items=await service.summaries(session, snapshots), next_cursor=next_cursor)
+    return await service.list_snapshots(session, inspection_id, query)
 
 
 @router.get(
@@ -105,10 +101,9 @@ async def list_rating_runs(
     operation_id="get_latest_rating_run",
     summary="The inspection's ratings in force: its newest snapshot",
     responses=problem_responses(404),
+    dependencies=[requires(Permission.RATINGS_READ)],
 )
-async def get_latest_rating_run(
-    inspection_id: uuid.UUID, session: SessionDep, actor: CurrentActor
-) -> RatingSnapshotRead:
+async def get_latest_rating_run(inspection_id: uuid.UUID, session: SessionDep) -> RatingSnapshotRead:
     return await service.read(session, await service.get_latest(session, inspection_id))
 
 
@@ -118,8 +113,9 @@ async def get_latest_rating_run(
     operation_id="get_rating_run",
     summary="One rating snapshot, with the evidence exactly as the engine was sent it",
     responses=problem_responses(404),
+    dependencies=[requires(Permission.RATINGS_READ)],
 )
-async def get_rating_run(snapshot_id: uuid.UUID, session: SessionDep, actor: CurrentActor) -> RatingSnapshotRecord:
+async def get_rating_run(snapshot_id: uuid.UUID, session: SessionDep) -> RatingSnapshotRecord:
     return await service.record(session, await service.get_snapshot(session, snapshot_id))
 
 
@@ -135,6 +131,7 @@ async def get_rating_run(snapshot_id: uuid.UUID, session: SessionDep, actor: Cur
     status_code=201,
     response_model=RatingSnapshotRead,
     responses={**_CREATED, **problem_responses(404, 409, 422, *_ENGINE_PROBLEMS)},
+    dependencies=[requires(Permission.PANEL_DECIDE)],
 )
 async def record_panel_decisions(
     inspection_id: uuid.UUID,
@@ -142,16 +139,15 @@ async def record_panel_decisions(
     request: Request,
     session: SessionDep,
     engine: RatingEngineDep,
-    actor: CurrentActor,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def work():
-        snapshot = await service.record_panel_decisions(session, engine, inspection_id, decision.overrides, actor)
+        snapshot = await service.record_panel_decisions(session, engine, inspection_id, decision.overrides)
         return await _created(request, session, snapshot)
 
     return await run_once(
         session, scope=_scope(inspection_id, "panel-decisions"), key=idempotency_key,
-        request_body=decision.model_dump(mode="json"), actor=actor.id, work=work,
+        request_body=decision.model_dump(mode="json"), work=work,
     )
 
 
@@ -166,12 +162,28 @@ async def record_panel_decisions(
         "figures, and which inspection each unit contributed."
     ),
     responses=problem_responses(404, 422, *_ENGINE_PROBLEMS),
+    dependencies=[requires(Permission.RATINGS_READ)],
 )
 async def get_regional_rating(
-    region_id: uuid.UUID,
-    query: Annotated[RegionalRatingQuery, Query()],
-    session: SessionDep,
-    engine: RatingEngineDep,
-    actor: CurrentActor,
+    region_id: uuid.UUID, query: Annotated[RegionalRatingQuery, Query()], session: SessionDep, engine: RatingEngineDep
 ) -> RegionalRating:
-    return await service.regional_rating(session, engine, region_id, query)
+    return await regional.regional_rating(session, engine, region_id, query)
+
+
+@router.get(
+    "/units/{unit_id}/ratings-history",
+    tags=["inspections"],
+    operation_id="get_unit_ratings_history",
+    summary="A unit's inspections over time with their overall ratings, newest first",
+    description=(
+        "Each inspection with the overall rating and score it was published with, or, before publication, "
+        "those of its latest rating snapshot (`rating_basis` says which). Withdrawn inspections are listed "
+        "without a rating."
+    ),
+    responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.RATINGS_READ)],
+)
+async def get_unit_ratings_history(
+    unit_id: uuid.UUID, query: Annotated[PageQuery, Query()], session: SessionDep
+) -> Page[RatingsHistoryEntry]:
+    return await service.unit_ratings_history(session, unit_id, query)

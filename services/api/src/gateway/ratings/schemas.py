@@ -1,4 +1,4 @@
-"""Wire shapes of rating runs, panel decisions and regional ratings.
+"""Wire shapes of rating runs, panel decisions, regional ratings and a unit's ratings history.
 
 The engine's own shapes (`RatingRequest`, `RatingResult`, `Override`, `PooledRatingResult`) are used as
 they are: a snapshot carries exactly what the engine was sent and what it answered.
@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
 
+from gateway.inspections.lifecycle import InspectionStatus, InspectionType
+from gateway.pagination import PageQuery
 from inspection_shared.rating import (
     OverallRatingValue,
     Override,
@@ -108,11 +110,7 @@ class RatingSnapshotRecord(RatingSnapshotRead):
         return value.model_dump(mode="json", exclude_none=True)
 
 
-class RatingRunListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
+RatingRunListQuery = PageQuery.sized(20, 100)
 
 
 class PanelDecisionCreate(BaseModel):
@@ -187,3 +185,25 @@ class RegionalRating(BaseModel):
         description="The engine's answer: per case-based standard, the pooled key-question figures and "
         "rating, with each unit's own figures."
     )
+
+
+# --- a unit's ratings history ------------------------------------------------------------------------
+
+
+class RatingsHistoryEntry(BaseModel):
+    inspection_id: uuid.UUID
+    type: InspectionType
+    status: InspectionStatus
+    title: str | None
+    framework_id: str
+    fieldwork_start: date | None
+    fieldwork_end: date | None
+    published_at: datetime | None
+    rating_basis: Literal["published", "latest", "none"] = Field(
+        description="published: the ratings it was published with; latest: its latest snapshot, not yet "
+        "published; none: not rated (or withdrawn)."
+    )
+    overall_rating: OverallRatingValue | None
+    overall_score: int | None
+    max_score: int | None
+    snapshot_id: uuid.UUID | None

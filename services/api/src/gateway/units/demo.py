@@ -8,7 +8,6 @@ from importlib.resources import files
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.actors import Actor
 from gateway.units.importer import (
     ImportRow,
     ParsedImport,
@@ -62,6 +61,6 @@ def demo_import() -> ParsedImport:
     return ParsedImport(rows=[*probation_rows(), *youth.rows], errors=youth.errors)
 
 
-async def load_demo_units(session: AsyncSession, actor: Actor) -> UnitImportReport:
+async def load_demo_units(session: AsyncSession) -> UnitImportReport:
     """Create or refresh the demo units; safe to repeat (a second load reports every unit unchanged)."""
-    return await import_units(session, demo_import(), actor)
+    return await import_units(session, demo_import())

@@ -17,9 +17,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.actors import Actor
-from gateway.db import utcnow
 from gateway.units.models import Unit
+from gateway.units.repository import by_codes
 from gateway.units.rules import UnitType, parent_fault
 from gateway.units.schemas import (
     IMPORT_COLUMNS,
@@ -27,7 +26,8 @@ from gateway.units.schemas import (
     UnitImportReport,
     UnitImportRow,
 )
-from gateway.units.service import flush_or_conflict, units_by_code
+from gateway.units.service import clash
+from gateway.writes import flush
 from inspection_shared.problems import FieldError, InvalidInput
 
 MAX_ROWS = 10_000
@@ -202,7 +202,7 @@ def _planned_value(row: ImportRow, held: Unit | None, name: str) -> Any:
     return getattr(row.unit, name) if held is None or name in row.given else getattr(held, name)
 
 
-async def import_units(session: AsyncSession, parsed: ParsedImport, actor: Actor) -> UnitImportReport:
+async def import_units(session: AsyncSession, parsed: ParsedImport) -> UnitImportReport:
     """Create or update every unit of the import, by code, or refuse the whole import naming each fault."""
     errors = list(parsed.errors)
 
@@ -216,7 +216,7 @@ async def import_units(session: AsyncSession, parsed: ParsedImport, actor: Actor
 
     held = {
         unit.code: unit
-        for unit in await units_by_code(session, [*plans, *(p.parent_code for p in plans.values() if p.parent_code)])
+        for unit in await by_codes(session, [*plans, *(p.parent_code for p in plans.values() if p.parent_code)])
     }
     for plan in plans.values():
         plan.held = held.get(plan.row.unit.code)
@@ -289,7 +289,7 @@ async def import_units(session: AsyncSession, parsed: ParsedImport, actor: Actor
             listed,
             error_count=len(errors),
         )
-    return await _write(session, plans, held, actor)
+    return await _write(session, plans, held)
 
 
 async def _cycles(session: AsyncSession, plans: dict[str, _Plan], held: dict[str, Unit]) -> list[FieldError]:
@@ -300,7 +300,7 @@ async def _cycles(session: AsyncSession, plans: dict[str, _Plan], held: dict[str
     }
     frontier = {p for p in parent_of.values() if p is not None and p not in parent_of}
     while frontier:  # the chains above held parents, one level at a time
-        above = await units_by_code(session, frontier)
+        above = await by_codes(session, frontier)
         for unit in above:
             parent_of[unit.code] = unit.parent_code
         frontier = {u.parent_code for u in above if u.parent_code is not None and u.parent_code not in parent_of}
@@ -331,14 +331,11 @@ async def _cycles(session: AsyncSession, plans: dict[str, _Plan], held: dict[str
     return errors
 
 
-async def _write(
-    session: AsyncSession, plans: dict[str, _Plan], held: dict[str, Unit], actor: Actor
-) -> UnitImportReport:
-    now = utcnow()
+async def _write(session: AsyncSession, plans: dict[str, _Plan], held: dict[str, Unit]) -> UnitImportReport:
     units: dict[str, Unit] = dict(held)
     for code, plan in plans.items():
         if plan.held is None:
-            units[code] = Unit(id=uuid.uuid4(), code=code, created_at=now, created_by=actor.id)
+            units[code] = Unit(id=uuid.uuid4(), code=code)
 
     outcomes: list[ImportedUnit] = []
     for code, plan in plans.items():
@@ -348,7 +345,6 @@ async def _write(
             for name in _FIELDS:
                 setattr(unit, name, getattr(plan.row.unit, name))
             unit.parent = parent
-            unit.updated_at, unit.updated_by = now, actor.id
             session.add(unit)
             outcomes.append(ImportedUnit(code=code, id=unit.id, outcome="created"))
             continue
@@ -360,11 +356,9 @@ async def _write(
         if unit.parent is not parent:
             unit.parent = parent
             changed = True
-        if changed:
-            unit.updated_at, unit.updated_by = now, actor.id
         outcomes.append(ImportedUnit(code=code, id=unit.id, outcome="updated" if changed else "unchanged"))
 
-    await flush_or_conflict(session, "The import")
+    await flush(session, clash=clash("The import"))
     return UnitImportReport(
         created=sum(o.outcome == "created" for o in outcomes),
         updated=sum(o.outcome == "updated" for o in outcomes),

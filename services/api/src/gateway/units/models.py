@@ -8,8 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gateway.db import Base, UTCDateTime, utcnow
+from gateway.db import Base
 from gateway.units.rules import UNIT_TYPES
+from gateway.writes import when, who
 
 
 class Unit(Base):
@@ -31,10 +32,10 @@ class Unit(Base):
     valid_to: Mapped[date | None] = mapped_column(Date)
     caseload_size: Mapped[int | None] = mapped_column(Integer)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = when()
+    created_by: Mapped[str] = who()
+    updated_at: Mapped[datetime] = when(on="change")
+    updated_by: Mapped[str] = who(on="change")
     # Bumped on every UPDATE, which also checks it: a write based on a stale read fails rather than
     # overwriting someone else's change. It is the unit's ETag.
     version: Mapped[int] = mapped_column(Integer)

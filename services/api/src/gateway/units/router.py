@@ -1,7 +1,4 @@
-"""Units of inspection: the tree of regions, PDUs, divisions, companies, youth services and others.
-
-Every route takes `CurrentActor`: the one place its permission check will be declared.
-"""
+"""Units of inspection: the tree of regions, PDUs, divisions, companies, youth services and others."""
 
 from __future__ import annotations
 
@@ -11,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from gateway import uploads
-from gateway.actors import CurrentActor
 from gateway.db import SessionDep
+from gateway.permissions import Permission, requires
 from gateway.units import importer, service
 from gateway.units.schemas import (
     UnitChildrenQuery,
@@ -82,24 +79,15 @@ _IMPORT_BODY: dict[str, Any] = {
 }
 
 
-def _read(unit) -> UnitRead:
-    return UnitRead.model_validate(unit)
-
-
-def _page(units: list, next_cursor: str | None) -> Page[UnitRead]:
-    return Page(items=[_read(u) for u in units], next_cursor=next_cursor)
-
-
 @router.get(
     "",
     operation_id="list_units",
     summary="Units of inspection, in code order, filtered",
     responses=problem_responses(422),
+    dependencies=[requires(Permission.UNITS_READ)],
 )
-async def list_units(
-    query: Annotated[UnitListQuery, Query()], session: SessionDep, actor: CurrentActor
-) -> Page[UnitRead]:
-    return _page(*await service.list_units(session, query))
+async def list_units(query: Annotated[UnitListQuery, Query()], session: SessionDep) -> Page[UnitRead]:
+    return await service.list_units(session, query)
 
 
 @router.post(
@@ -114,14 +102,13 @@ async def list_units(
         },
         **problem_responses(409, 422),
     },
+    dependencies=[requires(Permission.UNITS_WRITE)],
 )
-async def create_unit(
-    data: UnitCreate, request: Request, response: Response, session: SessionDep, actor: CurrentActor
-) -> UnitRead:
-    unit = await service.create_unit(session, data, actor)
+async def create_unit(data: UnitCreate, request: Request, response: Response, session: SessionDep) -> UnitRead:
+    unit = await service.create_unit(session, data)
     response.headers["Location"] = request.app.url_path_for("units.get_unit", unit_id=str(unit.id))
     response.headers["ETag"] = service.etag(unit)
-    return _read(unit)
+    return UnitRead.model_validate(unit)
 
 
 @router.post(
@@ -135,10 +122,11 @@ async def create_unit(
     ),
     responses=problem_responses(409, 413, 415, 422),
     openapi_extra=_IMPORT_BODY,
+    dependencies=[requires(Permission.UNITS_WRITE)],
 )
-async def import_units(request: Request, session: SessionDep, actor: CurrentActor) -> UnitImportReport:
+async def import_units(request: Request, session: SessionDep) -> UnitImportReport:
     parsed = await _read_import(request)
-    return await importer.import_units(session, parsed, actor)
+    return await importer.import_units(session, parsed)
 
 
 @router.get(
@@ -147,11 +135,12 @@ async def import_units(request: Request, session: SessionDep, actor: CurrentActo
     operation_id="get_unit",
     summary="One unit of inspection",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404)},
+    dependencies=[requires(Permission.UNITS_READ)],
 )
-async def get_unit(unit_id: uuid.UUID, response: Response, session: SessionDep, actor: CurrentActor) -> UnitRead:
+async def get_unit(unit_id: uuid.UUID, response: Response, session: SessionDep) -> UnitRead:
     unit = await service.get_unit(session, unit_id)
     response.headers["ETag"] = service.etag(unit)
-    return _read(unit)
+    return UnitRead.model_validate(unit)
 
 
 @router.patch(
@@ -160,18 +149,18 @@ async def get_unit(unit_id: uuid.UUID, response: Response, session: SessionDep, 
     summary="Change some fields of a unit",
     description="Send If-Match with the ETag of your last read: 428 without it, 412 if the unit has changed since.",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 409, 412, 422, 428)},
+    dependencies=[requires(Permission.UNITS_WRITE)],
 )
 async def update_unit(
     unit_id: uuid.UUID,
     changes: UnitUpdate,
     response: Response,
     session: SessionDep,
-    actor: CurrentActor,
     if_match: Annotated[str | None, Header(description="The ETag of your last read of the unit.")] = None,
 ) -> UnitRead:
-    unit = await service.update_unit(session, unit_id, changes, if_match, actor)
+    unit = await service.update_unit(session, unit_id, changes, if_match)
     response.headers["ETag"] = service.etag(unit)
-    return _read(unit)
+    return UnitRead.model_validate(unit)
 
 
 @router.get(
@@ -179,11 +168,12 @@ async def update_unit(
     operation_id="list_unit_children",
     summary="The units directly under a unit, in code order",
     responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.UNITS_READ)],
 )
 async def list_unit_children(
-    unit_id: uuid.UUID, query: Annotated[UnitChildrenQuery, Query()], session: SessionDep, actor: CurrentActor
+    unit_id: uuid.UUID, query: Annotated[UnitChildrenQuery, Query()], session: SessionDep
 ) -> Page[UnitRead]:
-    return _page(*await service.list_children(session, unit_id, query))
+    return await service.list_children(session, unit_id, query)
 
 
 # --- reading an upload -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 
+from gateway.pagination import PageQuery
 from gateway.units.rules import UnitType, canonical_nation
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
@@ -167,8 +168,7 @@ class UnitRead(BaseModel):
     updated_by: str
 
 
-class UnitListQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UnitListQuery(PageQuery.sized(50, 500)):
 
     type: UnitType | None = None
     nation: SearchText | None = Field(default=None, description="Exact nation, any case.")
@@ -177,18 +177,13 @@ class UnitListQuery(BaseModel):
     active_on: date | None = Field(default=None, description="Only units in service on this day.")
     q: SearchText | None = Field(default=None, description="Part of the name, any case.")
     synthetic: bool | None = Field(default=None, description="true: only invented units; false: only real ones.")
-    limit: int = Field(default=50, ge=1, le=500)
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
 
 
-class UnitChildrenQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UnitChildrenQuery(PageQuery.sized(50, 500)):
 
     type: UnitType | None = None
     active_on: date | None = Field(default=None, description="Only units in service on this day.")
     synthetic: bool | None = None
-    limit: int = Field(default=50, ge=1, le=500)
-    cursor: str | None = Field(default=None, description="next_cursor of the previous page.")
 
 
 IMPORT_COLUMNS = (

@@ -5,7 +5,7 @@ building one reads five tables. So each gateway process keeps the rendered JSON 
 the state each was built from: the inspection's version and evidence revision, and the versions of its
 unit and of the unit's parent. Every change to anything a summary shows moves one of them on (the
 inspection and units through their version columns; frames, samples, answers, judgements and ratings
-through `guards.inspection_for_change`), in the transaction that makes the change. A read looks the
+through `inspections.guards.inspection_for_change`), in the transaction that makes the change. A read looks the
 state up with one query on primary keys and serves the held document while it matches. Framework
 versions never change once held, so their names need no part in the state.
 
@@ -25,26 +25,12 @@ from dataclasses import dataclass
 
 import asyncpg
 from fastapi import Request
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
-from gateway.inspections import service
-from gateway.inspections.models import Inspection
-from gateway.inspections.schemas import InspectionSummary
-from gateway.units.models import Unit
+from gateway.summaries import repository, service
+from gateway.summaries.repository import STATE, State
+from gateway.summaries.schemas import InspectionSummary
 from inspection_shared.problems import NotFound
-
-State = tuple[int, int, int, int | None]
-"""Inspection version, its evidence revision, unit version, parent unit version (None without one)."""
-
-_parent = aliased(Unit)
-STATE = (
-    select(Inspection.version, Inspection.evidence_revision, Unit.version, _parent.version)
-    .join(Unit, Unit.id == Inspection.unit_id)
-    .outerjoin(_parent, _parent.id == Unit.parent_id)
-    .where(Inspection.id == bindparam("inspection_id"))
-)
 
 # Part of every ETag, so that a release that changes the summary's shape never answers 304 to a client
 # holding a document of the old shape.
@@ -124,12 +110,6 @@ class PostgresStates:
         await self._pool.close()
 
 
-async def session_states(session: AsyncSession, inspection_id: uuid.UUID) -> State | None:
-    """Reads states in the request's own session: for SQLite, where the embedded gateway runs alone."""
-    row = (await session.execute(STATE, {"inspection_id": inspection_id})).one_or_none()
-    return tuple(row) if row is not None else None
-
-
 @dataclass(frozen=True)
 class SummaryDocument:
     etag: str
@@ -156,7 +136,7 @@ class SummaryDocuments:
         """The summary as it is now; a session is opened only to build one."""
         if self._states is None:
             async with sessions() as session:
-                state = await session_states(session, inspection_id)
+                state = await repository.state(session, inspection_id)
                 return self._held_now(inspection_id, state) or await self._build(session, inspection_id, state)
         state = await self._states(inspection_id)
         held = self._held_now(inspection_id, state)

@@ -1,0 +1,82 @@
+"""Domain-one judgements: the inspectors' rating of each judged standard (domain one, policy and
+provision), with its evidence summary, checked against the inspection's pinned framework."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.assessments import repository
+from gateway.assessments.models import Judgement
+from gateway.assessments.schemas import JudgedStandard, JudgementList, JudgementRead, JudgementWrite
+from gateway.db import row_fields
+from gateway.inspections.guards import get_inspection, inspection_for_change, pinned_framework
+from gateway.inspections.lifecycle import Activity
+from gateway.preconditions import check_if_match
+from gateway.writes import flush
+from inspection_shared.framework import Framework, Standard
+from inspection_shared.problems import FieldError, InvalidInput, NotFound, PreconditionFailed
+
+
+def judged_standard(framework: Framework, standard_id: str) -> Standard:
+    """The judged standard of this id, or a 422 naming it: unknown and case-based standards are not judged."""
+    standard = framework.standard(standard_id)
+    if standard is None:
+        message = f"no standard {standard_id} in framework {framework.id}"
+    elif standard.kind != "judged":
+        message = (
+            f"standard {standard_id} ({standard.name}) is case-based: it is rated from case answers, not "
+            "judged by inspectors"
+        )
+    else:
+        return standard
+    judged = ", ".join(s.id for s in framework.standards() if s.kind == "judged")
+    raise InvalidInput(
+        f"Only judged standards take a judgement ({framework.id}: {judged}); {message}.",
+        [FieldError(field="path.standard_id", message=message)],
+    )
+
+
+def _read(judgement: Judgement, standard: Standard) -> JudgementRead:
+    return JudgementRead.model_validate({**row_fields(judgement), "standard_name": standard.name})
+
+
+async def get_judgement(session: AsyncSession, inspection_id: uuid.UUID, standard_id: str) -> JudgementRead:
+    inspection = await get_inspection(session, inspection_id)
+    standard = judged_standard(await pinned_framework(session, inspection), standard_id)
+    judgement = await repository.judgement(session, inspection.id, standard_id)
+    if judgement is None:
+        raise NotFound(f"Standard {standard_id} of inspection {inspection.id} has not been judged yet.")
+    return _read(judgement, standard)
+
+
+async def put_judgement(
+    session: AsyncSession, inspection_id: uuid.UUID, standard_id: str, data: JudgementWrite, if_match: str | None
+) -> tuple[JudgementRead, bool]:
+    """Record the inspectors' judgement of a judged standard. Returns it and whether it was created."""
+    inspection = await inspection_for_change(session, inspection_id, Activity.RECORDING)
+    standard = judged_standard(await pinned_framework(session, inspection), standard_id)
+    held = await repository.judgement(session, inspection.id, standard_id)
+    what = f"the judgement of standard {standard_id}"
+    check_if_match(what, held.version if held else None, if_match)
+    created = held is None
+    if held is None:
+        held = Judgement(inspection_id=inspection.id, standard_id=standard_id)
+        session.add(held)
+    if (held.rating, held.evidence_summary) != (data.rating, data.evidence_summary):
+        held.rating, held.evidence_summary = data.rating, data.evidence_summary
+    await flush(session, clash=PreconditionFailed.changed_meanwhile(what), changed=what)
+    return _read(held, standard), created
+
+
+async def list_judgements(session: AsyncSession, inspection_id: uuid.UUID) -> JudgementList:
+    inspection = await get_inspection(session, inspection_id)
+    framework = await pinned_framework(session, inspection)
+    judged = [s for s in framework.standards() if s.kind == "judged"]
+    held = {j.standard_id: j for j in await repository.judgements(session, inspection.id)}
+    return JudgementList(
+        items=[_read(held[s.id], s) for s in judged if s.id in held],
+        next_cursor=None,
+        missing=[JudgedStandard(standard_id=s.id, name=s.name, scored=s.scored) for s in judged if s.id not in held],
+    )

@@ -1,0 +1,163 @@
+"""The queries that read what inspectors recorded: case assessments (each on a sampled case) and
+judgements, for the assessments routes and for the domains that rate and summarise them."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.assessments.models import CaseAssessment, Judgement
+from gateway.caseloads.models import Sample, SampledCase
+from gateway.caseloads.schemas import IN_SAMPLE
+from gateway.frameworks.models import FrameworkStandard
+from gateway.pagination import Key, PageQuery, keyset_page
+from inspection_shared.pagination import Page
+
+Item = TypeVar("Item")
+
+BY_CASE = (Key(CaseAssessment.sample_type), Key(CaseAssessment.case_ref), Key(CaseAssessment.id))
+
+
+# --- case assessments --------------------------------------------------------------------------------
+
+
+async def latest_sample_id(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> uuid.UUID | None:
+    return await session.scalar(
+        select(Sample.id)
+        .where(Sample.inspection_id == inspection_id, Sample.sample_type == sample_type)
+        .order_by(Sample.drawn_at.desc())
+        .limit(1)
+    )
+
+
+async def case_with_assessment(
+    session: AsyncSession, sample_id: uuid.UUID, case_ref: str
+) -> tuple[SampledCase, CaseAssessment | None] | None:
+    row = (
+        await session.execute(
+            select(SampledCase, CaseAssessment)
+            .outerjoin(CaseAssessment, CaseAssessment.sampled_case_id == SampledCase.id)
+            .where(SampledCase.sample_id == sample_id, SampledCase.case_ref == case_ref)
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
+
+
+async def assessments(
+    session: AsyncSession,
+    inspection_id: uuid.UUID,
+    conditions: Sequence[ColumnElement[bool]],
+    query: PageQuery,
+    item: Callable[[tuple[CaseAssessment, str]], Item],
+) -> Page[Item]:
+    """One page of the inspection's assessments, each with its case's status, by sample type and case."""
+    statement = (
+        select(CaseAssessment, SampledCase.status)
+        .join(SampledCase, SampledCase.id == CaseAssessment.sampled_case_id)
+        .where(CaseAssessment.inspection_id == inspection_id, *conditions)
+    )
+    return await keyset_page(session, statement, BY_CASE, query, item, scalars=False)
+
+
+async def sampled_cases(session: AsyncSession, inspection_id: uuid.UUID) -> dict[tuple[str, str], tuple[uuid.UUID, str]]:
+    """Every sampled case of the inspection: (sample type, case reference) -> (its id, its status)."""
+    rows = await session.execute(
+        select(Sample.sample_type, SampledCase.case_ref, SampledCase.id, SampledCase.status)
+        .join(Sample, Sample.id == SampledCase.sample_id)
+        .where(Sample.inspection_id == inspection_id)
+    )
+    return {(sample_type, case_ref): (case_id, status) for sample_type, case_ref, case_id, status in rows}
+
+
+@dataclass(frozen=True)
+class HeldAssessment:
+    """An assessment already held, as much of it as an import compares and merges."""
+
+    id: uuid.UUID
+    answers: dict[str, str]
+    attributes: dict[str, Any]
+    evidence_note: str | None
+
+
+async def held_assessments(session: AsyncSession, inspection_id: uuid.UUID) -> dict[uuid.UUID, HeldAssessment]:
+    """The inspection's assessments by sampled case."""
+    rows = await session.execute(
+        select(
+            CaseAssessment.sampled_case_id,
+            CaseAssessment.id,
+            CaseAssessment.answers,
+            CaseAssessment.attributes,
+            CaseAssessment.evidence_note,
+        ).where(CaseAssessment.inspection_id == inspection_id)
+    )
+    return {row[0]: HeldAssessment(*row[1:]) for row in rows}
+
+
+@dataclass(frozen=True)
+class AssessedCase:
+    case_ref: str
+    sample_type: str
+    answers: dict[str, Any]
+    attributes: dict[str, Any]
+
+
+async def assessed_cases(
+    session: AsyncSession, inspection_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[AssessedCase]]:
+    """The assessments of each inspection's cases in the sample now, in sample type and case order."""
+    if not inspection_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Sample.inspection_id,
+            Sample.sample_type,
+            SampledCase.case_ref,
+            CaseAssessment.answers,
+            CaseAssessment.attributes,
+        )
+        .join(SampledCase, SampledCase.sample_id == Sample.id)
+        .join(CaseAssessment, CaseAssessment.sampled_case_id == SampledCase.id)
+        .where(Sample.inspection_id.in_(inspection_ids), SampledCase.status.in_(IN_SAMPLE))
+        .order_by(Sample.inspection_id, Sample.sample_type, SampledCase.case_ref)
+    )
+    found: dict[uuid.UUID, list[AssessedCase]] = defaultdict(list)
+    for inspection_id, sample_type, case_ref, answers, attributes in rows:
+        found[inspection_id].append(AssessedCase(case_ref, sample_type, answers or {}, attributes or {}))
+    return found
+
+
+# --- judgements --------------------------------------------------------------------------------------
+
+
+async def judgement(session: AsyncSession, inspection_id: uuid.UUID, standard_id: str) -> Judgement | None:
+    return await session.scalar(
+        select(Judgement).where(Judgement.inspection_id == inspection_id, Judgement.standard_id == standard_id)
+    )
+
+
+async def judgements(session: AsyncSession, inspection_id: uuid.UUID) -> list[Judgement]:
+    return list((await session.scalars(select(Judgement).where(Judgement.inspection_id == inspection_id))).all())
+
+
+async def judged_standards(
+    session: AsyncSession, inspection_id: uuid.UUID, framework_id: str
+) -> list[tuple[str, bool]]:
+    """The framework's judged standards in order, each with whether its judgement is recorded."""
+    rows = (
+        await session.execute(
+            select(FrameworkStandard.id, Judgement.id)
+            .outerjoin(
+                Judgement,
+                and_(Judgement.inspection_id == inspection_id, Judgement.standard_id == FrameworkStandard.id),
+            )
+            .where(FrameworkStandard.framework_id == framework_id, FrameworkStandard.kind == "judged")
+            .order_by(FrameworkStandard.position)
+        )
+    ).all()
+    return [(standard_id, judgement_id is not None) for standard_id, judgement_id in rows]

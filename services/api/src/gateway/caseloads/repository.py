@@ -1,0 +1,198 @@
+"""The queries that read frames, samples and sampled cases: for the caseloads routes, and for the domains
+that read samples (case answers are recorded on sampled cases; the summary counts them)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Subquery, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
+
+from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase, Substitution
+from gateway.caseloads.schemas import IN_SAMPLE, SampledCaseQuery
+from gateway.pagination import Key, PageQuery, keyset_page
+from inspection_shared.pagination import Page
+
+Item = TypeVar("Item")
+
+BY_CASE_REF = (Key(SampledCase.case_ref),)
+OLDEST_FIRST = (Key(Substitution.substituted_at), Key(Substitution.id))
+
+
+# --- frames ------------------------------------------------------------------------------------------
+
+
+async def frame(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> CaseloadFrame | None:
+    statement = select(CaseloadFrame).where(
+        CaseloadFrame.inspection_id == inspection_id, CaseloadFrame.sample_type == sample_type
+    )
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def frames_with_samples(
+    session: AsyncSession, inspection_id: uuid.UUID, sample_type: str | None = None
+) -> list[tuple[CaseloadFrame, uuid.UUID | None]]:
+    """The inspection's frames (without their content), each with the id of the sample drawn from it."""
+    statement = (
+        select(CaseloadFrame, Sample.id)
+        .options(defer(CaseloadFrame.content))
+        .outerjoin(Sample, Sample.frame_id == CaseloadFrame.id)
+        .where(CaseloadFrame.inspection_id == inspection_id)
+        .order_by(CaseloadFrame.sample_type)
+    )
+    if sample_type is not None:
+        statement = statement.where(CaseloadFrame.sample_type == sample_type)
+    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
+
+
+async def sample_of_frame(session: AsyncSession, frame_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(select(Sample.id).where(Sample.frame_id == frame_id))
+
+
+# --- samples -----------------------------------------------------------------------------------------
+
+
+async def samples(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str | None) -> list[Sample]:
+    """The inspection's samples without their (large) documents, by sample type."""
+    statement = (
+        select(Sample)
+        .options(defer(Sample.result), defer(Sample.design))
+        .where(Sample.inspection_id == inspection_id)
+        .order_by(Sample.sample_type)
+    )
+    if sample_type is not None:
+        statement = statement.where(Sample.sample_type == sample_type)
+    return list((await session.scalars(statement)).all())
+
+
+async def counts(
+    session: AsyncSession, sample_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, int], dict[uuid.UUID, int]]:
+    """Cases in each sample now, and substitutions made in each."""
+    if not sample_ids:
+        return {}, {}
+    sizes = dict(
+        (
+            await session.execute(
+                select(SampledCase.sample_id, func.count())
+                .where(SampledCase.sample_id.in_(sample_ids), SampledCase.status.in_(IN_SAMPLE))
+                .group_by(SampledCase.sample_id)
+            )
+        ).all()
+    )
+    substitutions = dict(
+        (
+            await session.execute(
+                select(Substitution.sample_id, func.count())
+                .where(Substitution.sample_id.in_(sample_ids))
+                .group_by(Substitution.sample_id)
+            )
+        ).all()
+    )
+    return sizes, substitutions
+
+
+@dataclass(frozen=True)
+class SampleTally:
+    sample_id: uuid.UUID
+    sample_type: str
+    drawn_at: datetime
+    case_status: str | None
+    cases: int
+    assessed: int
+
+
+async def sample_tallies(session: AsyncSession, inspection_id: uuid.UUID) -> list[SampleTally]:
+    """Per sample and case status: the cases, and how many of them have been assessed."""
+    rows = (
+        await session.execute(
+            select(
+                Sample.id,
+                Sample.sample_type,
+                Sample.drawn_at,
+                SampledCase.status,
+                func.count(SampledCase.id),
+                func.count(SampledCase.id).filter(SampledCase.assessed),
+            )
+            .select_from(Sample)
+            .outerjoin(SampledCase, SampledCase.sample_id == Sample.id)
+            .where(Sample.inspection_id == inspection_id)
+            .group_by(Sample.id, Sample.sample_type, Sample.drawn_at, SampledCase.status)
+            .order_by(Sample.sample_type, Sample.drawn_at)
+        )
+    ).all()
+    return [SampleTally(*row) for row in rows]
+
+
+# --- sampled cases -----------------------------------------------------------------------------------
+
+
+async def sampled_cases(
+    session: AsyncSession, sample_id: uuid.UUID, query: SampledCaseQuery, item: Callable[[SampledCase], Item]
+) -> Page[Item]:
+    """The cases of the sample now (and those replaced, if asked), in case_ref order."""
+    statement = select(SampledCase).where(SampledCase.sample_id == sample_id)
+    if not query.include_replaced:
+        statement = statement.where(SampledCase.status.in_(IN_SAMPLE))
+    if query.stratum is not None:
+        statement = statement.where(SampledCase.stratum == query.stratum)
+    if query.unit is not None:
+        statement = statement.where(SampledCase.unit == query.unit)
+    return await keyset_page(session, statement, BY_CASE_REF, query, item)
+
+
+def cases_of_inspections(inspection_ids: Iterable[uuid.UUID] | None = None) -> Subquery:
+    """Every sampled case (id, sample_type, case_ref, status, inspection_id) of the inspections given (of
+    all, if None), for the domains that join what they record for a case to the case."""
+    statement = select(
+        SampledCase.id, Sample.sample_type, SampledCase.case_ref, SampledCase.status, Sample.inspection_id
+    ).join(Sample, Sample.id == SampledCase.sample_id)
+    if inspection_ids is not None:
+        statement = statement.where(Sample.inspection_id.in_(list(inspection_ids)))
+    return statement.subquery("sampled_cases_of")
+
+
+async def mark_assessed(session: AsyncSession, sampled_case_ids: Iterable[uuid.UUID]) -> None:
+    """Record that these cases have their first answers: they stay in their samples from now on."""
+    ids = list(sampled_case_ids)
+    for start in range(0, len(ids), 1000):
+        await session.execute(
+            update(SampledCase)
+            .where(and_(SampledCase.id.in_(ids[start : start + 1000]), SampledCase.assessed.is_(False)))
+            .values(assessed=True),
+            execution_options={"synchronize_session": False},
+        )
+
+
+# --- substitutions -----------------------------------------------------------------------------------
+
+
+async def substitutions(
+    session: AsyncSession, sample_id: uuid.UUID, query: PageQuery, item: Callable[[tuple], Item]
+) -> Page[Item]:
+    """Every substitution in the sample, oldest first, each with the rank of the reserve brought in."""
+    statement = (
+        select(Substitution, SampledCase.reserve_rank)
+        .outerjoin(
+            SampledCase,
+            and_(
+                SampledCase.sample_id == Substitution.sample_id,
+                SampledCase.case_ref == Substitution.reserve_case_ref,
+            ),
+        )
+        .where(Substitution.sample_id == sample_id)
+    )
+    return await keyset_page(session, statement, OLDEST_FIRST, query, item, scalars=False)
+
+
+async def reserves_used(session: AsyncSession, sample_id: uuid.UUID) -> dict[str, str]:
+    """Reserve case reference -> the case it replaced, for the reserves of the sample brought in."""
+    rows = await session.execute(
+        select(Substitution.reserve_case_ref, Substitution.replaced_case_ref).where(Substitution.sample_id == sample_id)
+    )
+    return dict(rows.all())

@@ -1,0 +1,113 @@
+"""The summary of an inspection, assembled from what each domain holds: the inspection and its unit,
+the pinned framework, the ratings table of its latest snapshot, and the progress of its samples, case
+assessments and judgements. A fixed handful of queries whatever the size of the inspection."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.assessments import repository as assessments
+from gateway.caseloads import repository as caseloads
+from gateway.caseloads.repository import SampleTally
+from gateway.caseloads.schemas import IN_SAMPLE, CaseStatus
+from gateway.inspections.lifecycle import InspectionStatus
+from gateway.inspections.schemas import InspectionRead
+from gateway.ratings import repository as ratings
+from gateway.summaries import repository
+from gateway.summaries.schemas import (
+    AssessmentProgress,
+    InspectedUnit,
+    InspectionSummary,
+    JudgementProgress,
+    OverallLine,
+    PinnedFramework,
+    RatingsTable,
+    RegionBrief,
+    SampleCounts,
+    StandardLine,
+)
+from inspection_shared.problems import NotFound
+from inspection_shared.rating import RatingResult
+
+
+def ratings_table(snapshot: Any, published: bool) -> RatingsTable:
+    """The ratings table of a snapshot, read from the engine's result it holds (a `RatingResult`)."""
+    result = RatingResult.model_validate(snapshot.result)
+    return RatingsTable(
+        snapshot_id=snapshot.id,
+        sequence=snapshot.sequence,
+        kind=snapshot.kind,
+        published=published,
+        framework_version=snapshot.framework_version,
+        rules_version=snapshot.rules_version,
+        input_fingerprint=snapshot.input_fingerprint,
+        created_at=snapshot.created_at,
+        created_by=snapshot.created_by,
+        standards=[StandardLine.model_validate(standard) for standard in result.standards],
+        overall=OverallLine.model_validate(result.overall),
+    )
+
+
+def sample_counts(tallies: list[SampleTally]) -> list[SampleCounts]:
+    by_sample: dict[uuid.UUID, dict[str, Any]] = {}
+    for tally in tallies:
+        counts = by_sample.setdefault(
+            tally.sample_id,
+            {"sample_type": tally.sample_type, "sample_id": tally.sample_id, "drawn_at": tally.drawn_at,
+             **{status: 0 for status in CaseStatus}, "assessed": 0},
+        )
+        if tally.case_status is not None:
+            counts[tally.case_status] += tally.cases
+        if tally.case_status in IN_SAMPLE:
+            counts["assessed"] += tally.assessed
+    return [
+        SampleCounts(
+            sample_type=c["sample_type"],
+            sample_id=c["sample_id"],
+            drawn_at=c["drawn_at"],
+            in_sample=c[CaseStatus.SELECTED] + c[CaseStatus.RESERVE_USED],
+            drawn=c[CaseStatus.SELECTED] + c[CaseStatus.REPLACED],
+            replaced=c[CaseStatus.REPLACED],
+            reserves_used=c[CaseStatus.RESERVE_USED],
+            assessments_recorded=c["assessed"],
+        )
+        for c in by_sample.values()
+    ]
+
+
+async def summary(session: AsyncSession, inspection_id: uuid.UUID) -> InspectionSummary:
+    head = await repository.summary_head(session, inspection_id)
+    if head is None:
+        raise NotFound(f"No inspection {inspection_id}")
+    inspection, parent = head.inspection, head.parent
+    unit = inspection.unit
+    snapshot = await ratings.latest_result(session, inspection_id)
+    samples = sample_counts(await caseloads.sample_tallies(session, inspection_id))
+    judged = await assessments.judged_standards(session, inspection_id, inspection.framework_id)
+    region = unit if unit.type == "region" else parent if parent is not None and parent.type == "region" else None
+    published = inspection.status == InspectionStatus.PUBLISHED
+    return InspectionSummary(
+        inspection=InspectionRead.model_validate(inspection),
+        unit=InspectedUnit(
+            id=unit.id,
+            code=unit.code,
+            name=unit.name,
+            type=unit.type,
+            nation=unit.nation,
+            region=RegionBrief.model_validate(region) if region is not None else None,
+        ),
+        framework=PinnedFramework(id=inspection.framework_id, version=head.framework_version, name=head.framework_name),
+        ratings=ratings_table(snapshot, published) if snapshot is not None else None,
+        samples=samples,
+        assessments=AssessmentProgress(
+            recorded=sum(s.assessments_recorded for s in samples), cases_sampled=sum(s.in_sample for s in samples)
+        ),
+        judgements=JudgementProgress(
+            recorded=sum(recorded for _, recorded in judged),
+            judged_standards=len(judged),
+            missing=[standard for standard, recorded in judged if not recorded],
+        ),
+    )

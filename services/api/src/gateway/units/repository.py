@@ -1,0 +1,87 @@
+"""The queries that read units: for the units routes, and for every other domain that reads the tree."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from gateway.pagination import Key, PageQuery, keyset_page
+from gateway.units.models import Unit
+from inspection_shared.pagination import Page
+
+Item = TypeVar("Item")
+
+_CODE_CHUNK = 500
+"""Codes per IN (...) list when loading many units by code."""
+BY_CODE = (Key(Unit.code),)
+"""Lists of units are in code order: codes are unique, so the order is a key."""
+
+
+def with_parent(statement: Select) -> Select:
+    return statement.options(joinedload(Unit.parent))
+
+
+def active_on(day: date) -> ColumnElement[bool]:
+    """In service on `day`: started on or before it, and not ended before it (valid_to is inclusive)."""
+    return and_(
+        or_(Unit.valid_from.is_(None), Unit.valid_from <= day),
+        or_(Unit.valid_to.is_(None), Unit.valid_to >= day),
+    )
+
+
+async def get(session: AsyncSession, unit_id: uuid.UUID) -> Unit | None:
+    return await session.get(Unit, unit_id)
+
+
+async def get_with_parent(session: AsyncSession, unit_id: uuid.UUID) -> Unit | None:
+    return (await session.scalars(with_parent(select(Unit).where(Unit.id == unit_id)))).one_or_none()
+
+
+async def by_codes(session: AsyncSession, codes: Iterable[str]) -> list[Unit]:
+    """The held units with these codes, each with its parent loaded."""
+    wanted = sorted(set(codes))
+    found: list[Unit] = []
+    for start in range(0, len(wanted), _CODE_CHUNK):
+        chunk = wanted[start : start + _CODE_CHUNK]
+        found.extend((await session.scalars(with_parent(select(Unit).where(Unit.code.in_(chunk))))).all())
+    return found
+
+
+async def code_taken(session: AsyncSession, code: str, other_than: uuid.UUID | None = None) -> bool:
+    statement = select(Unit.id).where(Unit.code == code)
+    if other_than is not None:
+        statement = statement.where(Unit.id != other_than)
+    return (await session.scalar(statement)) is not None
+
+
+async def children(session: AsyncSession, unit_id: uuid.UUID) -> list[Unit]:
+    """The units directly under a unit, in code order."""
+    return list((await session.scalars(select(Unit).where(Unit.parent_id == unit_id).order_by(Unit.code))).all())
+
+
+async def ancestry(session: AsyncSession, start: Unit) -> list[Unit]:
+    """`start` and the units above it, nearest first."""
+    chain = [start]
+    seen = {start.id}
+    parent_id = start.parent_id
+    while parent_id is not None and parent_id not in seen:
+        parent = await session.get(Unit, parent_id)
+        if parent is None:
+            break
+        chain.append(parent)
+        seen.add(parent.id)
+        parent_id = parent.parent_id
+    return chain
+
+
+async def page(
+    session: AsyncSession, conditions: Sequence[ColumnElement[bool]], query: PageQuery, item: Callable[[Unit], Item]
+) -> Page[Item]:
+    """One page of the units meeting `conditions`, in code order, each with its parent, as `item` makes it."""
+    return await keyset_page(session, with_parent(select(Unit).where(*conditions)), BY_CODE, query, item)

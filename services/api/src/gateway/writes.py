@@ -1,0 +1,134 @@
+"""The one write path: every change the gateway makes to a row passes through the session hooks here.
+
+- **Who and when.** A column declared with `who()` or `when()` is stamped by the hook, never by hand:
+  with the id of the actor the session acts for (`session.info["actor"]`, set per request by
+  `db.get_session`) and the time of the write. `on="insert"` stamps a row once, when it is created
+  (created_at, drawn_by, ...); `on="change"` stamps it on creation and on every change (updated_at, ...).
+  A session with no actor cannot write at all, so no change goes unaccounted for.
+- **Both ways of writing.** Objects flushed by the unit of work are stamped in `before_flush`; bulk
+  INSERT and UPDATE statements executed through the session (imports, sampled cases) are stamped in
+  `do_orm_execute`. These two hooks are where every change passes, and so where the audit log hangs.
+- **Bookkeeping.** A statement that only moves a counter the gateway keeps for itself (an inspection's
+  evidence revision) is not a change of the record; it says so with the execution option
+  `bookkeeping=True` and is left unstamped.
+- **Clashes.** `flush()` (and `answering_clashes()` around a bulk statement) turns a write that lost a
+  race with a concurrent request into the problem the caller should see: a stale version (the row was
+  changed since it was read) is a 412, a constraint violation is a 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from typing import Any, Literal, NamedTuple
+
+from sqlalchemy import String, Table, event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import MappedColumn, ORMExecuteState, Session, UOWTransaction, mapped_column
+from sqlalchemy.orm.exc import StaleDataError
+
+from gateway.actors import SESSION_KEY, Actor
+from gateway.db import UTCDateTime, utcnow
+from inspection_shared.problems import Conflict, PreconditionFailed, Problem
+
+BOOKKEEPING = "bookkeeping"
+"""Execution option of a statement that changes no record, only the gateway's own counters."""
+
+_STAMP = "stamp"
+
+
+class Stamp(NamedTuple):
+    kind: Literal["who", "when"]
+    on: Literal["insert", "change"]
+
+
+def who(*, on: Literal["insert", "change"] = "insert") -> MappedColumn[Any]:
+    """A column holding the id of the actor who created (or last changed) the row."""
+    return mapped_column(String(100), info={_STAMP: Stamp("who", on)})
+
+
+def when(*, on: Literal["insert", "change"] = "insert") -> MappedColumn[Any]:
+    """A column holding when the row was created (or last changed), in UTC."""
+    return mapped_column(UTCDateTime, info={_STAMP: Stamp("when", on)})
+
+
+class NoActor(RuntimeError):
+    """A write was attempted in a session that acts for nobody."""
+
+
+def actor_of(session: Session | AsyncSession) -> Actor:
+    actor = session.info.get(SESSION_KEY)
+    if actor is None:
+        raise NoActor("a session writes only for an actor: open it with info={SESSION_KEY: actor}")
+    return actor
+
+
+@cache
+def _stamps(table: Table) -> tuple[tuple[str, Stamp], ...]:
+    return tuple((column.key, column.info[_STAMP]) for column in table.columns if _STAMP in column.info)
+
+
+def _stamp_values(session: Session, table: Table, *, inserting: bool) -> dict[str, Any]:
+    stamps = [(key, stamp) for key, stamp in _stamps(table) if inserting or stamp.on == "change"]
+    if not stamps:
+        return {}
+    actor, now = actor_of(session), utcnow()
+    return {key: actor.id if stamp.kind == "who" else now for key, stamp in stamps}
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_flushed_objects(session: Session, flush_context: UOWTransaction, instances: object) -> None:
+    if not (session.new or session.dirty or session.deleted):
+        return
+    actor_of(session)  # refuse any write, deletions included, for nobody
+    for inserting, objects in ((True, session.new), (False, session.dirty)):
+        for obj in objects:
+            if not inserting and not session.is_modified(obj, include_collections=False):
+                continue
+            for key, value in _stamp_values(session, obj.__table__, inserting=inserting).items():
+                setattr(obj, key, value)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _stamp_statements(state: ORMExecuteState) -> Any:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return None
+    if state.execution_options.get(BOOKKEEPING):
+        return None
+    actor_of(state.session)  # refuse any write for nobody
+    if state.is_delete:
+        return None
+    values = _stamp_values(state.session, state.statement.table, inserting=state.is_insert)
+    if not values:
+        return None
+    if state.is_insert and state.is_executemany:  # each row's parameters name the columns it inserts
+        return state.invoke_statement(params=[values] * len(state.parameters))
+    state.statement = state.statement.values(**values)
+    return None
+
+
+# --- clashes with concurrent requests ----------------------------------------------------------------
+
+
+@contextmanager
+def answering_clashes(*, clash: str | Problem, changed: str | None = None) -> Iterator[None]:
+    """Answer a write that lost a race: `clash` (a 409 detail, or the problem itself) for a constraint
+    violation, and a 412 naming `changed` (such as "the unit") for a stale version, if given."""
+    try:
+        yield
+    except StaleDataError as error:
+        raise (PreconditionFailed.changed_meanwhile(changed) if changed else _problem(clash)) from error
+    except IntegrityError as error:
+        raise _problem(clash) from error
+
+
+async def flush(session: AsyncSession, *, clash: str | Problem, changed: str | None = None) -> None:
+    """Write now, so that a clash with a concurrent request is answered here rather than as a failed commit."""
+    with answering_clashes(clash=clash, changed=changed):
+        await session.flush()
+
+
+def _problem(clash: str | Problem) -> Problem:
+    return clash if isinstance(clash, Problem) else Conflict(clash)
