@@ -19,6 +19,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -263,6 +264,10 @@ def _file_problems_under_problem_json(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _operation_id(route: APIRoute) -> str:
+    return route.endpoint.__name__
+
+
 def create_service_app(
     *,
     title: str,
@@ -280,6 +285,8 @@ def create_service_app(
         lifespan=lifespan,
         openapi_tags=openapi_tags,
         responses=problem_responses(422, 500),
+        # Stable operation ids: each route's handler is named for what the operation does.
+        generate_unique_id_function=_operation_id,
     )
     _install_problem_handlers(app)
     _file_problems_under_problem_json(app)

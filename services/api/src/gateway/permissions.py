@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fastapi import Depends
+from fastapi import Depends, FastAPI
 from fastapi.params import Depends as DependsParam
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from gateway.actors import Actor, CurrentActor
 
@@ -57,3 +58,19 @@ PUBLIC = Depends(Requires(None))
 def declared_permission(dependencies: list[DependsParam]) -> list[Requires]:
     """The permission declarations among a route's dependencies."""
     return [d.dependency for d in dependencies if isinstance(d.dependency, Requires)]
+
+
+@dataclass(frozen=True)
+class DeclaredRoute:
+    methods: frozenset[str]
+    path: str
+    declarations: tuple[Requires, ...]
+
+
+def declared_routes(app: FastAPI, prefix: str) -> list[DeclaredRoute]:
+    """Every route of `app` under `prefix`, with the permission declarations it carries."""
+    return [
+        DeclaredRoute(frozenset(context.methods or ()), context.path, tuple(declared_permission(context.route.dependencies)))
+        for context in iter_route_contexts(app.router.routes)
+        if context.path.startswith(prefix) and isinstance(context.route, APIRoute)
+    ]

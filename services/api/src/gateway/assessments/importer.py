@@ -36,6 +36,7 @@ from gateway.caseloads.schemas import IN_SAMPLE
 from gateway.inspections.guards import inspection_for_change
 from gateway.inspections.lifecycle import Activity
 from gateway.writes import answering_clashes
+from inspection_shared.bulk_import import RowRef, nothing_imported, read_header, readable_csv
 from inspection_shared.problems import FieldError, InvalidInput
 
 MAX_ANSWERS = 50_000
@@ -64,24 +65,6 @@ One row per answer (long format). Columns, in any order, named on the first line
 A case's attributes and note may be given on any one of its rows; a blank cell gives nothing, and two
 rows of a case may not disagree. Faults are named by line, the header being line 1.
 """
-
-
-@dataclass(frozen=True)
-class RowRef:
-    """Where a fault is: a line of a CSV file (the header is line 1) or an item of a JSON array."""
-
-    line: int | None = None
-    index: int | None = None
-
-    def describe(self) -> str:
-        return f"line {self.line}" if self.line is not None else f"item {self.index}"
-
-    def error(self, column: str, json_path: str, message: str, case_ref: str | None = None) -> FieldError:
-        extra: dict[str, Any] = {"case_ref": case_ref} if case_ref else {}
-        if self.line is not None:
-            return FieldError(field=column, message=message, line=self.line, **extra)
-        path = f"body.{self.index}" + (f".{json_path}" if json_path else "")
-        return FieldError(field=path, message=message, index=self.index, **extra)
 
 
 @dataclass(slots=True)
@@ -152,36 +135,15 @@ def parse_csv(text: str, rules: AssessmentRules) -> ParsedImport:
     attribute_columns = {name for sample in rules.samples.values() for name in sample.attributes}
     known = (*REQUIRED_COLUMNS, NOTE_COLUMN, *sorted(attribute_columns))
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
-    try:
-        header = next(reader, None)
-        if header is None or not any(cell.strip() for cell in header):
-            raise InvalidInput(
-                "The file is empty: the first line must name the columns.",
-                [FieldError(field="header", message="no header line", line=1)],
-            )
-        columns = [cell.strip().lower() for cell in header]
-        header_errors = [
-            FieldError(
-                field=name or f"column {i}",
-                message="not an assessment column nor a case attribute the framework's case filters read; "
-                "expected " + ", ".join(known),
-                line=1,
-            )
-            for i, name in enumerate(columns, start=1)
-            if name not in known
-        ]
-        header_errors += [
-            FieldError(field=name, message="column appears more than once", line=1)
-            for name in sorted({c for c in columns if columns.count(c) > 1 and c in known})
-        ]
-        header_errors += [
-            FieldError(field=name, message="required column is missing", line=1)
-            for name in REQUIRED_COLUMNS
-            if name not in columns
-        ]
-        if header_errors:
-            raise InvalidInput("The header line does not name the assessment columns.", header_errors)
-
+    with readable_csv(reader):
+        columns = read_header(
+            reader,
+            known=known,
+            required=REQUIRED_COLUMNS,
+            unknown="not an assessment column nor a case attribute the framework's case filters read; expected "
+            + ", ".join(known),
+            what="assessment",
+        )
         position = {name: i for i, name in enumerate(columns)}
         at = [position[name] for name in REQUIRED_COLUMNS]
         note_at = position.get(NOTE_COLUMN)
@@ -194,7 +156,7 @@ def parse_csv(text: str, rules: AssessmentRules) -> ParsedImport:
             if len(cells) != width:
                 if len(cells) > width and any(cell.strip() for cell in cells[width:]):
                     parsed.errors.append(
-                        parsed.ref(line).error("row", "", f"{len(cells)} cells, but the header names {width} columns")
+                        parsed.ref(line).error("row", f"{len(cells)} cells, but the header names {width} columns")
                     )
                     continue
                 cells = [*cells[:width], *[""] * (width - len(cells))]
@@ -202,11 +164,6 @@ def parse_csv(text: str, rules: AssessmentRules) -> ParsedImport:
             if not (case_ref or sample_type or key_question or answer) and not any(c.strip() for c in cells):
                 continue
             _csv_row(parsed, rules, line, case_ref, sample_type, key_question, answer, cells, note_at, attributes_at)
-    except csv.Error as error:
-        raise InvalidInput(
-            f"The file is not readable as CSV at line {reader.line_num}: {error}.",
-            [FieldError(field="row", message=f"not readable as CSV: {error}", line=reader.line_num)],
-        ) from error
     if not parsed.cases and not parsed.errors:
         raise InvalidInput("The file holds no answers.", [FieldError(field="body", message="no rows after the header")])
     return parsed
@@ -230,13 +187,13 @@ def _csv_row(
     if not case_ref or len(case_ref) > 64 or sample is None:
         ref = parsed.ref(line)
         if not case_ref:
-            errors.append(ref.error("case_ref", "", "required"))
+            errors.append(ref.error("case_ref", "required"))
         elif len(case_ref) > 64:
-            errors.append(ref.error("case_ref", "", "at most 64 characters"))
+            errors.append(ref.error("case_ref", "at most 64 characters"))
         if not sample_type:
-            errors.append(ref.error("sample_type", "", "required", case_ref or None))
+            errors.append(ref.error("sample_type", "required", case_ref=case_ref))
         elif sample is None:
-            errors.append(ref.error("sample_type", "", rules.unknown_sample_type(sample_type), case_ref or None))
+            errors.append(ref.error("sample_type", rules.unknown_sample_type(sample_type), case_ref=case_ref))
         return
     case = parsed.case(sample_type, case_ref, line)
 
@@ -257,27 +214,27 @@ def _csv_row(
         else:
             ref = parsed.ref(line)
             if not key_question:
-                errors.append(ref.error("key_question", "", "required with an answer", case_ref))
+                errors.append(ref.error("key_question", "required with an answer", case_ref=case_ref))
             elif (fault := rules.key_question_fault(sample_type, key_question)) is not None:
-                errors.append(ref.error("key_question", "", fault, case_ref))
+                errors.append(ref.error("key_question", fault, case_ref=case_ref))
             elif key_question in case.answer_at:
                 earlier = parsed.ref(case.answer_at[key_question]).describe()
                 message = f"{key_question} is also answered for this case on {earlier}"
-                errors.append(ref.error("key_question", "", message, case_ref))
+                errors.append(ref.error("key_question", message, case_ref=case_ref))
             if not answer:
                 errors.append(
-                    ref.error("answer", "", f"required with a key question: {', '.join(ANSWERS)}", case_ref)
+                    ref.error("answer", f"required with a key question: {', '.join(ANSWERS)}", case_ref=case_ref)
                 )
             elif normalised not in ANSWERS:
-                errors.append(ref.error("answer", "", f"{answer!r} is not one of {', '.join(ANSWERS)}", case_ref))
+                errors.append(ref.error("answer", f"{answer!r} is not one of {', '.join(ANSWERS)}", case_ref=case_ref))
 
     if note_at is not None and (note := cells[note_at].strip()):
         if (fault := _note_fault(note)) is not None:
-            errors.append(parsed.ref(line).error(NOTE_COLUMN, "", fault, case_ref))
+            errors.append(parsed.ref(line).error(NOTE_COLUMN, fault, case_ref=case_ref))
         elif case.note_given and case.note != note:
             earlier = parsed.ref(case.note_at).describe()
             message = f"differs from the note given on {earlier}"
-            errors.append(parsed.ref(line).error(NOTE_COLUMN, "", message, case_ref))
+            errors.append(parsed.ref(line).error(NOTE_COLUMN, message, case_ref=case_ref))
         else:
             case.note_given, case.note, case.note_at = True, note, line
 
@@ -287,14 +244,14 @@ def _csv_row(
             continue
         if name not in sample.attributes:
             message = rules.attribute_fault(sample_type, name, cell)
-            errors.append(parsed.ref(line).error(name, "", message or "", case_ref))
+            errors.append(parsed.ref(line).error(name, message or "", case_ref=case_ref))
             continue
         value, fault = _csv_attribute(sample.attributes[name], cell)
         if fault is not None:
-            errors.append(parsed.ref(line).error(name, "", f"{cell!r}: {fault}", case_ref))
+            errors.append(parsed.ref(line).error(name, f"{cell!r}: {fault}", case_ref=case_ref))
         elif name in case.attributes and case.attributes[name] != value:
             earlier = parsed.ref(case.attribute_at[name]).describe()
-            errors.append(parsed.ref(line).error(name, "", f"differs from the value given on {earlier}", case_ref))
+            errors.append(parsed.ref(line).error(name, f"differs from the value given on {earlier}", case_ref=case_ref))
         else:
             case.attributes[name] = value
             case.attribute_at[name] = line
@@ -313,7 +270,7 @@ def parse_json(document: Any, rules: AssessmentRules) -> ParsedImport:
     for index, raw in enumerate(document):
         ref = parsed.ref(index)
         if not isinstance(raw, dict):
-            parsed.errors.append(ref.error("", "", "expected an object with case_ref, sample_type and answers"))
+            parsed.errors.append(ref.error(None, "expected an object with case_ref, sample_type and answers"))
             continue
         case_ref = raw.get("case_ref").strip() if isinstance(raw.get("case_ref"), str) else None
         try:
@@ -322,20 +279,20 @@ def parse_json(document: Any, rules: AssessmentRules) -> ParsedImport:
             for error in invalid.errors():
                 message = "not a field of a case assessment" if error["type"] == "extra_forbidden" else error["msg"]
                 path = ".".join(str(part) for part in error["loc"])
-                parsed.errors.append(ref.error("", path, message, case_ref))
+                parsed.errors.append(ref.error(path, message, case_ref=case_ref))
             continue
         parsed.answers += len(item.answers)
         if parsed.answers > MAX_ANSWERS:
             raise _too_many(parsed.answers)
         if rules.sample(item.sample_type) is None:
-            parsed.errors.append(ref.error("", "sample_type", rules.unknown_sample_type(item.sample_type), case_ref))
+            parsed.errors.append(ref.error("sample_type", rules.unknown_sample_type(item.sample_type), case_ref=case_ref))
             continue
         if (item.sample_type, item.case_ref) in parsed.cases:
             earlier = parsed.ref(parsed.cases[(item.sample_type, item.case_ref)].positions[0]).describe()
-            parsed.errors.append(ref.error("", "case_ref", f"case {item.case_ref} is also on {earlier}", case_ref))
+            parsed.errors.append(ref.error("case_ref", f"case {item.case_ref} is also on {earlier}", case_ref=case_ref))
             continue
         faults = [
-            ref.error("", where, message, case_ref)
+            ref.error(where, message, case_ref=case_ref)
             for where, message in case_faults(rules, item.sample_type, item.answers, item.attributes)
         ]
         parsed.errors += faults
@@ -375,17 +332,10 @@ async def import_assessments(
         else:
             targets[found[0]] = case
             continue
-        errors += [parsed.ref(p).error("case_ref", "case_ref", fault, case_ref) for p in case.positions]
+        errors += [parsed.ref(p).error("case_ref", fault, case_ref=case_ref) for p in case.positions]
 
     if errors:
-        errors.sort(key=lambda e: (e.line if e.line is not None else getattr(e, "index", 0) or 0))
-        listed = errors[:MAX_ERRORS]
-        more = f" (the first {MAX_ERRORS} are listed)" if len(errors) > MAX_ERRORS else ""
-        raise InvalidInput(
-            f"Nothing was imported: {len(errors)} fault{'s' if len(errors) != 1 else ''} in the import{more}.",
-            listed,
-            error_count=len(errors),
-        )
+        raise nothing_imported(errors, MAX_ERRORS)
     return await _write(session, inspection.id, targets, parsed.answers)
 
 

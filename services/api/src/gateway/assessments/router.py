@@ -63,7 +63,6 @@ _CASE_PATH = "/inspections/{inspection_id}/samples/{sample_type}/cases/{case_ref
 @router.get(
     _CASE_PATH,
     tags=["assessments"],
-    operation_id="get_case_assessment",
     summary="The assessment of one sampled case",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 422)},
     dependencies=[requires(Permission.ASSESSMENTS_READ)],
@@ -79,7 +78,6 @@ async def get_case_assessment(
 @router.put(
     _CASE_PATH,
     tags=["assessments"],
-    operation_id="put_case_assessment",
     summary="Record the assessment of one sampled case",
     description=(
         "The whole assessment as it now stands: answers to the key questions of the case-based standards "
@@ -115,7 +113,6 @@ async def put_case_assessment(
 @router.get(
     "/inspections/{inspection_id}/assessments",
     tags=["assessments"],
-    operation_id="list_case_assessments",
     summary="The inspection's case assessments, by sample type and case reference",
     responses=problem_responses(404, 422),
     dependencies=[requires(Permission.ASSESSMENTS_READ)],
@@ -175,7 +172,6 @@ _IMPORT_BODY: dict[str, Any] = {
 @router.post(
     "/inspections/{inspection_id}/assessments/import",
     tags=["assessments"],
-    operation_id="import_case_assessments",
     summary="Record many case answers at once, all or nothing",
     description=(
         "Checks the whole import against the pinned framework and the inspection's sampled cases before "
@@ -200,7 +196,6 @@ async def import_case_assessments(inspection_id: uuid.UUID, request: Request, se
 @router.get(
     "/inspections/{inspection_id}/judgements",
     tags=["judgements"],
-    operation_id="list_judgements",
     summary="The inspectors' judgements of the judged standards, and those still missing",
     responses=problem_responses(404),
     dependencies=[requires(Permission.ASSESSMENTS_READ)],
@@ -212,7 +207,6 @@ async def list_judgements(inspection_id: uuid.UUID, session: SessionDep) -> Judg
 @router.get(
     "/inspections/{inspection_id}/judgements/{standard_id}",
     tags=["judgements"],
-    operation_id="get_judgement",
     summary="The judgement of one judged standard",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 422)},
     dependencies=[requires(Permission.ASSESSMENTS_READ)],
@@ -228,7 +222,6 @@ async def get_judgement(
 @router.put(
     "/inspections/{inspection_id}/judgements/{standard_id}",
     tags=["judgements"],
-    operation_id="put_judgement",
     summary="Record the inspectors' rating of a judged standard, with its evidence summary",
     description=(
         "Only judged standards of the pinned framework (domain one, policy and provision) take a judgement; "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,16 +19,19 @@ from gateway.assessments.models import CaseAssessment
 from gateway.assessments.rules import AssessmentRules, case_faults
 from gateway.assessments.schemas import AssessmentListQuery, CaseAssessmentRead, CaseAssessmentWrite
 from gateway.caseloads import repository as caseloads
-from gateway.caseloads.models import SampledCase
 from gateway.caseloads.schemas import IN_SAMPLE
 from gateway.db import row_fields
 from gateway.inspections.guards import get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
-from gateway.inspections.models import Inspection
 from gateway.preconditions import check_if_match
 from gateway.writes import flush
 from inspection_shared.pagination import Page
 from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
+
+if TYPE_CHECKING:
+    from gateway.caseloads.models import SampledCase
+    from gateway.inspections.models import Inspection
+
 
 
 async def assessment_rules(session: AsyncSession, inspection: Inspection) -> AssessmentRules:

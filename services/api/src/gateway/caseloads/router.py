@@ -96,7 +96,6 @@ async def _upload(request: Request) -> bytes:
 
 @router.put(
     "/inspections/{inspection_id}/frames/{sample_type}",
-    operation_id="put_caseload_frame",
     summary="Upload (or replace) an inspection's caseload frame for a sample type",
     description=_UPLOAD_DESCRIPTION,
     responses={
@@ -126,7 +125,6 @@ async def put_caseload_frame(
 
 @router.get(
     "/inspections/{inspection_id}/frames",
-    operation_id="list_caseload_frames",
     summary="An inspection's caseload frames (descriptions only, never their cases)",
     responses=problem_responses(404),
     dependencies=[requires(Permission.CASELOADS_READ)],
@@ -139,7 +137,6 @@ async def list_caseload_frames(inspection_id: uuid.UUID, session: SessionDep) ->
 @router.get(
     "/inspections/{inspection_id}/frames/{sample_type}",
     name="caseloads.get_caseload_frame",
-    operation_id="get_caseload_frame",
     summary="One caseload frame's description (never its cases)",
     responses=problem_responses(404),
     dependencies=[requires(Permission.CASELOADS_READ)],
@@ -155,7 +152,6 @@ async def get_caseload_frame(
 
 @router.post(
     "/inspections/{inspection_id}/samples",
-    operation_id="draw_sample",
     summary="Draw the sample of one of the inspection's frames, through the sampling service",
     description=(
         "Draws one sample from the inspection's frame of `sample_type` and stores it whole: the design as "
@@ -203,7 +199,6 @@ async def draw_sample(
 
 @router.get(
     "/inspections/{inspection_id}/samples",
-    operation_id="list_samples",
     summary="An inspection's samples, one per frame",
     responses=problem_responses(404, 422),
     dependencies=[requires(Permission.CASELOADS_READ)],
@@ -220,7 +215,6 @@ async def list_samples(
 @router.get(
     "/samples/{sample_id}",
     name="caseloads.get_sample",
-    operation_id="get_sample",
     summary="A sample whole: design, seed, fingerprint, allocation, balance, cases drawn and reserves with their use",
     responses=problem_responses(404),
     dependencies=[requires(Permission.CASELOADS_READ)],
@@ -231,7 +225,6 @@ async def get_sample(sample_id: uuid.UUID, session: SessionDep) -> SampleRead:
 
 @router.get(
     "/samples/{sample_id}/cases",
-    operation_id="list_sampled_cases",
     summary="The cases of a sample now (drawn, and brought in from the reserves), in case_ref order",
     responses=problem_responses(404, 422),
     dependencies=[requires(Permission.CASELOADS_READ)],
@@ -247,7 +240,6 @@ async def list_sampled_cases(
 
 @router.post(
     "/samples/{sample_id}/substitutions",
-    operation_id="substitute_sampled_case",
     summary="Replace a case that cannot be inspected with the next reserve of its stratum",
     description=(
         "The case is marked replaced and the next unused reserve of its stratum, by rank, comes into the "
@@ -265,7 +257,6 @@ async def substitute_sampled_case(sample_id: uuid.UUID, data: SubstitutionCreate
 
 @router.get(
     "/samples/{sample_id}/substitutions",
-    operation_id="list_substitutions",
     summary="Every substitution made in a sample, oldest first",
     responses=problem_responses(404, 422),
     dependencies=[requires(Permission.CASELOADS_READ)],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import insert
@@ -39,12 +40,15 @@ from gateway.caseloads.schemas import (
 from gateway.engines import call_engine
 from gateway.inspections.guards import get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
-from gateway.inspections.models import Inspection
 from gateway.writes import flush
 from inspection_shared.clients import SamplingClient
 from inspection_shared.pagination import Page
 from inspection_shared.problems import Conflict, NotFound, Problem
 from inspection_shared.sampling import SampleDesign, SampleResult
+
+if TYPE_CHECKING:
+    from gateway.inspections.models import Inspection
+
 
 log = structlog.get_logger("caseloads")
 

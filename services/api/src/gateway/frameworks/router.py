@@ -21,7 +21,6 @@ async def list_frameworks(session: SessionDep) -> Page[FrameworkSummary]:
 
 @router.get(
     "/{framework_id}",
-    operation_id="get_framework",
     summary="One framework version: domains, standards, key questions and rating rules",
     responses=problem_responses(404),
 )

@@ -36,7 +36,6 @@ IfMatch = Annotated[str | None, Header(description="The ETag of your last read o
 
 @router.get(
     "/inspections",
-    operation_id="list_inspections",
     summary="Inspections, newest fieldwork first, filtered",
     description=(
         "Filter by unit, region (the region's own inspections and those of the units directly under it), "
@@ -52,7 +51,6 @@ async def list_inspections(query: Annotated[InspectionListQuery, Query()], sessi
 
 @router.post(
     "/inspections",
-    operation_id="create_inspection",
     summary="Plan an inspection of a unit against a framework version",
     description=(
         "The framework version is pinned for good. It must apply to the unit's type and be published and in "
@@ -82,7 +80,6 @@ async def create_inspection(
 @router.get(
     "/inspections/{inspection_id}",
     name="inspections.get_inspection",
-    operation_id="get_inspection",
     summary="One inspection",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 422)},
     dependencies=[requires(Permission.INSPECTIONS_READ)],
@@ -95,7 +92,6 @@ async def get_inspection(inspection_id: uuid.UUID, response: Response, session: 
 
 @router.patch(
     "/inspections/{inspection_id}",
-    operation_id="update_inspection",
     summary="Change some fields of an inspection's plan",
     description=(
         "Send If-Match with the ETag of your last read: 428 without it, 412 if the inspection has changed "
@@ -119,7 +115,6 @@ async def update_inspection(
 
 @router.post(
     "/inspections/{inspection_id}/transitions",
-    operation_id="move_inspection",
     summary="Move an inspection to its next phase, or withdraw it",
     description=(
         "planned -> pre_fieldwork (the announcement: fieldwork dates set) -> fieldwork (at least two weeks "
@@ -146,7 +141,6 @@ async def move_inspection(
 
 @router.get(
     "/inspections/{inspection_id}/history",
-    operation_id="list_inspection_history",
     summary="Every move of an inspection through its phases, oldest first",
     responses=problem_responses(404, 422),
     dependencies=[requires(Permission.INSPECTIONS_READ)],

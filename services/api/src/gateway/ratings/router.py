@@ -52,7 +52,6 @@ async def _created(request: Request, session: SessionDep, snapshot) -> tuple[int
 
 @router.post(
     "/inspections/{inspection_id}/rating-runs",
-    operation_id="start_rating_run",
     summary="Rate the inspection's evidence and keep the answer as a new snapshot",
     description=(
         "The gateway gathers the evidence held (case answers of the current sampled cases for each case-based "
@@ -85,7 +84,6 @@ async def start_rating_run(
 
 @router.get(
     "/inspections/{inspection_id}/rating-runs",
-    operation_id="list_rating_runs",
     summary="The inspection's ratings history, newest first",
     responses=problem_responses(404, 422),
     dependencies=[requires(Permission.RATINGS_READ)],
@@ -98,7 +96,6 @@ async def list_rating_runs(
 
 @router.get(
     "/inspections/{inspection_id}/rating-runs/latest",
-    operation_id="get_latest_rating_run",
     summary="The inspection's ratings in force: its newest snapshot",
     responses=problem_responses(404),
     dependencies=[requires(Permission.RATINGS_READ)],
@@ -110,7 +107,6 @@ async def get_latest_rating_run(inspection_id: uuid.UUID, session: SessionDep) -
 @router.get(
     "/rating-runs/{snapshot_id}",
     name="ratings.get_rating_run",
-    operation_id="get_rating_run",
     summary="One rating snapshot, with the evidence exactly as the engine was sent it",
     responses=problem_responses(404),
     dependencies=[requires(Permission.RATINGS_READ)],
@@ -121,7 +117,6 @@ async def get_rating_run(snapshot_id: uuid.UUID, session: SessionDep) -> RatingS
 
 @router.post(
     "/inspections/{inspection_id}/panel-decisions",
-    operation_id="record_panel_decisions",
     summary="Record a ratings panel's decisions to set standards' ratings away from the computed ones",
     description=(
         "The engine re-rates the latest snapshot's evidence with the decisions added: the computed rating, "
@@ -153,7 +148,6 @@ async def record_panel_decisions(
 
 @router.get(
     "/units/{region_id}/regional-rating",
-    operation_id="get_regional_rating",
     summary="A region's case-based ratings, pooled from its units' inspections",
     description=(
         "Pools the case answers of the latest published (or, with basis=current, latest not withdrawn) "
@@ -173,7 +167,6 @@ async def get_regional_rating(
 @router.get(
     "/units/{unit_id}/ratings-history",
     tags=["inspections"],
-    operation_id="get_unit_ratings_history",
     summary="A unit's inspections over time with their overall ratings, newest first",
     description=(
         "Each inspection with the overall rating and score it was published with, or, before publication, "

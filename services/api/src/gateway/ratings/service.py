@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +34,6 @@ from gateway.engines import call_engine
 from gateway.frameworks.service import HeldFramework, held_framework
 from gateway.inspections.guards import ensure_phase, get_inspection, inspection_for_change
 from gateway.inspections.lifecycle import Activity, InspectionStatus
-from gateway.inspections.models import Inspection
 from gateway.pagination import PageQuery
 from gateway.ratings import repository
 from gateway.ratings.evidence import inspection_evidence
@@ -57,6 +56,10 @@ from inspection_shared.rating import (
     RatingRequest,
     RatingResult,
 )
+
+if TYPE_CHECKING:
+    from gateway.inspections.models import Inspection
+
 
 Request = TypeVar("Request", RatingRequest, PooledRatingRequest)
 Result = TypeVar("Result", RatingResult, PooledRatingResult)

@@ -20,7 +20,6 @@ IfNoneMatch = Annotated[str | None, Header(description="The ETag of a summary yo
 
 @router.get(
     "/inspections/{inspection_id}/summary",
-    operation_id="get_inspection_summary",
     summary="An inspection with its unit, framework, ratings table and progress, for dashboards and reports",
     description=(
         "The ratings table comes from the latest rating snapshot (null before the first rating run); "

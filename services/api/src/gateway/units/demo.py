@@ -8,14 +8,9 @@ from importlib.resources import files
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.units.importer import (
-    ImportRow,
-    ParsedImport,
-    RowRef,
-    import_units,
-    parse_csv,
-)
+from gateway.units.importer import ImportRow, ParsedImport, import_units, parse_csv
 from gateway.units.schemas import UnitImportReport, UnitImportRow
+from inspection_shared.bulk_import import RowRef
 
 DATA = files("gateway.units") / "data"
 PROBATION_PDUS = "probation_pdus.csv"

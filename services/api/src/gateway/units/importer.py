@@ -28,6 +28,7 @@ from gateway.units.schemas import (
 )
 from gateway.units.service import clash
 from gateway.writes import flush
+from inspection_shared.bulk_import import RowRef, nothing_imported, read_header, readable_csv
 from inspection_shared.problems import FieldError, InvalidInput
 
 MAX_ROWS = 10_000
@@ -37,27 +38,6 @@ MAX_ERRORS = 200
 REQUIRED_COLUMNS = ("code", "name", "type", "nation")
 _FIELDS = tuple(f for f in IMPORT_COLUMNS if f not in ("code", "parent_code"))
 """Unit attributes an import row sets directly (the parent is resolved from parent_code)."""
-
-
-@dataclass(frozen=True)
-class RowRef:
-    """Where a row came from: a line of a CSV file (the header is line 1) or a position in a JSON array."""
-
-    line: int | None = None
-    index: int | None = None
-
-    @property
-    def position(self) -> int:
-        return self.line if self.line is not None else self.index  # type: ignore[return-value]
-
-    def describe(self) -> str:
-        return f"line {self.line}" if self.line is not None else f"item {self.index}"
-
-    def error(self, field: str | None, message: str, **extra: Any) -> FieldError:
-        if self.line is not None:
-            return FieldError(field=field or "row", message=message, line=self.line, **extra)
-        path = f"body.{self.index}" + (f".{field}" if field else "")
-        return FieldError(field=path, message=message, index=self.index, **extra)
 
 
 @dataclass
@@ -85,8 +65,7 @@ def _parse_row(parsed: ParsedImport, ref: RowRef, raw: dict[str, Any]) -> None:
         code = raw.get("code") if isinstance(raw.get("code"), str) else None
         for error in invalid.errors():
             message = "not a unit field" if error["type"] == "extra_forbidden" else error["msg"]
-            extra = {"unit_code": code.strip().upper()} if code else {}
-            parsed.errors.append(ref.error(_field_of(error["loc"]), message, **extra))
+            parsed.errors.append(ref.error(_field_of(error["loc"]), message, unit_code=code.strip().upper() if code else None))
         return
     parsed.rows.append(ImportRow(ref, unit, frozenset(raw)))
 
@@ -105,35 +84,14 @@ def parse_csv(text: str) -> ParsedImport:
     """
     parsed = ParsedImport()
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    try:
-        header = next(reader, None)
-        if header is None or not any(cell.strip() for cell in header):
-            raise InvalidInput(
-                "The file is empty: the first line must name the columns.",
-                [FieldError(field="header", message="no header line", line=1)],
-            )
-        columns = [cell.strip().lower() for cell in header]
-        header_errors = [
-            FieldError(
-                field=name or f"column {i}",
-                message="not a unit column; expected one of " + ", ".join(IMPORT_COLUMNS),
-                line=1,
-            )
-            for i, name in enumerate(columns, start=1)
-            if name not in IMPORT_COLUMNS
-        ]
-        header_errors += [
-            FieldError(field=name, message="column appears more than once", line=1)
-            for name in sorted({c for c in columns if columns.count(c) > 1 and c in IMPORT_COLUMNS})
-        ]
-        header_errors += [
-            FieldError(field=name, message="required column is missing", line=1)
-            for name in REQUIRED_COLUMNS
-            if name not in columns
-        ]
-        if header_errors:
-            raise InvalidInput("The header line does not name the unit columns.", header_errors)
-
+    with readable_csv(reader):
+        columns = read_header(
+            reader,
+            known=IMPORT_COLUMNS,
+            required=REQUIRED_COLUMNS,
+            unknown="not a unit column; expected one of " + ", ".join(IMPORT_COLUMNS),
+            what="unit",
+        )
         line = reader.line_num
         count = 0
         for cells in reader:
@@ -158,11 +116,6 @@ def parse_csv(text: str) -> ParsedImport:
                 elif name not in REQUIRED_COLUMNS:  # a blank required cell reads as missing
                     raw[name] = None
             _parse_row(parsed, ref, raw)
-    except csv.Error as error:
-        raise InvalidInput(
-            f"The file is not readable as CSV at line {reader.line_num}: {error}.",
-            [FieldError(field="row", message=f"not readable as CSV: {error}", line=reader.line_num)],
-        ) from error
     if not parsed.rows and not parsed.errors:
         raise InvalidInput("The file holds no units.", [FieldError(field="body", message="no rows after the header")])
     return parsed
@@ -281,14 +234,7 @@ async def import_units(session: AsyncSession, parsed: ParsedImport) -> UnitImpor
     errors += await _cycles(session, plans, held)
 
     if errors:
-        errors.sort(key=lambda e: e.line if e.line is not None else getattr(e, "index", 0) or 0)
-        listed = errors[:MAX_ERRORS]
-        more = f" (the first {MAX_ERRORS} are listed)" if len(errors) > MAX_ERRORS else ""
-        raise InvalidInput(
-            f"Nothing was imported: {len(errors)} fault{'s' if len(errors) != 1 else ''} in the import{more}.",
-            listed,
-            error_count=len(errors),
-        )
+        raise nothing_imported(errors, MAX_ERRORS)
     return await _write(session, plans, held)
 
 

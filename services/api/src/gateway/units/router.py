@@ -81,7 +81,6 @@ _IMPORT_BODY: dict[str, Any] = {
 
 @router.get(
     "",
-    operation_id="list_units",
     summary="Units of inspection, in code order, filtered",
     responses=problem_responses(422),
     dependencies=[requires(Permission.UNITS_READ)],
@@ -92,7 +91,6 @@ async def list_units(query: Annotated[UnitListQuery, Query()], session: SessionD
 
 @router.post(
     "",
-    operation_id="create_unit",
     summary="Add a unit of inspection",
     status_code=201,
     responses={
@@ -113,7 +111,6 @@ async def create_unit(data: UnitCreate, request: Request, response: Response, se
 
 @router.post(
     "/import",
-    operation_id="import_units",
     summary="Create or update many units at once, all or nothing",
     description=(
         "Upsert by code. The whole import is checked before anything is written; any fault refuses all of it "
@@ -132,7 +129,6 @@ async def import_units(request: Request, session: SessionDep) -> UnitImportRepor
 @router.get(
     "/{unit_id}",
     name="units.get_unit",
-    operation_id="get_unit",
     summary="One unit of inspection",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404)},
     dependencies=[requires(Permission.UNITS_READ)],
@@ -145,7 +141,6 @@ async def get_unit(unit_id: uuid.UUID, response: Response, session: SessionDep) 
 
 @router.patch(
     "/{unit_id}",
-    operation_id="update_unit",
     summary="Change some fields of a unit",
     description="Send If-Match with the ETag of your last read: 428 without it, 412 if the unit has changed since.",
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(404, 409, 412, 422, 428)},
@@ -165,7 +160,6 @@ async def update_unit(
 
 @router.get(
     "/{unit_id}/children",
-    operation_id="list_unit_children",
     summary="The units directly under a unit, in code order",
     responses=problem_responses(404, 422),
     dependencies=[requires(Permission.UNITS_READ)],
