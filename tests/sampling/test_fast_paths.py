@@ -26,24 +26,17 @@ from hypothesis import strategies as st
 from inspection_shared.sampling import SampleDesign
 from sampling.allocation.service import allocate
 from sampling.errors import SamplingInputError
-from sampling.selection.frame import Frame, categorical, read_csv_frame, read_json_frame
-from sampling.selection.keys import byte_order, encode_refs
-from sampling.selection.router import _allocation_json, _dumps, _wire
-from sampling.selection.service import (
-    MISSING,
-    _cells,
-    _escape,
-    _fingerprint_from_strata,
-    _largest_remainders,
-    _leading,
-    _ranked,
-    _strata_hold_the_frame,
+from sampling.selection.fingerprint import (
     canonical,
-    case_ref_order,
-    checked_refs,
-    draw_sample,
+    fingerprint_from_strata,
     frame_fingerprint,
+    strata_hold_the_frame,
 )
+from sampling.selection.frame import Frame, categorical, read_csv_frame, read_json_frame
+from sampling.selection.keys import _ranked, byte_order, encode_refs, leading_cases
+from sampling.selection.router import _allocation_json, _dumps, _wire
+from sampling.selection.service import case_ref_order, checked_refs, draw_sample
+from sampling.selection.strata import MISSING, _escape, _largest_remainders, form_strata
 
 from .frames import only, synthetic_frame, to_csv
 
@@ -188,10 +181,10 @@ def test_the_fingerprint_from_the_strata_is_the_fingerprint_of_the_frame(values,
     d = design(size=1, unit=names[0], strata=names[1:]) if with_unit and names else design(size=1, strata=names)
     frame = read_csv_frame(csv_of(rows, columns), d, LIMIT)
     variables = d.stratum_variables()
-    assert _strata_hold_the_frame(frame, variables)
+    assert strata_hold_the_frame(frame, variables)
     order = case_ref_order(frame, checked_refs(frame))
-    cells = _cells(frame.data, None, variables)
-    assert _fingerprint_from_strata(frame.data, order, cells, variables) == frame_fingerprint(
+    cells = form_strata(frame.data, None, variables)
+    assert fingerprint_from_strata(frame.data, order, cells, variables) == frame_fingerprint(
         canonical(frame.data, order), frame.plain
     )
     assert draw_sample(frame, d, seed).fingerprint == frame_fingerprint(canonical(frame.data, order), frame.plain)
@@ -201,18 +194,18 @@ def test_the_strata_hold_the_frame_only_when_every_value_is_a_stratum_value_as_w
     d = design(size=5, strata=["gender", "rosh"])
     variables = ["gender", "rosh"]
     plain = read_csv_frame(to_csv(only(ROWS, ["case_ref", "gender", "rosh"])), d, LIMIT)
-    assert _strata_hold_the_frame(plain, variables)
+    assert strata_hold_the_frame(plain, variables)
     with_carried = design(size=5, strata=["gender", "rosh"], carried=["start_date"])
     carried = read_csv_frame(to_csv(only(ROWS, ["case_ref", "gender", "rosh", "start_date"])), with_carried, LIMIT)
-    assert not _strata_hold_the_frame(carried, variables)  # start_date is not a stratum value
+    assert not strata_hold_the_frame(carried, variables)  # start_date is not a stratum value
     missing = [dict(r) for r in only(ROWS, ["case_ref", "gender", "rosh"])]
     missing[3]["rosh"] = None  # a missing value is the stratum "(missing)" but is written empty
-    assert not _strata_hold_the_frame(read_csv_frame(csv_of(missing, ["case_ref", "gender", "rosh"]), d, LIMIT),
-                                      variables)
+    assert not strata_hold_the_frame(read_csv_frame(csv_of(missing, ["case_ref", "gender", "rosh"]), d, LIMIT),
+                                     variables)
     quoted = b'case_ref,gender,rosh\nA1,"M, or not",low\nA2,F,high\n'
-    assert not _strata_hold_the_frame(read_csv_frame(quoted, d, LIMIT), variables)
-    assert not _strata_hold_the_frame(read_json_frame(only(ROWS, ["case_ref", "gender", "rosh"]), d, LIMIT),
-                                      variables)
+    assert not strata_hold_the_frame(read_csv_frame(quoted, d, LIMIT), variables)
+    assert not strata_hold_the_frame(read_json_frame(only(ROWS, ["case_ref", "gender", "rosh"]), d, LIMIT),
+                                     variables)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -224,7 +217,7 @@ def test_strata_names_are_escaped_and_ordered_as_python_does():
     values = ["a|b", "a\\b", "a\\|b", "|", "\\", "b", "é", "a b", "\u2603", "(missing)"]
     rng = random.Random(2)
     rows = [{"case_ref": f"C{i}", "s": rng.choice(values), "t": rng.choice(values)} for i in range(300)]
-    cells = _cells(pl.DataFrame(rows), None, ["s", "t"])
+    cells = form_strata(pl.DataFrame(rows), None, ["s", "t"])
     expected = sorted({f"{_escape(r['s'])}|{_escape(r['t'])}" for r in rows})
     assert cells.names == expected
     for row, cell in zip(rows, cells.of_row.tolist(), strict=True):
@@ -243,7 +236,7 @@ def plain_cells(rows: list[dict], keep: list[bool], variables: list[str]) -> tup
 
 
 def assert_cells_as_defined(data: pl.DataFrame, rows: list[dict], keep: list[bool] | None, variables: list[str]):
-    cells = _cells(data, None if keep is None else np.array(keep), variables)
+    cells = form_strata(data, None if keep is None else np.array(keep), variables)
     names, values, populations, of_row = plain_cells(rows, keep or [True] * len(rows), variables)
     assert cells.names == names
     assert cells.values == values
@@ -385,7 +378,7 @@ def test_the_leading_cases_of_each_stratum_are_those_of_the_whole_sort(count, st
     exact = exact[np.argsort(cells[exact], kind="stable")]
     rank = np.arange(count) - np.concatenate(([0], np.cumsum(populations)[:-1]))[cells[exact]]
     take = rank < wanted[cells[exact]]
-    positions, stratum, ranks = _leading(keys, cells, populations, wanted, lambda: by_ref)
+    positions, stratum, ranks = leading_cases(keys, cells, populations, wanted, lambda: by_ref)
     assert positions.tolist() == exact[take].tolist()
     assert stratum.tolist() == cells[exact[take]].tolist()
     assert ranks.tolist() == rank[take].tolist()
@@ -451,7 +444,8 @@ def test_a_frame_read_by_lines_is_the_frame_read_by_columns(values, layout, widt
     assert frame.row_values is not None and frame.plain
     assert frame.data.cast(pl.String).equals(usual_read(body))
     variables = d.stratum_variables()
-    by_values, by_columns = _cells(frame.data, None, variables, frame.row_values), _cells(frame.data, None, variables)
+    by_values = form_strata(frame.data, None, variables, frame.row_values)
+    by_columns = form_strata(frame.data, None, variables)
     assert (by_values.names, by_values.values) == (by_columns.names, by_columns.values)
     assert by_values.populations.tolist() == by_columns.populations.tolist()
     assert by_values.of_row.tolist() == by_columns.of_row.tolist()

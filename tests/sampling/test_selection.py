@@ -299,7 +299,7 @@ def test_a_frame_object_can_be_built_directly():
 def test_the_packed_sort_and_the_exact_sort_agree():
     import numpy as np
 
-    from sampling.selection.service import _ranked
+    from sampling.selection.keys import _ranked
 
     rng = np.random.default_rng(4)
     keys = rng.integers(0, 2**63, 5_000, dtype=np.uint64) * np.uint64(2)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic.json_schema import models_json_schema
 
-from inspection_shared.problems import FieldError, InvalidInput, Problem
+from inspection_shared.problems import Problem
 from inspection_shared.sampling import SampleRequest
 from inspection_shared.web import create_service_app, problem_response
 from sampling.allocation.router import router as allocation_router
-from sampling.errors import FrameTooLarge, SamplingInputError
+from sampling.errors import FrameTooLarge
 from sampling.selection.router import router as selection_router
+from sampling.selection.workers import DrawWorkers
 from sampling.settings import Settings
 from sampling.size.router import router as size_router
 from sampling.units.router import router as units_router
@@ -43,6 +46,15 @@ def _add_body_schemas(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The draw workers' threads stop when the app stops (they start with its first draw)."""
+    try:
+        yield
+    finally:
+        app.state.draw_workers.shutdown()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         title="Sampling service",
@@ -50,15 +62,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Stateless: caseload frame and design in, sample, reserves and balance out. "
         "Sample sizes, allocation, stratified seeded selection with ordered reserves, and unit selection.",
         openapi_tags=TAGS,
+        lifespan=_lifespan,
     )
     app.state.settings = settings or Settings()
     app.state.draw_turns = asyncio.Semaphore(app.state.settings.max_concurrent_draws)
+    app.state.draw_workers = DrawWorkers()
 
-    @app.exception_handler(SamplingInputError)
-    async def _invalid(request: Request, error: SamplingInputError) -> JSONResponse:
-        errors = [FieldError(field=f.field, message=f.message, line=f.line) for f in error.faults]
-        return problem_response(request, InvalidInput(error.detail, errors=errors or None))
-
+    # The cores' faults: a frame too large is answered here; a SamplingInputError, being an InputFault,
+    # by the shared edge (inspection_shared.web) as the 422 every service gives.
     @app.exception_handler(FrameTooLarge)
     async def _too_large(request: Request, error: FrameTooLarge) -> JSONResponse:
         return problem_response(

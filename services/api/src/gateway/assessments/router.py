@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from gateway import uploads
 from gateway.assessments import importer, judgements, service
 from gateway.assessments.schemas import (
     AssessmentImportReport,
@@ -25,6 +24,7 @@ from gateway.assessments.schemas import (
 from gateway.db import SessionDep
 from gateway.permissions import Permission, requires
 from gateway.preconditions import etag
+from inspection_shared import uploads
 from inspection_shared.framework import Slug, StandardId
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses

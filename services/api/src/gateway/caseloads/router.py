@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from gateway import uploads
 from gateway.caseloads import frames, service, substitutions
 from gateway.caseloads.design import DEFAULT_RESERVES_PER_STRATUM
 from gateway.caseloads.schemas import (
@@ -25,6 +24,7 @@ from gateway.db import SessionDep
 from gateway.engines import SamplingDep
 from gateway.idempotency.service import IdempotencyKey, run_once
 from gateway.permissions import Permission, requires
+from inspection_shared import uploads
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
 

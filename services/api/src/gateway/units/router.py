@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from gateway import uploads
 from gateway.db import SessionDep
 from gateway.permissions import Permission, requires
 from gateway.units import importer, service
@@ -20,6 +19,7 @@ from gateway.units.schemas import (
     UnitRead,
     UnitUpdate,
 )
+from inspection_shared import uploads
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
 

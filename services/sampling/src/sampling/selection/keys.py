@@ -1,10 +1,11 @@
 """Permanent random numbers: one seeded, uniformly distributed 64-bit key per case reference.
 
 Within a stratum the sample is the n cases with the smallest keys, and the reserves are the next ones
-in key order. Because i.i.d. uniform keys put the cases in a uniformly random order, that is simple
-random sampling without replacement, and the reserve list is a random order of the rest. A case's key
-depends only on its reference and the seed, not on the rest of the frame or on row order, so a
-corrected frame (one case added or removed) changes the sample only where that case matters.
+in key order (`leading_cases` finds them, sorting only the cases whose keys can lead their stratum).
+Because i.i.d. uniform keys put the cases in a uniformly random order, that is simple random sampling
+without replacement, and the reserve list is a random order of the rest. A case's key depends only on
+its reference and the seed, not on the rest of the frame or on row order, so a corrected frame (one
+case added or removed) changes the sample only where that case matters.
 
 The key is a splitmix64 chain, which anyone can recompute in a few lines (see `prn_key`):
 
@@ -22,6 +23,7 @@ redrawing a stored sample. This chain is vectorised with numpy over the whole fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,3 +159,80 @@ def prn_keys(refs: pl.Series | list[str] | EncodedRefs, seed: int) -> np.ndarray
 def uniform(key: int) -> float:
     """A key as a number in [0, 1)."""
     return (key >> 11) / float(1 << 53)
+
+
+# ----------------------------------------------------------------------------------------------
+# The cases with the smallest keys in each stratum
+# ----------------------------------------------------------------------------------------------
+
+
+def _ranked(keys: np.ndarray, of_row: np.ndarray, strata: int, by_ref: Callable[[], np.ndarray]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ordered by stratum, then key, then case_ref; and the stratum of each, in that order.
+    `by_ref` gives the positions in case_ref order; only the last, exact way asks for it.
+
+    Usually one sort of values alone does it: the stratum number, the key's top bits and the position
+    packed in 64 bits, when no two positions in a stratum share those top bits (all but certain).
+    Otherwise one sort of the stratum number and more of the key's bits, argsorted, when no two of
+    those packed values are equal; failing that, two stable sorts do it exactly.
+    """
+    count = len(keys)
+    bits = max(1, (strata - 1).bit_length())
+    position_bits = max(1, (count - 1).bit_length())
+    key_bits = 64 - bits - position_bits
+    with np.errstate(over="ignore"):
+        if key_bits >= 24:
+            packed = of_row.astype(np.uint64)
+            packed <<= np.uint64(64 - bits)
+            top = keys >> np.uint64(64 - key_bits)
+            top <<= np.uint64(position_bits)
+            packed |= top
+            packed |= np.arange(count, dtype=np.uint64)
+            packed = pl.Series(packed).sort().to_numpy()  # polars: a few times numpy's speed here
+            head = packed >> np.uint64(position_bits)
+            if not (head[1:] == head[:-1]).any():
+                positions = packed & np.uint64((1 << position_bits) - 1)
+                return positions.view(np.int64), (head >> np.uint64(key_bits)).view(np.int64)
+        if bits < 32:
+            packed = (of_row.astype(np.uint64) << np.uint64(64 - bits)) | (keys >> np.uint64(bits))
+            order = np.argsort(packed)
+            ordered = packed[order]
+            if not (ordered[1:] == ordered[:-1]).any():
+                return order, of_row[order]
+    in_ref_order = by_ref()  # only needed here, so only asked for here
+    by_key = in_ref_order[np.argsort(keys[in_ref_order], kind="stable")]  # ties in the key: by case_ref
+    order = by_key[np.argsort(of_row[by_key], kind="stable")]
+    return order, of_row[order]
+
+
+def leading_cases(keys: np.ndarray, of_row: np.ndarray, populations: np.ndarray, wanted: np.ndarray,
+                  by_ref: Callable[[], np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first wanted[h] positions of each stratum h in key order (ties by case_ref), by stratum then
+    key; with the stratum of each and its rank in the stratum (from 0).
+
+    Only the cases whose key lies below a bound are sorted. Every key below the bound is kept, so when a
+    stratum has at least wanted[h] of them, its first wanted[h] are among them. Keys are uniform over
+    [0, 2^64), so a bound three standard deviations above the expected wanted[h]-th key almost always
+    leaves enough; a stratum left short is sorted whole.
+    """
+    wanted = np.minimum(wanted, populations)
+    share = (wanted + 3 * np.sqrt(wanted) + 4) / populations
+    bound = np.full(len(populations), np.iinfo(np.uint64).max, dtype=np.uint64)
+    part = share < 0.5  # most of a stratum would be sorted anyway: sort it whole
+    bound[part] = (share[part] * 2.0**64).astype(np.uint64)
+    candidate = keys <= bound[of_row]
+    short = np.bincount(of_row[candidate], minlength=len(populations)) < wanted
+    if short.any():
+        bound[short] = np.iinfo(np.uint64).max
+        candidate = keys <= bound[of_row]
+    positions = np.flatnonzero(candidate)
+
+    def candidates_by_ref() -> np.ndarray:
+        in_ref_order = by_ref()
+        return np.searchsorted(positions, in_ref_order[candidate[in_ref_order]])
+
+    ranked, cell_sorted = _ranked(keys[positions], of_row[positions], len(populations), candidates_by_ref)
+    starts = np.concatenate(([0], np.cumsum(np.bincount(cell_sorted, minlength=len(populations)))[:-1]))
+    rank = np.arange(len(ranked)) - starts[cell_sorted]
+    take = rank < wanted[cell_sorted]
+    return positions[ranked[take]], cell_sorted[take], rank[take]

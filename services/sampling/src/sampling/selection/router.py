@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import secrets
+from concurrent.futures import Executor
 from dataclasses import fields
 from typing import Annotated, Any
 
@@ -21,12 +22,14 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from inspection_shared.problems import Problem, problem_responses
+from inspection_shared import uploads
+from inspection_shared.problems import problem_responses
 from inspection_shared.sampling import SampleDesign, SampleResult
-from sampling.dependencies import SettingsDep
+from sampling.dependencies import DrawWorkersDep, SettingsDep
 from sampling.errors import Fault, FrameTooLarge, SamplingInputError
 from sampling.selection.frame import Frame, read_csv_frame, read_json_frame
-from sampling.selection.service import SampleDraw, draw_sample, in_background
+from sampling.selection.service import SampleDraw, draw_sample
+from sampling.selection.workers import DrawWorkers
 from sampling.settings import Settings
 
 router = APIRouter(tags=["samples"])
@@ -220,17 +223,11 @@ def _parse_design(value: Any, prefix: str = "design") -> SampleDesign:
         raise _design_faults(error, prefix) from None
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise FrameTooLarge(f"The request body is {int(declared)} bytes; at most {limit} are accepted.", limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise FrameTooLarge(f"The request body is over {limit} bytes, the most accepted.", limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _too_large(limit: int, what: str, size: int | None) -> FrameTooLarge:
+    """The refusal of an upload over the limit (an `uploads.Refusal`): a 413 giving the limit in bytes."""
+    if size is None:
+        return FrameTooLarge(f"{what} is over {limit} bytes, the most accepted.", limit)
+    return FrameTooLarge(f"{what} is {size} bytes; at most {limit} are accepted.", limit)
 
 
 def _seed(design: SampleDesign, idempotency_key: str | None) -> int:
@@ -296,12 +293,18 @@ def _tables_json(draw: SampleDraw, design: SampleDesign) -> tuple[bytes, bytes]:
     return allocation, _dumps(rest)
 
 
-def _wire(draw: SampleDraw, design: SampleDesign) -> bytes:
-    """The SampleResult as JSON bytes; the long case lists are written by polars, the rest by json."""
+def _wire(draw: SampleDraw, design: SampleDesign, workers: Executor | None = None) -> bytes:
+    """The SampleResult as JSON bytes; the long case lists are written by polars, the rest by json.
+
+    The tables are written on `workers` (None: threads of its own, as `draw_sample` has).
+    """
+    if workers is None:
+        with DrawWorkers() as own:
+            return _wire(draw, design, own)
     # The tables (plain Python) are built and written on another thread while polars writes the case
     # lists here. polars lets go of the GIL as it writes, so that thread can run meanwhile; the other
     # way round, polars' threads sat waiting for the GIL while the tables were built (about 1 ms lost).
-    tables = in_background(_tables_json, draw, design)
+    tables = workers.submit(_tables_json, draw, design)
     selected = _json_of(draw.selected)
     reserves = _json_of(draw.reserves)
     allocation, rest = tables.result()
@@ -317,9 +320,9 @@ def _wire(draw: SampleDraw, design: SampleDesign) -> bytes:
     ])
 
 
-def _draw_and_wire(frame: Frame, design: SampleDesign, seed: int) -> bytes:
+def _draw_and_wire(frame: Frame, design: SampleDesign, seed: int, workers: Executor) -> bytes:
     """The draw and its JSON in one trip to the thread pool."""
-    return _wire(draw_sample(frame, design, seed), design)
+    return _wire(draw_sample(frame, design, seed, workers), design, workers)
 
 
 def _json_frame_and_design(body: bytes, rows_limit: int) -> tuple[Frame, SampleDesign]:
@@ -345,21 +348,19 @@ def _json_frame_and_design(body: bytes, rows_limit: int) -> tuple[Frame, SampleD
 async def _frame_and_design(
     request: Request, settings: Settings, design_query: str | None
 ) -> tuple[Frame, SampleDesign]:
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    media = uploads.media_type(request)
     rows_limit, bytes_limit = settings.max_frame_rows, settings.max_upload_bytes
-    if media in ("text/csv", "application/csv"):
+    if media in uploads.CSV_TYPES:
         if design_query is None:
             raise SamplingInputError(
                 "A text/csv frame needs its design as JSON in the design query parameter.",
                 [Fault("query.design", "is required with a text/csv body")],
             )
         design = _parse_design(design_query, "query.design")
-        body = await _read_body(request, bytes_limit)
+        body = await uploads.read_body(request, bytes_limit, "The request body", refuse=_too_large)
         return await run_in_threadpool(read_csv_frame, body, design, rows_limit), design
     if media == "multipart/form-data":
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > bytes_limit:
-            raise FrameTooLarge(f"The upload is {int(declared)} bytes; at most {bytes_limit} are accepted.", bytes_limit)
+        uploads.check_declared_size(request, bytes_limit, "The upload", refuse=_too_large)
         async with request.form(max_files=2, max_fields=10) as form:
             design_field = form.get("design")
             if isinstance(design_field, UploadFile):  # some clients send every part as a file
@@ -378,18 +379,13 @@ async def _frame_and_design(
                     "A multipart upload needs the frame as a CSV file in a frame part.",
                     [Fault("frame", "is required as a file part")],
                 )
-            if upload.size is not None and upload.size > bytes_limit:
-                raise FrameTooLarge(f"The upload is {upload.size} bytes; at most {bytes_limit} are accepted.", bytes_limit)
-            data = await upload.read()
+            data = await uploads.read_file(upload, bytes_limit, "The upload", refuse=_too_large)
         return await run_in_threadpool(read_csv_frame, data, design, rows_limit), design
     if media == "application/json" or media.endswith("+json"):
-        body = await _read_body(request, bytes_limit)
+        body = await uploads.read_body(request, bytes_limit, "The request body", refuse=_too_large)
         return await run_in_threadpool(_json_frame_and_design, body, rows_limit)
-    raise Problem(
-        415,
-        "Unsupported media type",
-        f"Send the frame as application/json, text/csv or multipart/form-data, not {media or 'no content type'}.",
-        slug="unsupported-media-type",
+    raise uploads.unsupported(
+        media, "The frame", "application/json, text/csv or multipart/form-data", untyped="no content type"
     )
 
 
@@ -408,6 +404,7 @@ async def _frame_and_design(
 async def draw_case_sample(
     request: Request,
     settings: SettingsDep,
+    workers: DrawWorkersDep,
     design: Annotated[
         str | None,
         Query(description="With a text/csv body: the SampleDesign as JSON.",
@@ -424,7 +421,7 @@ async def draw_case_sample(
             frame, parsed = await _frame_and_design(request, settings, design)
             seed = _seed(parsed, idempotency_key)
             # One hop to a worker thread for both: the draw's result is only ever wanted as JSON.
-            content = await run_in_threadpool(_draw_and_wire, frame, parsed, seed)
+            content = await run_in_threadpool(_draw_and_wire, frame, parsed, seed, workers)
     except pl.exceptions.PanicException as panic:
         # A panic inside polars is a BaseException; make it an ordinary error so it is answered as a problem.
         raise RuntimeError("the frame library failed") from panic

@@ -1,11 +1,15 @@
 """Reading an uploaded file, whichever way it comes: a CSV or JSON body, or a multipart form's file.
 
-Sizes are checked while reading, so an oversized upload is refused without being held whole in memory.
+One implementation for every service. Sizes are checked while reading, so an oversized upload is refused
+without being held whole in memory. By default an upload over its limit is the 413 `too_large`; a
+service that answers it another way (the sampling service's 413 names the limit in bytes) passes its own
+`Refusal`.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import Request
@@ -15,10 +19,23 @@ from inspection_shared.problems import FieldError, InvalidInput, Problem
 
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 
+Refusal = Callable[[int, str, int | None], Exception]
+"""What to raise for an upload over the limit, given the limit in bytes, what the upload is ("The frame")
+and its size in bytes when known (declared or counted), None when it was found over the limit as read."""
 
-def too_large(max_bytes: int, what: str) -> Problem:
+
+def too_large(max_bytes: int, what: str, size: int | None = None) -> Problem:
+    """413: `what` may be at most `max_bytes`, said in whole MB (the default `Refusal`)."""
     return Problem(
         413, "Content too large", f"{what} may be at most {max_bytes // (1024 * 1024)} MB.", slug="content-too-large"
+    )
+
+
+def unsupported(kind: str, what: str, accepted: str, *, untyped: str = "no type") -> Problem:
+    """415 for an upload of media type `kind` (`untyped` says a missing one), naming the types `accepted`."""
+    return Problem(
+        415, "Unsupported media type", f"Send {what.lower()} as {accepted}, not {kind or untyped}.",
+        slug="unsupported-media-type",
     )
 
 
@@ -46,16 +63,33 @@ def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def read_body(request: Request, max_bytes: int, what: str) -> bytes:
+def check_declared_size(request: Request, max_bytes: int, what: str, *, refuse: Refusal = too_large) -> None:
+    """Refuse a request whose Content-Length already says it is over `max_bytes`, before reading any of it."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise too_large(max_bytes, what)
-    content = bytearray()
+        raise refuse(max_bytes, what, int(declared))
+
+
+async def read_body(request: Request, max_bytes: int, what: str, *, refuse: Refusal = too_large) -> bytes:
+    """The request body, refused as soon as it is known to be over `max_bytes`: declared, or as it streams in."""
+    check_declared_size(request, max_bytes, what, refuse=refuse)
+    chunks, size = [], 0
     async for chunk in request.stream():
-        content += chunk
-        if len(content) > max_bytes:
-            raise too_large(max_bytes, what)
-    return bytes(content)
+        size += len(chunk)
+        if size > max_bytes:
+            raise refuse(max_bytes, what, None)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_file(upload: UploadFile, max_bytes: int, what: str, *, refuse: Refusal = too_large) -> bytes:
+    """The bytes of a form's file part, refused when over `max_bytes`."""
+    if upload.size is not None and upload.size > max_bytes:
+        raise refuse(max_bytes, what, upload.size)
+    content = await upload.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        raise refuse(max_bytes, what, None)
+    return content
 
 
 async def read_form_file(
@@ -69,19 +103,7 @@ async def read_form_file(
                 "The form has no file.",
                 [FieldError(field=f"body.{field_names[0]}", message=f"attach {what.lower()} as '{field_names[0]}'")],
             )
-        if upload.size is not None and upload.size > max_bytes:
-            raise too_large(max_bytes, what)
-        content = await upload.read(max_bytes + 1)
-        if len(content) > max_bytes:
-            raise too_large(max_bytes, what)
-        return content, upload
-
-
-def unsupported(kind: str, what: str, accepted: str) -> Problem:
-    return Problem(
-        415, "Unsupported media type", f"Send {what.lower()} as {accepted}, not {kind or 'no type'}.",
-        slug="unsupported-media-type",
-    )
+        return await read_file(upload, max_bytes, what), upload
 
 
 async def read_import(request: Request, max_bytes: int, what: str) -> tuple[Literal["csv", "json"], Any]:
