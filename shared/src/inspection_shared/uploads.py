@@ -121,3 +121,30 @@ async def read_import(request: Request, max_bytes: int, what: str) -> tuple[Lite
             return "json", decode_json(content)
         return "csv", decode_text(content)
     raise unsupported(kind, what, "text/csv, application/json or multipart/form-data")
+
+
+def import_body(description: str, csv_example: str, item_schema: dict[str, Any], json_example: list[Any]) -> dict:
+    """The OpenAPI `requestBody` of a route that reads with `read_import`: CSV, a JSON array, or a form's file."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}, "example": csv_example},
+                "application/json": {"schema": {"type": "array", "items": item_schema}, "example": json_example},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "A .csv file, or a .json file holding an array.",
+                            }
+                        },
+                        "required": ["file"],
+                    }
+                },
+            },
+        }
+    }

@@ -8,6 +8,8 @@ an ETag too, for If-None-Match.
 
 from __future__ import annotations
 
+from fastapi import Request, Response
+
 from inspection_shared.problems import PreconditionFailed, PreconditionRequired
 
 
@@ -45,6 +47,14 @@ def check_if_match(what: str, version: int | None, if_match: str | None, *, requ
             "read it again and reapply the change.",
             etag=current,
         )
+
+
+def answer_put(request: Request, response: Response, version: int, created: bool) -> None:
+    """The answer to a PUT of a versioned record: its ETag, and 201 with Location when it was created."""
+    response.headers["ETag"] = etag(version)
+    if created:
+        response.status_code = 201
+        response.headers["Location"] = request.url.path
 
 
 def matches_any(current: str, if_none_match: str) -> bool:

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import String, Table, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import MappedColumn, ORMExecuteState, Session, UOWTransaction, mapped_column
+from sqlalchemy.orm import Mapped, MappedColumn, ORMExecuteState, Session, UOWTransaction, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
 from gateway.actors import SESSION_KEY, Actor
@@ -52,6 +53,15 @@ def who(*, on: Literal["insert", "change"] = "insert") -> MappedColumn[Any]:
 def when(*, on: Literal["insert", "change"] = "insert") -> MappedColumn[Any]:
     """A column holding when the row was created (or last changed), in UTC."""
     return mapped_column(UTCDateTime, info={_STAMP: Stamp("when", on)})
+
+
+class Recorded:
+    """Columns of a shared record: who created it and when, and who changed it last and when."""
+
+    created_at: Mapped[datetime] = when()
+    created_by: Mapped[str] = who()
+    updated_at: Mapped[datetime] = when(on="change")
+    updated_by: Mapped[str] = who(on="change")
 
 
 class NoActor(RuntimeError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -18,10 +17,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, JSONDocument
-from gateway.writes import when, who
+from gateway.writes import Recorded
 
 
-class CaseAssessment(Base):
+class CaseAssessment(Recorded, Base):
     """The answers for one sampled case: key question id -> yes / no / not_applicable."""
 
     __tablename__ = "case_assessments"
@@ -36,16 +35,12 @@ class CaseAssessment(Base):
     # Only the attributes the framework's case filters use (e.g. unpaid_work_requirement).
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     evidence_note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = when()
-    created_by: Mapped[str] = who()
-    updated_at: Mapped[datetime] = when(on="change")
-    updated_by: Mapped[str] = who(on="change")
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
 
 
-class Judgement(Base):
+class Judgement(Recorded, Base):
     """The inspectors' rating of a judged (domain one or policy-and-provision) standard."""
 
     __tablename__ = "judgements"
@@ -61,10 +56,6 @@ class Judgement(Base):
     standard_id: Mapped[str] = mapped_column(String(16))
     rating: Mapped[str] = mapped_column(String(32))
     evidence_summary: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = when()
-    created_by: Mapped[str] = who()
-    updated_at: Mapped[datetime] = when(on="change")
-    updated_by: Mapped[str] = who(on="change")
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}

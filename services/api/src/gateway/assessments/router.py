@@ -6,7 +6,7 @@ No route here calls an engine, so recording never waits on, or is lost to, an en
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
@@ -23,7 +23,7 @@ from gateway.assessments.schemas import (
 )
 from gateway.db import SessionDep
 from gateway.permissions import Permission, requires
-from gateway.preconditions import etag
+from gateway.preconditions import answer_put, etag
 from inspection_shared import uploads
 from inspection_shared.framework import Slug, StandardId
 from inspection_shared.pagination import Page
@@ -103,10 +103,7 @@ async def put_case_assessment(
     if_match: IfMatch = None,
 ) -> CaseAssessmentRead:
     assessment, created = await service.put_assessment(session, inspection_id, sample_type, case_ref, data, if_match)
-    response.headers["ETag"] = etag(assessment.version)
-    if created:
-        response.status_code = 201
-        response.headers["Location"] = request.url.path
+    answer_put(request, response, assessment.version, created)
     return assessment
 
 
@@ -130,43 +127,21 @@ _CSV_EXAMPLE = (
     "X123456,unpaid_work,3.1.3,not_applicable,,\n"
     "X234567,case_supervision,2.1.1,yes,,\n"
 )
-_IMPORT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": (
-            "Case answers as CSV (the body, or the `file` part of a form) or as a JSON array of case "
-            "assessments.\n\n" + importer.CSV_FORMAT
-        ),
-        "content": {
-            "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
-            "application/json": {
-                "schema": {"type": "array", "items": CaseAssessmentImportItem.model_json_schema()},
-                "example": [
-                    {
-                        "case_ref": "X123456",
-                        "sample_type": "unpaid_work",
-                        "answers": {"3.1.1": "yes", "3.1.2": "no", "3.1.3": "not_applicable"},
-                        "attributes": {"unpaid_work_requirement": True},
-                        "evidence_note": "Placement records and supervisor's notes",
-                    }
-                ],
-            },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "A .csv file, or a .json file holding an array.",
-                        }
-                    },
-                    "required": ["file"],
-                }
-            },
-        },
-    }
-}
+_IMPORT_BODY = uploads.import_body(
+    "Case answers as CSV (the body, or the `file` part of a form) or as a JSON array of case assessments.\n\n"
+    + importer.CSV_FORMAT,
+    _CSV_EXAMPLE,
+    CaseAssessmentImportItem.model_json_schema(),
+    [
+        {
+            "case_ref": "X123456",
+            "sample_type": "unpaid_work",
+            "answers": {"3.1.1": "yes", "3.1.2": "no", "3.1.3": "not_applicable"},
+            "attributes": {"unpaid_work_requirement": True},
+            "evidence_note": "Placement records and supervisor's notes",
+        }
+    ],
+)
 
 
 @router.post(
@@ -244,8 +219,5 @@ async def put_judgement(
     if_match: IfMatch = None,
 ) -> JudgementRead:
     judgement, created = await judgements.put_judgement(session, inspection_id, standard_id, data, if_match)
-    response.headers["ETag"] = etag(judgement.version)
-    if created:
-        response.status_code = 201
-        response.headers["Location"] = request.url.path
+    answer_put(request, response, judgement.version, created)
     return judgement

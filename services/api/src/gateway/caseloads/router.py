@@ -189,11 +189,7 @@ async def draw_sample(
         return 201, read.model_dump(mode="json"), {"Location": location}
 
     return await run_once(  # type: ignore[return-value]
-        session,
-        scope=f"POST /api/v1/inspections/{inspection_id}/samples",
-        key=idempotency_key,
-        request_body=body.model_dump(mode="json", exclude_unset=True),
-        work=work,
+        session, request, key=idempotency_key, request_body=body.model_dump(mode="json", exclude_unset=True), work=work
     )
 
 

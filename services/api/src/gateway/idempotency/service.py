@@ -12,7 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Header
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,8 +38,12 @@ def fingerprint(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def run_once(session: AsyncSession, *, scope: str, key: str | None, request_body: Any, work: Work) -> JSONResponse:
-    """Answer a work-starting POST, doing the work at most once per idempotency key."""
+async def run_once(
+    session: AsyncSession, request: Request, *, key: str | None, request_body: Any, work: Work
+) -> JSONResponse:
+    """Answer a work-starting POST, doing the work at most once per idempotency key (keys are kept per
+    route and target: the request's method and path)."""
+    scope = f"{request.method} {request.url.path}"
     request_fingerprint = fingerprint(request_body)
     if key is not None:
         held = await session.get(IdempotentRequest, (scope, key))

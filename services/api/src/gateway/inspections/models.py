@@ -12,14 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from gateway.db import Base, JSONDocument, UTCDateTime
 from gateway.inspections.lifecycle import INSPECTION_TYPES, InspectionStatus, allowed_moves
 from gateway.units.models import Unit
-from gateway.writes import when, who
+from gateway.writes import Recorded, when, who
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return "{} IN ({})".format(column, ", ".join(f"'{v}'" for v in values))
 
 
-class Inspection(Base):
+class Inspection(Recorded, Base):
     __tablename__ = "inspections"
     __table_args__ = (
         CheckConstraint(_one_of("type", INSPECTION_TYPES), name="type_known"),
@@ -44,10 +44,6 @@ class Inspection(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The rating on the latest snapshot, kept here so lists can filter on it without reading snapshots.
     current_rating: Mapped[str | None] = mapped_column(String(32), index=True)
-    created_at: Mapped[datetime] = when()
-    created_by: Mapped[str] = who()
-    updated_at: Mapped[datetime] = when(on="change")
-    updated_by: Mapped[str] = who(on="change")
     version: Mapped[int] = mapped_column(Integer)
     # Moves on with every change to what is recorded for the inspection (frames, samples, answers,
     # judgements, ratings), as `version` does with the inspection itself; with the two, a reader knows

@@ -4,7 +4,8 @@ ratings over time."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -15,6 +16,7 @@ from gateway.idempotency.service import IdempotencyKey, run_once
 from gateway.pagination import PageQuery
 from gateway.permissions import Permission, requires
 from gateway.ratings import regional, service
+from gateway.ratings.models import RatingSnapshot
 from gateway.ratings.schemas import (
     PanelDecisionCreate,
     RatingRunListQuery,
@@ -40,14 +42,17 @@ _CREATED = {
 }
 
 
-def _scope(inspection_id: uuid.UUID, what: str) -> str:
-    return f"POST /api/v1/inspections/{inspection_id}/{what}"
+async def _rated(
+    request: Request, session: SessionDep, key: str | None, body: Any, rate: Callable[[], Awaitable[RatingSnapshot]]
+) -> JSONResponse:
+    """Answer a POST that rates with the snapshot made, once per idempotency key."""
 
+    async def work() -> tuple[int, Any, dict[str, str]]:
+        snapshot = await rate()
+        read = (await service.read(session, snapshot)).model_dump(mode="json")
+        return 201, read, {"Location": request.app.url_path_for("ratings.get_rating_run", snapshot_id=str(snapshot.id))}
 
-async def _created(request: Request, session: SessionDep, snapshot) -> tuple[int, dict, dict[str, str]]:
-    body = (await service.read(session, snapshot)).model_dump(mode="json")
-    location = request.app.url_path_for("ratings.get_rating_run", snapshot_id=str(snapshot.id))
-    return 201, body, {"Location": location}
+    return await run_once(session, request, key=key, request_body=body, work=work)
 
 
 @router.post(
@@ -73,12 +78,8 @@ async def start_rating_run(
     engine: RatingEngineDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    async def work():
-        snapshot = await service.start_rating_run(session, engine, inspection_id)
-        return await _created(request, session, snapshot)
-
-    return await run_once(
-        session, scope=_scope(inspection_id, "rating-runs"), key=idempotency_key, request_body={}, work=work
+    return await _rated(
+        request, session, idempotency_key, {}, lambda: service.start_rating_run(session, engine, inspection_id)
     )
 
 
@@ -136,13 +137,9 @@ async def record_panel_decisions(
     engine: RatingEngineDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    async def work():
-        snapshot = await service.record_panel_decisions(session, engine, inspection_id, decision.overrides)
-        return await _created(request, session, snapshot)
-
-    return await run_once(
-        session, scope=_scope(inspection_id, "panel-decisions"), key=idempotency_key,
-        request_body=decision.model_dump(mode="json"), work=work,
+    return await _rated(
+        request, session, idempotency_key, decision.model_dump(mode="json"),
+        lambda: service.record_panel_decisions(session, engine, inspection_id, decision.overrides),
     )
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.db import Base
 from gateway.units.rules import UNIT_TYPES
-from gateway.writes import when, who
+from gateway.writes import Recorded
 
 
-class Unit(Base):
+class Unit(Recorded, Base):
     __tablename__ = "units"
     __table_args__ = (
         CheckConstraint("type IN ({})".format(", ".join(f"'{t}'" for t in UNIT_TYPES)), name="type_known"),
@@ -32,10 +32,6 @@ class Unit(Base):
     valid_to: Mapped[date | None] = mapped_column(Date)
     caseload_size: Mapped[int | None] = mapped_column(Integer)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = when()
-    created_by: Mapped[str] = who()
-    updated_at: Mapped[datetime] = when(on="change")
-    updated_by: Mapped[str] = who(on="change")
     # Bumped on every UPDATE, which also checks it: a write based on a stale read fails rather than
     # overwriting someone else's change. It is the unit's ETag.
     version: Mapped[int] = mapped_column(Integer)

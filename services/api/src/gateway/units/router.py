@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -38,45 +38,23 @@ _CSV_EXAMPLE = (
     "N53,East Midlands,region,England,,,,,false\n"
     "N53DRBY,Derby City,pdu,England,N53,2021-06-26,,,false\n"
 )
-_IMPORT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": (
-            "Units to create or update, matched by code: CSV (as the body, or as the `file` part of a form) "
-            "or a JSON array. A parent is named by `parent_code`, in the same import or already held."
-        ),
-        "content": {
-            "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
-            "application/json": {
-                "schema": {"type": "array", "items": UnitImportRow.model_json_schema()},
-                "example": [
-                    {"code": "N53", "name": "East Midlands", "type": "region", "nation": "England"},
-                    {
-                        "code": "N53DRBY",
-                        "name": "Derby City",
-                        "type": "pdu",
-                        "nation": "England",
-                        "parent_code": "N53",
-                        "valid_from": "2021-06-26",
-                    },
-                ],
-            },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "A .csv file, or a .json file holding an array.",
-                        }
-                    },
-                    "required": ["file"],
-                }
-            },
+_IMPORT_BODY = uploads.import_body(
+    "Units to create or update, matched by code: CSV (as the body, or as the `file` part of a form) or a JSON "
+    "array. A parent is named by `parent_code`, in the same import or already held.",
+    _CSV_EXAMPLE,
+    UnitImportRow.model_json_schema(),
+    [
+        {"code": "N53", "name": "East Midlands", "type": "region", "nation": "England"},
+        {
+            "code": "N53DRBY",
+            "name": "Derby City",
+            "type": "pdu",
+            "nation": "England",
+            "parent_code": "N53",
+            "valid_from": "2021-06-26",
         },
-    }
-}
+    ],
+)
 
 
 @router.get(
