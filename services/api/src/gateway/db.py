@@ -10,7 +10,7 @@ import asyncpg
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, MetaData, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -145,6 +145,7 @@ def answer_database_outages(app: FastAPI) -> None:
 
 
 def row_fields(row: Base) -> dict[str, Any]:
-    """A row's column values by attribute name: with a read's own derived fields added, what its schema
-    validates from."""
-    return {attribute.key: getattr(row, attribute.key) for attribute in row.__mapper__.column_attrs}
+    """A row's loaded column values by attribute name (columns a query deferred are left out, never
+    loaded here): with a read's own derived fields added, what its schema validates from."""
+    unloaded = inspect(row).unloaded
+    return {a.key: getattr(row, a.key) for a in row.__mapper__.column_attrs if a.key not in unloaded}

@@ -37,6 +37,7 @@ from gateway.caseloads.schemas import (
     SampleRead,
     SampleSummary,
 )
+from gateway.db import row_fields
 from gateway.engines import call_engine
 from gateway.inspections.guards import get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
@@ -215,19 +216,7 @@ async def get_sample(session: AsyncSession, sample_id: uuid.UUID) -> Sample:
 
 
 def _summary(sample: Sample, size: int, substitutions: int) -> SampleSummary:
-    return SampleSummary(
-        id=sample.id,
-        inspection_id=sample.inspection_id,
-        frame_id=sample.frame_id,
-        sample_type=sample.sample_type,
-        sample_size=size,
-        seed=sample.seed,
-        frame_fingerprint=sample.frame_fingerprint,
-        algorithm=sample.algorithm,
-        substitutions=substitutions,
-        drawn_at=sample.drawn_at,
-        drawn_by=sample.drawn_by,
-    )
+    return SampleSummary.model_validate({**row_fields(sample), "sample_size": size, "substitutions": substitutions})
 
 
 async def list_samples(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str | None) -> list[SampleSummary]:

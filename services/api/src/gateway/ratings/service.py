@@ -110,23 +110,10 @@ def _summary_fields(snapshot: RatingSnapshot, based_on: RatingSnapshot | None) -
     else:
         decisions, carried = [], overrides
     return {
-        "id": snapshot.id,
-        "inspection_id": snapshot.inspection_id,
-        "sequence": snapshot.sequence,
-        "kind": snapshot.kind,
-        "based_on_id": snapshot.based_on_id,
-        "framework_id": snapshot.framework_id,
-        "framework_version": snapshot.framework_version,
-        "rules_version": snapshot.rules_version,
-        "input_fingerprint": snapshot.input_fingerprint,
-        "overall_rating": snapshot.overall_rating,
-        "overall_score": snapshot.overall_score,
+        **row_fields(snapshot),
         "max_score": snapshot.result["overall"]["max_score"],
-        "reason": snapshot.reason,
         "panel_decisions": decisions,
         "carried_overrides": carried,
-        "created_at": snapshot.created_at,
-        "created_by": snapshot.created_by,
     }
 
 
@@ -142,7 +129,7 @@ async def _based_on(session: AsyncSession, snapshots: Sequence[RatingSnapshot]) 
 async def summaries(session: AsyncSession, snapshots: Sequence[RatingSnapshot]) -> list[RatingSnapshotSummary]:
     held = await _based_on(session, snapshots)
     return [
-        RatingSnapshotSummary(**_summary_fields(s, held.get(s.based_on_id) if s.based_on_id else None))
+        RatingSnapshotSummary.model_validate(_summary_fields(s, held.get(s.based_on_id) if s.based_on_id else None))
         for s in snapshots
     ]
 
@@ -150,7 +137,7 @@ async def summaries(session: AsyncSession, snapshots: Sequence[RatingSnapshot]) 
 async def read(session: AsyncSession, snapshot: RatingSnapshot) -> RatingSnapshotRead:
     held = await _based_on(session, [snapshot])
     fields = _summary_fields(snapshot, held.get(snapshot.based_on_id) if snapshot.based_on_id else None)
-    return RatingSnapshotRead(**fields, result=RatingResult.model_validate(snapshot.result))
+    return RatingSnapshotRead.model_validate(fields)
 
 
 async def record(session: AsyncSession, snapshot: RatingSnapshot) -> RatingSnapshotRecord:

@@ -13,6 +13,7 @@ from gateway.assessments import repository as assessments
 from gateway.caseloads import repository as caseloads
 from gateway.caseloads.repository import SampleTally
 from gateway.caseloads.schemas import IN_SAMPLE, CaseStatus
+from gateway.db import row_fields
 from gateway.inspections.lifecycle import InspectionStatus
 from gateway.inspections.schemas import InspectionRead
 from gateway.ratings import repository as ratings
@@ -22,12 +23,10 @@ from gateway.summaries.schemas import (
     InspectedUnit,
     InspectionSummary,
     JudgementProgress,
-    OverallLine,
     PinnedFramework,
     RatingsTable,
     RegionBrief,
     SampleCounts,
-    StandardLine,
 )
 from inspection_shared.problems import NotFound
 from inspection_shared.rating import RatingResult
@@ -36,18 +35,15 @@ from inspection_shared.rating import RatingResult
 def ratings_table(snapshot: Any, published: bool) -> RatingsTable:
     """The ratings table of a snapshot, read from the engine's result it holds (a `RatingResult`)."""
     result = RatingResult.model_validate(snapshot.result)
-    return RatingsTable(
-        snapshot_id=snapshot.id,
-        sequence=snapshot.sequence,
-        kind=snapshot.kind,
-        published=published,
-        framework_version=snapshot.framework_version,
-        rules_version=snapshot.rules_version,
-        input_fingerprint=snapshot.input_fingerprint,
-        created_at=snapshot.created_at,
-        created_by=snapshot.created_by,
-        standards=[StandardLine.model_validate(standard) for standard in result.standards],
-        overall=OverallLine.model_validate(result.overall),
+    return RatingsTable.model_validate(
+        {
+            **row_fields(snapshot),
+            "snapshot_id": snapshot.id,
+            "published": published,
+            "standards": result.standards,
+            "overall": result.overall,
+        },
+        from_attributes=True,
     )
 
 
