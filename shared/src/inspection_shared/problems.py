@@ -82,8 +82,8 @@ class NotFound(Problem):
 
 
 class Conflict(Problem):
-    def __init__(self, detail: str, **extensions: Any):
-        super().__init__(409, "Conflict", detail, slug="conflict", **extensions)
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None, **extensions: Any):
+        super().__init__(409, "Conflict", detail, slug="conflict", headers=headers, **extensions)
 
 
 class PreconditionRequired(Problem):

@@ -108,6 +108,14 @@ async def get_session(request: Request, actor: CurrentActor) -> AsyncIterator[As
             raise
 
 
+async def release(session: AsyncSession) -> None:
+    """End a request's read phase before it waits on something slow (an engine, a client's body): commit
+    what it did and give its connection back to the pool, so that no connection, transaction or row lock
+    is held while it waits. The session opens a new transaction for the write that follows, which must
+    check again what it read."""
+    await session.commit()
+
+
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 

@@ -1,12 +1,16 @@
 """The gateway's clients for the two engines, and what an engine failure means to the gateway's caller.
 
 Engine calls are pure computations, so every one is safe to retry: a refused connection or a time-out
-is retried with backoff, then answered as 503 or 504 with Retry-After. An engine's 422 is the caller's
-input at fault and is passed on as 422; any other engine error is a 502.
+is retried with backoff, then answered as 503 or 504 with Retry-After. The whole call, its retries
+included, has the engine's budget (`GATEWAY_ENGINE_TIMEOUT_SECONDS`): a stalled engine is a 504 once it
+is spent, never three budgets later. An engine's 422 is the caller's input at fault and is passed on as
+422; any other engine error is a 502. No caller waits here holding a database connection (see
+`db.release`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -16,6 +20,7 @@ from fastapi import Depends, Request
 
 from gateway.settings import Settings
 from inspection_shared.clients import (
+    EngineClient,
     EngineError,
     EngineTimeout,
     EngineUnavailable,
@@ -44,28 +49,40 @@ async def _sampling(request: Request) -> SamplingClient:
     return request.app.state.sampling
 
 
+def _timed_out(engine: str) -> Problem:
+    return Problem(
+        504, "Engine timed out", f"The {engine} service did not answer in time; nothing was saved.",
+        slug="engine-timeout", headers={"Retry-After": RETRY_AFTER_SECONDS}, engine=engine,
+    )
+
+
 RatingEngineDep = Annotated[RatingEngineClient, Depends(_rating_engine)]
 SamplingDep = Annotated[SamplingClient, Depends(_sampling)]
 
 
-async def call_engine(call: Callable[[], Awaitable[Result]], *, attempts: int = 3) -> Result:
-    """Run one engine call with retries, translating its failure into the gateway's problem response."""
+async def call_engine(engine: EngineClient, call: Callable[[], Awaitable[Result]], *, attempts: int = 3) -> Result:
+    """Run one call of `engine` with retries within its budget, translating its failure into the gateway's
+    problem response."""
     try:
-        async for attempt in stamina.retry_context(
-            on=(EngineUnavailable, EngineTimeout), attempts=attempts, timeout=None, wait_initial=0.2, wait_max=1.0
-        ):
-            with attempt:
-                return await call()
+        async with asyncio.timeout(engine.budget):
+            async for attempt in stamina.retry_context(
+                on=(EngineUnavailable, EngineTimeout),
+                attempts=attempts,
+                timeout=engine.budget,
+                wait_initial=0.2,
+                wait_max=1.0,
+            ):
+                with attempt:
+                    return await call()
+    except TimeoutError:
+        raise _timed_out(engine.engine) from None
     except EngineUnavailable as error:
         raise Problem(
             503, "Engine unavailable", f"The {error.engine} service cannot be reached; nothing was saved.",
             slug="engine-unavailable", headers={"Retry-After": RETRY_AFTER_SECONDS}, engine=error.engine,
         ) from None
     except EngineTimeout as error:
-        raise Problem(
-            504, "Engine timed out", f"The {error.engine} service did not answer in time; nothing was saved.",
-            slug="engine-timeout", headers={"Retry-After": RETRY_AFTER_SECONDS}, engine=error.engine,
-        ) from None
+        raise _timed_out(error.engine) from None
     except EngineError as error:
         if error.status in (413, 422):
             raise Problem(

@@ -55,6 +55,8 @@ class EngineClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ):
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self.budget: float = timeout if isinstance(timeout, int | float) else (timeout.read or DEFAULT_TIMEOUT.read)
+        """Seconds a caller gives one call of this engine, its retries included."""
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from gateway.caseloads import frames, service, substitutions
 from gateway.caseloads.design import DEFAULT_RESERVES_PER_STRATUM
@@ -20,7 +21,7 @@ from gateway.caseloads.schemas import (
     SubstitutionQuery,
     SubstitutionRead,
 )
-from gateway.db import SessionDep
+from gateway.db import SessionDep, release
 from gateway.engines import SamplingDep
 from gateway.idempotency.service import IdempotencyKey, run_once
 from gateway.permissions import Permission, requires
@@ -113,8 +114,11 @@ async def _upload(request: Request) -> bytes:
 async def put_caseload_frame(
     inspection_id: uuid.UUID, sample_type: SampleTypePath, request: Request, response: Response, session: SessionDep
 ) -> CaseloadFrameRead:
-    target = await service.frame_target(session, inspection_id, sample_type)
-    frame, created = await service.store_frame(session, target, await _upload(request))
+    allowed = await service.frame_columns(session, inspection_id, sample_type)
+    await release(session)  # the body may be slow to come: nothing is held while it is read
+    content = await _upload(request)
+    parsed = await run_in_threadpool(frames.read_frame, content, allowed, sample_type)
+    frame, created = await service.store_frame(session, inspection_id, sample_type, parsed)
     if created:
         response.status_code = 201
         response.headers["Location"] = request.app.url_path_for(

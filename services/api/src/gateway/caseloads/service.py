@@ -10,7 +10,6 @@ substitutions are accepted until fieldwork ends (`lifecycle.ACTIVITIES`).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
@@ -37,9 +36,9 @@ from gateway.caseloads.schemas import (
     SampleRead,
     SampleSummary,
 )
-from gateway.db import row_fields
+from gateway.db import release, row_fields
 from gateway.engines import call_engine
-from gateway.inspections.guards import get_inspection, inspection_for_change, pinned_framework
+from gateway.inspections.guards import ensure_phase, get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
 from gateway.writes import flush
 from inspection_shared.clients import SamplingClient
@@ -57,22 +56,12 @@ log = structlog.get_logger("caseloads")
 # --- frames ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class FrameTarget:
-    """Where an upload goes, checked before its body is read."""
-
-    inspection: Inspection
-    sample_type: str
-    allowed: list[str]
-    held: CaseloadFrame | None
-
-
-async def frame_target(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> FrameTarget:
-    """Refuse an upload that cannot be taken, whatever its contents, before they are read."""
-    inspection = await inspection_for_change(session, inspection_id, Activity.SAMPLING)
+async def _frame_allowed(session: AsyncSession, inspection: Inspection, sample_type: str) -> tuple[list[str], CaseloadFrame | None]:
+    """The columns a frame of `sample_type` may hold, and the frame held now; refused if it cannot be
+    taken (an unknown sample type, or a frame already drawn from)."""
     framework = await pinned_framework(session, inspection)
     check_sample_type(framework, sample_type, "path.sample_type")
-    held = await repository.frame(session, inspection_id, sample_type)
+    held = await repository.frame(session, inspection.id, sample_type)
     if held is not None:
         sample_id = await repository.sample_of_frame(session, held.id)
         if sample_id is not None:
@@ -81,26 +70,36 @@ async def frame_target(session: AsyncSession, inspection_id: uuid.UUID, sample_t
                 "longer be replaced.",
                 sample_id=str(sample_id),
             )
-    return FrameTarget(inspection, sample_type, allowed_columns(framework, sample_type), held)
+    return allowed_columns(framework, sample_type), held
 
 
-async def store_frame(session: AsyncSession, target: FrameTarget, data: bytes) -> tuple[CaseloadFrame, bool]:
-    """Check and store an uploaded frame; returns it and whether it is new (else it replaced the one held)."""
-    parsed = await run_in_threadpool(frames.read_frame, data, target.allowed, target.sample_type)
-    compressed = await run_in_threadpool(parsed.compressed)
-    frame = target.held
+async def frame_columns(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> list[str]:
+    """Refuse an upload that cannot be taken, whatever its contents, before they are read; else the columns
+    it may hold. Nothing is locked: the upload is read after this, and checked again when it is stored."""
+    inspection = await get_inspection(session, inspection_id)
+    ensure_phase(inspection, Activity.SAMPLING)
+    allowed, _ = await _frame_allowed(session, inspection, sample_type)
+    return allowed
+
+
+async def store_frame(
+    session: AsyncSession, inspection_id: uuid.UUID, sample_type: str, parsed: frames.CanonicalFrame
+) -> tuple[CaseloadFrame, bool]:
+    """Store a checked frame; returns it and whether it is new (else it replaced the one held)."""
+    inspection = await inspection_for_change(session, inspection_id, Activity.SAMPLING)
+    _, frame = await _frame_allowed(session, inspection, sample_type)
     created = frame is None
     if frame is None:
-        frame = CaseloadFrame(id=uuid.uuid4(), inspection_id=target.inspection.id, sample_type=target.sample_type)
+        frame = CaseloadFrame(id=uuid.uuid4(), inspection_id=inspection_id, sample_type=sample_type)
         session.add(frame)
     frame.columns = parsed.columns
     frame.case_count = parsed.case_count
     frame.fingerprint = parsed.fingerprint
-    frame.content = compressed
+    frame.content = await run_in_threadpool(parsed.compressed)
     await flush(
         session,
-        clash=f"Another {target.sample_type} frame was uploaded for this inspection at the same time; "
-        "list the frames and retry.",
+        clash=f"Another {sample_type} frame was uploaded for this inspection at the same time; list the frames "
+        "and retry.",
     )
     return frame, created
 
@@ -127,7 +126,7 @@ async def get_frame(session: AsyncSession, inspection_id: uuid.UUID, sample_type
 
 async def _ask_sampling(sampling: SamplingClient, content: bytes, design: SampleDesign) -> SampleResult:
     try:
-        return await call_engine(lambda: sampling.draw_sample_csv(content, design))
+        return await call_engine(sampling, lambda: sampling.draw_sample_csv(content, design))
     except Problem as problem:
         # The sampling service names the fields of its design; the caller sent them as the body's.
         for error in problem.errors or []:
@@ -141,26 +140,18 @@ async def draw_sample(
 ) -> Sample:
     """Draw the sample of one frame through the sampling service and store it whole.
 
-    The inspection stays locked while the sampling service works (a second or two for a large frame):
-    other changes to it wait, rather than one of them finding the frame or sample half decided.
+    Nothing is held while the sampling service works (a second or two for a large frame): the frame is
+    read, the connection given back, and the sample written in a new transaction that locks the
+    inspection and checks again that the frame is the one drawn from and has no sample yet.
     """
-    inspection = await inspection_for_change(session, inspection_id, Activity.SAMPLING)
+    inspection = await get_inspection(session, inspection_id)
+    ensure_phase(inspection, Activity.SAMPLING)
     framework = await pinned_framework(session, inspection)
     check_sample_type(framework, request.sample_type, "body.sample_type")
-    frame = await repository.frame(session, inspection_id, request.sample_type)
-    if frame is None:
-        raise Conflict(
-            f"Inspection {inspection_id} has no {request.sample_type} frame yet; upload it first "
-            f"(PUT /api/v1/inspections/{inspection_id}/frames/{request.sample_type})."
-        )
-    held = await repository.sample_of_frame(session, frame.id)
-    if held is not None:
-        raise Conflict(
-            f"A sample has already been drawn from the {request.sample_type} frame of this inspection; "
-            "one sample is drawn per frame.",
-            sample_id=str(held),
-        )
+    frame = await _frame_to_draw_from(session, inspection_id, request.sample_type)
     design = build_design(request, frame.columns, strata_of(framework, request.sample_type))
+    await release(session)
+
     content = await run_in_threadpool(frames.decompress, frame.content)
     result = await _ask_sampling(sampling, content, design)
     check_widths(result)
@@ -168,6 +159,13 @@ async def draw_sample(
         # Not a fault of the sample: it carries the fingerprint of the frame as the sampling service read it.
         log.warning("frame fingerprint differs", frame_id=str(frame.id), sample_type=request.sample_type)
 
+    await inspection_for_change(session, inspection_id, Activity.SAMPLING)
+    drawn_from = await _frame_to_draw_from(session, inspection_id, request.sample_type)
+    if (drawn_from.id, drawn_from.fingerprint) != (frame.id, frame.fingerprint):
+        raise Conflict(
+            f"The {request.sample_type} frame of inspection {inspection_id} was replaced while the sample was "
+            "being drawn; draw again from the frame now held."
+        )
     sample = Sample(
         id=uuid.uuid4(),
         inspection_id=inspection_id,
@@ -203,6 +201,24 @@ async def draw_sample(
             ],
         )
     return sample
+
+
+async def _frame_to_draw_from(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> CaseloadFrame:
+    """The frame of `sample_type`, if it has no sample drawn from it yet (409 otherwise)."""
+    frame = await repository.frame(session, inspection_id, sample_type)
+    if frame is None:
+        raise Conflict(
+            f"Inspection {inspection_id} has no {sample_type} frame yet; upload it first "
+            f"(PUT /api/v1/inspections/{inspection_id}/frames/{sample_type})."
+        )
+    held = await repository.sample_of_frame(session, frame.id)
+    if held is not None:
+        raise Conflict(
+            f"A sample has already been drawn from the {sample_type} frame of this inspection; "
+            "one sample is drawn per frame.",
+            sample_id=str(held),
+        )
+    return frame
 
 
 # --- reading samples ---------------------------------------------------------------------------------

@@ -19,8 +19,9 @@ class IdempotentRequest(Base):
     scope: Mapped[str] = mapped_column(String(300), primary_key=True)
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     request_fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # Both null while the first request with the key is still at work.
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     headers: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
     created_at: Mapped[datetime] = when()
     created_by: Mapped[str] = who()

@@ -47,11 +47,16 @@ _INSPECTIONS = Inspection.__table__
 
 
 async def inspection_for_change(
-    session: AsyncSession, inspection_id: uuid.UUID, activity: Activity | None = None
+    session: AsyncSession,
+    inspection_id: uuid.UUID,
+    activity: Activity | None = None,
+    *,
+    unchanged_since: int | None = None,
 ) -> Inspection:
     """The inspection, for a request that changes what is recorded for it: its row locked until the
     request ends, its evidence revision moved on, and refused if its phase does not allow `activity`
-    (or if it is frozen).
+    (or if it is frozen), or if its evidence revision has moved on since `unchanged_since` (what a request
+    read before it waited on an engine, without holding anything).
 
     Every such write comes here before it takes any other lock. So writes to one inspection queue on its
     row in one order (no deadlock between them), none lands beside a change of its status (publication
@@ -69,6 +74,11 @@ async def inspection_for_change(
     inspection = await session.get(Inspection, inspection_id, populate_existing=True)
     assert inspection is not None  # the row was just updated in this transaction
     ensure_phase(inspection, activity)
+    if unchanged_since is not None and inspection.evidence_revision != unchanged_since + 1:
+        raise Conflict(
+            f"What is recorded for inspection {inspection.id} changed while this request was being worked on; "
+            "look at it again and repeat the request if it is still wanted."
+        )
     return inspection
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments import repository as assessments
+from gateway.db import release
 from gateway.frameworks.service import held_framework
 from gateway.ratings import repository
 from gateway.ratings.evidence import pooled_case_evidence, refuse
@@ -103,7 +104,8 @@ async def regional_rating(
             "answers to pool.",
             [FieldError(field="query.basis", message="the inspections chosen hold no case answers")],
         )
-    _, pooled = await rate_with(engine.rate_pooled, PooledRatingRequest(framework=framework.id, units=pooled_units), held)
+    await release(session)
+    _, pooled = await rate_with(engine, engine.rate_pooled, PooledRatingRequest(framework=framework.id, units=pooled_units), held)
     return RegionalRating(
         region_id=region.id,
         region_code=region.code,

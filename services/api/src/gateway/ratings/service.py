@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db import row_fields
+from gateway.db import release, row_fields
 from gateway.engines import call_engine
 from gateway.frameworks.service import HeldFramework, held_framework
 from gateway.inspections.guards import ensure_phase, get_inspection, inspection_for_change
@@ -73,7 +73,7 @@ def _names_the_framework(problem: Problem) -> bool:
 
 
 async def rate_with(
-    call: Callable[[Request], Awaitable[Result]], request: Request, held: HeldFramework
+    engine: RatingEngineClient, call: Callable[[Request], Awaitable[Result]], request: Request, held: HeldFramework
 ) -> tuple[Request, Result]:
     """Have the engine rate `request`; returns what was finally sent and the answer.
 
@@ -83,7 +83,7 @@ async def rate_with(
     if isinstance(request.framework, str):
         by_id = request
         try:
-            result = await call_engine(lambda: call(by_id))
+            result = await call_engine(engine, lambda: call(by_id))
         except Problem as problem:
             if not _names_the_framework(problem):
                 raise
@@ -92,7 +92,7 @@ async def rate_with(
                 return request, result
         request = request.model_copy(update={"framework": held.framework.model_dump(mode="json")})
     inline = request
-    return request, await call_engine(lambda: call(inline))
+    return request, await call_engine(engine, lambda: call(inline))
 
 
 # --- reading snapshots -------------------------------------------------------------------------------
@@ -186,7 +186,6 @@ async def _write(
     inspection: Inspection,
     *,
     activity: Activity,
-    expected_latest: RatingSnapshot | None,
     kind: str,
     based_on: RatingSnapshot | None,
     request: RatingRequest,
@@ -195,19 +194,16 @@ async def _write(
 ) -> RatingSnapshot:
     """Store the engine's answer as the next snapshot, and its overall rating on the inspection.
 
-    The inspection is locked (`inspection_for_change`) and checked again first: it may have been
-    published, or rated by someone else, while the engine was working.
+    `inspection` is as it was read before the engine was asked: it is locked now and checked again, as
+    it may have been published, rated by someone else or given new evidence while the engine worked.
     """
-    inspection = await inspection_for_change(session, inspection.id, activity)
-    latest = await repository.latest_snapshot(session, inspection.id)
-    if (latest.id if latest else None) != (expected_latest.id if expected_latest else None):
-        raise Conflict(
-            f"The ratings of inspection {inspection.id} changed while this request was being rated; "
-            "look at the latest snapshot and repeat the request if it is still wanted."
-        )
+    inspection = await inspection_for_change(
+        session, inspection.id, activity, unchanged_since=inspection.evidence_revision
+    )
+    latest = await repository.latest_brief(session, inspection.id)
     snapshot = RatingSnapshot(
         inspection_id=inspection.id,
-        sequence=(latest.sequence if latest else 0) + 1,
+        sequence=(latest[1] if latest else 0) + 1,
         kind=kind,
         based_on_id=based_on.id if based_on else None,
         framework_id=result.framework_id,
@@ -266,6 +262,7 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
     held = await _pinned(session, inspection)
     standards = await inspection_evidence(session, inspection.id, held.framework)
     latest = await repository.latest_snapshot(session, inspection.id)
+    await release(session)
     carried: list[Override] = []
     dropped: list[Override] = []
     if latest is not None:
@@ -274,7 +271,7 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
             (carried if override.standard in evidenced else dropped).append(override)
     request = RatingRequest(framework=held.framework.id, standards=standards, overrides=carried)
     try:
-        sent, result = await rate_with(engine.rate, request, held)
+        sent, result = await rate_with(engine, engine.rate, request, held)
     except Problem as problem:
         # A carried decision on a standard whose cases now have no applicable answer at all cannot be
         # applied: drop it, say so, and rate again.
@@ -284,12 +281,11 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
         dropped += [o for i, o in enumerate(carried) if i in named]
         carried = [o for i, o in enumerate(carried) if i not in named]
         request = request.model_copy(update={"overrides": carried})
-        sent, result = await rate_with(engine.rate, request, held)
+        sent, result = await rate_with(engine, engine.rate, request, held)
     return await _write(
         session,
         inspection,
         activity=Activity.RATING_RUN,
-        expected_latest=latest,
         kind="run",
         based_on=latest if (carried or dropped) else None,
         request=sent,
@@ -351,12 +347,12 @@ async def record_panel_decisions(
     # New decisions first, so that an engine refusal names them by their place in this request's body.
     merged = [*decisions, *(o for standard, o in in_force.items() if standard not in seen)]
     request = stored.model_copy(update={"overrides": merged})
-    sent, result = await rate_with(engine.rate, request, held)
+    await release(session)
+    sent, result = await rate_with(engine, engine.rate, request, held)
     return await _write(
         session,
         inspection,
         activity=Activity.PANEL_DECISION,
-        expected_latest=latest,
         kind="override",
         based_on=latest,
         request=sent,
