@@ -24,8 +24,8 @@ pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=Tr
 class CountedStates(PostgresStates):
     """The real reader, counting its queries; `hold` keeps a query's answer back (a slow database)."""
 
-    def __init__(self, pool, sql):
-        super().__init__(pool, sql)
+    def __init__(self, pool, sql, *limits):
+        super().__init__(pool, sql, *limits)
         self.queries = 0
         self.hold: asyncio.Event | None = None
         self.failures = 0

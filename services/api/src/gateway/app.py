@@ -32,10 +32,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db_engine = create_engine(settings.resolved_database_url())
+        app.state.db_engine = create_engine(settings.resolved_database_url(), settings.database_limits())
         app.state.sessionmaker = create_sessionmaker(app.state.db_engine)
         app.state.rating_engine, app.state.sampling = engine_clients(settings)
-        app.state.summaries = await summary_documents(app.state.db_engine, settings.summary_cache_size)
+        app.state.summaries = await summary_documents(
+            app.state.db_engine, settings.summary_cache_size, settings.database_limits()
+        )
         try:
             yield
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -12,7 +13,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import JSON, DateTime, MetaData, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -67,9 +69,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(url: str) -> AsyncEngine:
+@dataclass(frozen=True)
+class DatabaseLimits:
+    """How long the gateway waits on its database, and how many connections it keeps (GATEWAY_DB_*)."""
+
+    connect_timeout: float = 5.0
+    """Seconds to open a connection."""
+    checkout_timeout: float = 5.0
+    """Seconds a request waits for a pooled connection before it is answered 503."""
+    statement_timeout: float = 15.0
+    """Seconds one statement may run (and, on SQLite, a writer waits for its turn)."""
+    pool_size: int = 10
+    max_overflow: int = 20
+
+
+def create_engine(url: str, limits: DatabaseLimits = DatabaseLimits()) -> AsyncEngine:
+    """The gateway's engine: a database that is slow or gone costs a request seconds, never minutes, and
+    no SQL parameter (a case reference, say) ever appears in an error or a log."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": limits.statement_timeout}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -85,10 +103,34 @@ def create_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            # Immediate: a transaction takes the write lock when it begins, waiting its turn (the busy
+            # timeout) if another holds it. A deferred one that read first could not wait when it came to
+            # write, and would fail with "database is locked" where PostgreSQL waits for the row lock.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=limits.pool_size,
+        max_overflow=limits.max_overflow,
+        pool_timeout=limits.checkout_timeout,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args=postgres_connect_args(limits),
+    )
+
+
+def postgres_connect_args(limits: DatabaseLimits) -> dict[str, Any]:
+    """asyncpg's arguments for the limits: the client gives up on a statement a second after the server
+    would have cancelled it, so a server that has stopped answering is noticed too."""
+    return {
+        "timeout": limits.connect_timeout,
+        "command_timeout": limits.statement_timeout + 1,
+        "server_settings": {
+            "statement_timeout": str(int(limits.statement_timeout * 1000)),
+            "idle_in_transaction_session_timeout": str(int(limits.statement_timeout * 4000)),
+        },
+    }
 
 
 def create_sessionmaker(engine: AsyncEngine, actor: Actor | None = None) -> async_sessionmaker[AsyncSession]:
@@ -129,6 +171,10 @@ DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
     InterfaceError,  # a connection closed under SQLAlchemy
 )
 
+UNAVAILABLE_STATES = frozenset({"57014", "57P01", "57P02", "57P03", "53300", "08000", "08003", "08006"})
+"""PostgreSQL SQLSTATEs of a statement cancelled (its timeout), a server shutting down or refusing
+connections, and connections lost: the database, not the request, is at fault."""
+
 log = structlog.get_logger("db")
 
 
@@ -146,10 +192,42 @@ async def _database_unreachable(request: Request, error: Exception) -> JSONRespo
     )
 
 
+def _sqlstate(error: DBAPIError) -> str | None:
+    cause: BaseException | None = error.orig
+    while cause is not None:
+        if (state := getattr(cause, "sqlstate", None)) is not None:
+            return state
+        cause = cause.__cause__
+    return None
+
+
+async def _database_error(request: Request, error: DBAPIError) -> JSONResponse:
+    if error.connection_invalidated or _sqlstate(error) in UNAVAILABLE_STATES:
+        return await _database_unreachable(request, error)
+    raise error  # not the database's state: answered as any unexpected error
+
+
+async def _database_busy(request: Request, error: Exception) -> JSONResponse:
+    log.warning("database connections all in use", error=type(error).__name__)
+    return problem_response(
+        request,
+        Problem(
+            503,
+            "Database busy",
+            "Every database connection is in use, so the request did not complete; try again shortly.",
+            slug="database-busy",
+            headers={"Retry-After": "2"},
+        ),
+    )
+
+
 def answer_database_outages(app: FastAPI) -> None:
-    """A database that cannot be reached is a 503 with Retry-After, not an internal error."""
+    """A database that cannot be reached, is too slow or has no connection free is a 503 with Retry-After,
+    not an internal error."""
     for error in DATABASE_UNREACHABLE:
         app.add_exception_handler(error, _database_unreachable)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_busy)
 
 
 def row_fields(row: Base) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from gateway.db import DatabaseLimits
 from inspection_shared.settings import ServiceSettings
 
 
@@ -19,10 +20,30 @@ class Settings(ServiceSettings):
     )
     rating_engine_url: str = "http://127.0.0.1:8001"
     sampling_url: str = "http://127.0.0.1:8002"
-    engine_timeout_seconds: float = 30.0
+    engine_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="The budget of one engine call, its retries included (then 504)."
+    )
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_checkout_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long a request waits for a database connection (then 503)."
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="How long one statement may run (then 503); on SQLite, a writer's wait."
+    )
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
     summary_cache_size: int = Field(
         default=256, ge=0, description="Inspection summaries each gateway process keeps rendered (0: none)."
     )
+
+    def database_limits(self) -> DatabaseLimits:
+        return DatabaseLimits(
+            connect_timeout=self.db_connect_timeout_seconds,
+            checkout_timeout=self.db_checkout_timeout_seconds,
+            statement_timeout=self.db_statement_timeout_seconds,
+            pool_size=self.db_pool_size,
+            max_overflow=self.db_max_overflow,
+        )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -75,6 +75,8 @@ class EngineClient:
         *,
         json: Any = None,
         content: bytes | None = None,
+        files: dict[str, Any] | None = None,
+        data: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
@@ -84,7 +86,7 @@ class EngineClient:
             sent_headers[REQUEST_ID_HEADER] = request_id
         try:
             response = await self._http.request(
-                method, path, json=json, content=content, params=params, headers=sent_headers
+                method, path, json=json, content=content, files=files, data=data, params=params, headers=sent_headers
             )
         except httpx.TimeoutException:
             raise EngineTimeout(self.engine) from None

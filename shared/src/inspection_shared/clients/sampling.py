@@ -53,14 +53,16 @@ class SamplingClient(EngineClient):
     async def draw_sample_csv(
         self, frame_csv: bytes, design: SampleDesign, *, idempotency_key: str | None = None
     ) -> SampleResult:
-        """POST /v1/samples with the frame as a CSV file (text/csv body, design in the query)."""
+        """POST /v1/samples with the frame as a CSV file and the design beside it, both in the body (a
+        multipart form): a design names case references and reasons in its exclusions, and a URL is logged
+        by every proxy on the way, so the design is never put in one."""
         return await self.request(
             "POST",
             "/v1/samples",
             SampleResult,
-            content=frame_csv,
-            params={"design": design.model_dump_json(exclude_none=True)},
-            headers={"Content-Type": "text/csv", **_idempotency(idempotency_key)},
+            files={"frame": ("frame.csv", frame_csv, "text/csv")},
+            data={"design": design.model_dump_json(exclude_none=True)},
+            headers=_idempotency(idempotency_key),
         )
 
     async def select_units(self, request: UnitSelectionRequest) -> UnitSelectionResult:

@@ -27,6 +27,7 @@ import asyncpg
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gateway.db import DatabaseLimits, postgres_connect_args
 from gateway.summaries import repository, service
 from gateway.summaries.repository import STATE, State
 from gateway.summaries.schemas import InspectionSummary
@@ -55,23 +56,27 @@ class PostgresStates:
     before it arrived, and a dashboard's many readers cost the database one query at a time.
     """
 
-    def __init__(self, pool: asyncpg.Pool, sql: str):
+    def __init__(self, pool: asyncpg.Pool, sql: str, checkout_timeout: float):
         self._pool = pool
         self._sql = sql
+        self._checkout_timeout = checkout_timeout
         self._waiting: dict[uuid.UUID, asyncio.Future[State | None]] = {}
         self._running: set[uuid.UUID] = set()
 
     @classmethod
-    async def open(cls, engine: AsyncEngine, max_connections: int) -> PostgresStates:
-        """A pool with the connection settings SQLAlchemy would use; it connects on first use, as
-        SQLAlchemy's own pool does."""
+    async def open(
+        cls, engine: AsyncEngine, max_connections: int, limits: DatabaseLimits = DatabaseLimits()
+    ) -> PostgresStates:
+        """A pool with the connection settings and limits SQLAlchemy's own uses; it connects on first use,
+        as SQLAlchemy's pool does."""
         _, connect_args = engine.dialect.create_connect_args(engine.url)
         for adapter_only in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
             connect_args.pop(adapter_only, None)
         pool = await asyncpg.create_pool(
-            min_size=0, max_size=max_connections, reset=_nothing_to_reset, **connect_args
+            min_size=0, max_size=max_connections, reset=_nothing_to_reset,
+            **{**connect_args, **postgres_connect_args(limits)},
         )
-        return cls(pool, str(STATE.compile(dialect=engine.dialect)))
+        return cls(pool, str(STATE.compile(dialect=engine.dialect)), limits.checkout_timeout)
 
     async def __call__(self, inspection_id: uuid.UUID) -> State | None:
         waiting = self._waiting.get(inspection_id)
@@ -102,7 +107,7 @@ class PostgresStates:
             self._start(inspection_id)
 
     async def _query(self, inspection_id: uuid.UUID) -> State | None:
-        async with self._pool.acquire() as connection:
+        async with self._pool.acquire(timeout=self._checkout_timeout) as connection:
             row = await connection.fetchrow(self._sql, inspection_id)
         return tuple(row) if row is not None else None
 
@@ -168,8 +173,9 @@ class SummaryDocuments:
             await self._states.aclose()
 
 
-async def summary_documents(engine: AsyncEngine, capacity: int) -> SummaryDocuments:
-    states = await PostgresStates.open(engine, max_connections=10) if engine.dialect.name == "postgresql" else None
+async def summary_documents(engine: AsyncEngine, capacity: int, limits: DatabaseLimits) -> SummaryDocuments:
+    postgres = engine.dialect.name == "postgresql"
+    states = await PostgresStates.open(engine, max_connections=10, limits=limits) if postgres else None
     return SummaryDocuments(states, capacity)
 
 
