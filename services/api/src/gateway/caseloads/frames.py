@@ -27,9 +27,10 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -42,14 +43,15 @@ DATE_COLUMN = "start_date"
 """The date a case entered the frame's window (sentence or licence start, report completed, ...)."""
 MAX_CASES = 500_000
 """The sampling service's limit; a larger frame is 413."""
-MAX_BYTES = 128 * 1024 * 1024
+MAX_BYTES = 64 * 1024 * 1024
+"""Twice a national frame of the largest size accepted; a larger body is refused (413) as it is read."""
 MAX_VALUE_LENGTH = 64
 MAX_FAULTS = 20
 """Faults listed in one answer; the count of all of them is given beside."""
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_OUTSIDE_LINE_ENDS = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_OUTSIDE_LINE_ENDS = re.compile(rb"[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,10 @@ class CanonicalFrame:
     columns: list[str]
     """Column names in canonical order (by name), case_ref among them."""
     case_count: int
-    csv: bytes
-    """The canonical CSV: what the sampling service is sent."""
+    content: bytes
+    """The canonical CSV, gzip-compressed: what is stored, and sent to the sampling service decompressed."""
     fingerprint: str
-
-    def compressed(self) -> bytes:
-        return gzip.compress(self.csv, compresslevel=6, mtime=0)
+    """SHA-256 of the canonical CSV."""
 
 
 def frame_too_large(detail: str) -> Problem:
@@ -76,15 +76,17 @@ def _refuse(detail: str, faults: list[FieldError], total: int | None = None, **e
     return InvalidInput(detail, faults[:MAX_FAULTS], **extensions)
 
 
-def _decode(data: bytes) -> str:
+def _not_utf8(data: bytes) -> InvalidInput:
+    """The refusal of an upload that is not UTF-8, naming the line of its first byte that cannot be read."""
     try:
-        return data.decode("utf-8-sig")
+        data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise _refuse(
+        return _refuse(
             f"The frame is not UTF-8 text: line {line} holds a byte that cannot be read.",
             [FieldError(field="frame", message="not UTF-8 text", line=line)],
-        ) from None
+        )
+    raise AssertionError("called for text that decodes")
 
 
 def check_header(names: list[str], allowed: Iterable[str], sample_type: str) -> None:
@@ -126,14 +128,16 @@ def check_header(names: list[str], allowed: Iterable[str], sample_type: str) -> 
 def read_frame(data: bytes, allowed: Iterable[str], sample_type: str) -> CanonicalFrame:
     """Check an uploaded CSV frame and return it in canonical form (see the module docstring).
 
-    A sound frame is checked column by column, at the speed of the C parts of Python; only a frame with
-    a fault is read again row by row, to name the line of each fault.
+    A sound frame is checked a batch of rows at a time, column by column at the speed of the C parts of
+    Python, and kept as one tuple a row with its repeated values shared, so the memory it takes stays a
+    small multiple of the upload's. Only a frame with a fault is read again row by row, to name the line
+    of each fault.
     """
-    max_cases = MAX_CASES
-    text = _decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(_text(data), strict=True)
     try:
         header = next(reader, [])
+    except UnicodeDecodeError:
+        raise _not_utf8(data) from None
     except csv.Error as error:
         raise _refuse(
             f"The header cannot be read: {error}.", [FieldError(field="frame", message=str(error), line=1)]
@@ -142,34 +146,56 @@ def read_frame(data: bytes, allowed: Iterable[str], sample_type: str) -> Canonic
     if not any(names):
         raise _refuse("The frame is empty: no header and no cases.", [FieldError(field="frame", message="is empty")])
     check_header(names, allowed, sample_type)
+    rows = _sound_rows(reader, names, check_control=_may_hold_control(data))
+    if rows is None:
+        raise _row_faults(data, names, MAX_CASES)
+    if not rows:
+        raise _refuse("The frame has a header but no cases.", [FieldError(field="frame", message="has no cases")])
+    order = sorted(range(len(names)), key=names.__getitem__)
+    ordered_names = [names[i] for i in order]
+    ref_at = names.index(CASE_REF)
+    rows.sort(key=operator.itemgetter(ref_at))  # code point order = UTF-8 byte order
+    pick = operator.itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    content, fingerprint = _compressed_csv(ordered_names, map(pick, rows))
+    return CanonicalFrame(ordered_names, len(rows), content, fingerprint)
+
+
+_BATCH = 20_000
+"""Rows checked together: large enough for the column checks' speed, small enough to hold twice."""
+
+
+def _sound_rows(reader: Iterator[list[str]], names: list[str], *, check_control: bool) -> list[tuple[str, ...]] | None:
+    """Every row, values trimmed and repeated values shared, if all are sound; None at the first fault
+    (the caller reads again row by row to name it). More rows than MAX_CASES is a 413, counted whole
+    but not kept."""
+    rows: list[tuple[str, ...]] = []
+    refs: set[str] = set()
+    ref_at = names.index(CASE_REF)
+    shared: dict[str, str] = {}
     try:
-        records = [row for row in reader if row]  # a blank line is no case
-    except csv.Error:
-        records = None
-    if records is not None:
-        if len(records) > max_cases:
-            raise frame_too_large(f"The frame holds {len(records)} cases; at most {max_cases} are accepted.")
-        if not records:
-            raise _refuse("The frame has a header but no cases.", [FieldError(field="frame", message="has no cases")])
-        columns = _sound_columns(records, names, check_control=_may_hold_control(text))
-        if columns is not None:
-            del records
-            order = sorted(range(len(names)), key=names.__getitem__)
-            ordered_names = [names[i] for i in order]
-            rows = list(zip(*(columns[i] for i in order)))
-            rows.sort(key=operator.itemgetter(ordered_names.index(CASE_REF)))  # code point order = UTF-8 byte order
-            content = canonical_csv(ordered_names, rows)
-            return CanonicalFrame(ordered_names, len(rows), content, hashlib.sha256(content).hexdigest())
-    raise _row_faults(text, names, max_cases)
-
-
-def _may_hold_control(text: str) -> bool:
-    """Line breaks and control characters can only sit inside values if the text holds them at all."""
-    return bool(_CONTROL_OUTSIDE_LINE_ENDS.search(text)) or ('"' in text and ("\n" in text or "\r" in text))
+        while batch := [row for row in itertools.islice(reader, _BATCH) if row]:  # a blank line is no case
+            if len(rows) + len(batch) > MAX_CASES:
+                total = len(rows) + len(batch) + sum(1 for row in reader if row)
+                raise frame_too_large(f"The frame holds {total} cases; at most {MAX_CASES} are accepted.")
+            columns = _sound_columns(batch, names, check_control=check_control)
+            if columns is None:
+                return None
+            refs_before = len(refs)
+            refs.update(columns[ref_at])
+            if len(refs) != refs_before + len(batch):
+                return None  # a reference repeated, within the batch or from an earlier one
+            kept = [
+                column if i == ref_at else tuple(shared.setdefault(value, value) for value in column)
+                for i, column in enumerate(columns)
+            ]
+            rows.extend(zip(*kept))
+    except (csv.Error, UnicodeDecodeError):
+        return None
+    return rows
 
 
 def _sound_columns(records: list[list[str]], names: list[str], *, check_control: bool) -> list[tuple[str, ...]] | None:
-    """The frame's columns, values trimmed, if every row is sound; None if any is not."""
+    """The batch's columns, values trimmed, if every row is sound; None if any is not."""
     width = len(names)
     if set(map(len, records)) != {width}:
         return None
@@ -187,14 +213,24 @@ def _sound_columns(records: list[list[str]], names: list[str], *, check_control:
     return columns
 
 
-def _row_faults(text: str, names: list[str], max_cases: int) -> InvalidInput:
+def _text(data: bytes) -> io.TextIOWrapper:
+    """The upload as text, decoded as it is read rather than copied whole."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+
+
+def _may_hold_control(data: bytes) -> bool:
+    """Line breaks and control characters can only sit inside values if the upload holds them at all."""
+    return bool(_CONTROL_OUTSIDE_LINE_ENDS.search(data)) or (b'"' in data and (b"\n" in data or b"\r" in data))
+
+
+def _row_faults(data: bytes, names: list[str], max_cases: int) -> InvalidInput:
     """Read the frame row by row and name every fault by its line (the header is line 1)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(_text(data), strict=True)
     next(reader)
     width = len(names)
     ref_at = names.index(CASE_REF)
     date_at = names.index(DATE_COLUMN) if DATE_COLUMN in names else None
-    check_control = _may_hold_control(text)
+    check_control = _may_hold_control(data)
     faults: list[FieldError] = []
     fault_count = 0
     cases = 0
@@ -213,6 +249,8 @@ def _row_faults(text: str, names: list[str], max_cases: int) -> InvalidInput:
             row = next(reader)
         except StopIteration:
             break
+        except UnicodeDecodeError:
+            return _not_utf8(data)
         except csv.Error as error:
             return _refuse(
                 f"The frame cannot be read from line {line}: {error}.",
@@ -262,17 +300,37 @@ def _is_iso_date(value: str) -> bool:
     return True
 
 
-def canonical_csv(columns: list[str], rows: list[tuple[str | None, ...]]) -> bytes:
-    """CSV as the sampling service writes a canonical frame: quotes only around a comma or a quote.
+class _Sink(io.RawIOBase):
+    """Where the canonical CSV is written: hashed and compressed as it comes, never held whole."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.compressed = io.BytesIO()
+        self.gzip = gzip.GzipFile(fileobj=self.compressed, mode="wb", compresslevel=6, mtime=0)
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk: bytes) -> int:  # type: ignore[override]
+        self.digest.update(chunk)
+        return self.gzip.write(chunk)
+
+
+def _compressed_csv(columns: list[str], rows: Iterable[tuple[str, ...]]) -> tuple[bytes, str]:
+    """The canonical CSV, gzip-compressed, and its SHA-256: CSV as the sampling service writes a canonical
+    frame, quotes only around a comma or a quote.
 
     Values never hold line breaks or control characters (refused above), so the standard writer's
     minimal quoting is the sampling service's "quote where needed" exactly.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    sink = _Sink()
+    text = io.TextIOWrapper(io.BufferedWriter(sink, buffer_size=1 << 20), encoding="utf-8", newline="")
+    writer = csv.writer(text, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(columns)
     writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    text.flush()
+    sink.gzip.close()
+    return sink.compressed.getvalue(), sink.digest.hexdigest()
 
 
 def decompress(content: bytes) -> bytes:

@@ -95,7 +95,7 @@ async def store_frame(
     frame.columns = parsed.columns
     frame.case_count = parsed.case_count
     frame.fingerprint = parsed.fingerprint
-    frame.content = await run_in_threadpool(parsed.compressed)
+    frame.content = parsed.content
     await flush(
         session,
         clash=f"Another {sample_type} frame was uploaded for this inspection at the same time; list the frames "
