@@ -68,5 +68,16 @@ def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, 
         frozen = httpx.post(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30)
         assert frozen.status_code == 409
         assert frozen.headers["content-type"] == "application/problem+json"
+
+        # No case reference of the inspection reached the log of any service.
+        case_refs = set()
+        for listed in httpx.get(f"{gateway}/api/v1/inspections/{inspection_id}/samples", timeout=30).json()["items"]:
+            sample = httpx.get(f"{gateway}/api/v1/samples/{listed['id']}", timeout=30).json()
+            case_refs |= {case["case_ref"] for case in [*sample["selected"], *sample["reserves"]]}
+        assert len(case_refs) > 250
+        for name in ("gateway", "rating", "sampling"):
+            log = stack[name].log()
+            assert '"event": "request"' in log, name
+            assert [ref for ref in case_refs if ref in log] == [], name
     finally:
         asyncio.run(_remove(database_url, inspection_id))
