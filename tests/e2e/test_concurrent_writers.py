@@ -1,0 +1,86 @@
+"""Writers racing for one inspection get the answers PostgreSQL gives on either database: one wins, the
+others are told why (409), never that the database is down (503) and never a 500. On SQLite, the
+embedded default, writers wait their turn for the write lock instead of failing at once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+
+import httpx
+import pytest
+from sqlalchemy import delete
+
+from gateway.inspections.models import Inspection
+from gateway.ratings.models import RatingSnapshot
+from gateway.units.models import Unit
+from tests.e2e.test_faults import COURT_KQS, JUDGEMENTS, _run
+from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
+from tests.support.servers import service
+
+pytestmark = pytest.mark.e2e
+
+
+def _inspections(database_url: str, count: int) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    async def prepare(session):
+        units, inspections = [], []
+        for _ in range(count):
+            unit = await make_unit(session, type="yos")
+            inspection = await make_inspection(session, unit=unit, framework_id="youth-2021", status="rating")
+            cases = [{"case_ref": f"W{i:06d}", "answers": {kq: "yes" for kq in COURT_KQS}} for i in range(8)]
+            await make_assessed_sample(session, inspection, "court_disposals", cases)
+            for standard, rating in JUDGEMENTS.items():
+                await make_judgement(session, inspection, standard, rating)
+            units.append(unit.id)
+            inspections.append(inspection.id)
+        return units, inspections
+
+    return asyncio.run(_run(database_url, prepare))
+
+
+def _remove(database_url: str, units: list[uuid.UUID], inspections: list[uuid.UUID]) -> None:
+    async def remove(session):
+        await session.execute(delete(RatingSnapshot).where(RatingSnapshot.inspection_id.in_(inspections)))
+        await session.execute(delete(Inspection).where(Inspection.id.in_(inspections)))
+        await session.execute(delete(Unit).where(Unit.id.in_(units)))
+
+    asyncio.run(_run(database_url, remove))
+
+
+async def _race(gateway_url: str, inspections: list[uuid.UUID], per_inspection: int) -> Counter:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=60, limits=httpx.Limits(max_connections=64)) as client:
+        posts = [
+            client.post(f"/api/v1/inspections/{inspection_id}/rating-runs")
+            for inspection_id in inspections
+            for _ in range(per_inspection)
+        ]
+        return Counter(response.status_code for response in await asyncio.gather(*posts))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_rating_runs_racing_for_an_inspection_win_once_and_the_rest_are_told_why(database_url, tmp_path):
+    units, inspections = _inspections(database_url, 3)
+    try:
+        with (
+            service("rating_engine", "RATING_ENGINE_", tmp_path) as rating,
+            service("gateway", "GATEWAY_", tmp_path, {
+                "DATABASE_URL": database_url, "GATEWAY_RATING_ENGINE_URL": rating.url,
+                "GATEWAY_SAMPLING_URL": rating.url,
+            }) as gateway,
+        ):
+            statuses = asyncio.run(_race(gateway.url, inspections, 10))
+            assert set(statuses) <= {201, 409}, statuses
+            assert statuses[201] >= len(inspections)
+            assert "Traceback" not in gateway.log()
+            # Each inspection's snapshots are numbered 1, 2, ... without a gap or a repeat.
+            for inspection_id in inspections:
+                runs = httpx.get(f"{gateway.url}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30).json()
+                sequences = sorted(run["sequence"] for run in runs["items"])
+                assert sequences == list(range(1, len(sequences) + 1))
+            assert sum(
+                len(httpx.get(f"{gateway.url}/api/v1/inspections/{i}/rating-runs", timeout=30).json()["items"])
+                for i in inspections
+            ) == statuses[201]
+    finally:
+        _remove(database_url, units, inspections)
