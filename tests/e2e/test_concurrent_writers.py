@@ -84,3 +84,58 @@ def test_rating_runs_racing_for_an_inspection_win_once_and_the_rest_are_told_why
             ) == statuses[201]
     finally:
         _remove(database_url, units, inspections)
+
+
+def _planned(database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
+    async def prepare(session):
+        unit = await make_unit(session)
+        inspection = await make_inspection(session, unit=unit)
+        return unit.id, inspection.id
+
+    return asyncio.run(_run(database_url, prepare))
+
+
+FRAME = "case_ref,gender\n" + "".join(f"D{n:06d},{'MF'[n % 2]}\n" for n in range(300))
+
+
+async def _draws(gateway_url: str, inspection_id: uuid.UUID, headers: dict[str, str], count: int) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=60, limits=httpx.Limits(max_connections=32)) as client:
+        body = {"sample_type": "case_supervision", "size": 40, "seed": 7}
+        return await asyncio.gather(
+            *(client.post(f"/api/v1/inspections/{inspection_id}/samples", json=body, headers=headers) for _ in range(count))
+        )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+def test_draws_racing_for_a_frame_draw_it_once(database_url, tmp_path):
+    unit_id, inspection_id = _planned(database_url)
+    other_unit, keyed = _planned(database_url)
+    try:
+        with (
+            service("sampling", "SAMPLING_", tmp_path) as sampling,
+            service("gateway", "GATEWAY_", tmp_path, {
+                "DATABASE_URL": database_url, "GATEWAY_SAMPLING_URL": sampling.url,
+                "GATEWAY_RATING_ENGINE_URL": sampling.url,
+            }) as gateway,
+        ):
+            for target in (inspection_id, keyed):
+                put = httpx.put(f"{gateway.url}/api/v1/inspections/{target}/frames/case_supervision", content=FRAME,
+                                headers={"Content-Type": "text/csv"}, timeout=30)
+                assert put.status_code == 201, put.text
+
+            statuses = Counter(r.status_code for r in asyncio.run(_draws(gateway.url, inspection_id, {}, 10)))
+            assert statuses == Counter({201: 1, 409: 9}), statuses
+
+            # With one Idempotency-Key: one draw, and every other answer is that draw again or "in progress".
+            answers = asyncio.run(_draws(gateway.url, keyed, {"Idempotency-Key": "race-1"}, 10))
+            drawn = {r.json()["id"] for r in answers if r.status_code == 201}
+            in_progress = [r for r in answers if r.status_code == 409]
+            assert len(drawn) == 1 and len(in_progress) + sum(r.status_code == 201 for r in answers) == 10
+            assert all("still in progress" in r.json()["detail"] and r.headers["retry-after"] for r in in_progress)
+            again = httpx.post(f"{gateway.url}/api/v1/inspections/{keyed}/samples", timeout=30,
+                               json={"sample_type": "case_supervision", "size": 40, "seed": 7},
+                               headers={"Idempotency-Key": "race-1"})
+            assert (again.status_code, again.json()["id"], again.headers["idempotent-replayed"]) == (201, *drawn, "true")
+            assert "Traceback" not in gateway.log()
+    finally:
+        _remove(database_url, [unit_id, other_unit], [inspection_id, keyed])
