@@ -33,6 +33,10 @@ test: install  ## the whole suite: PostgreSQL (TEST_DATABASE_URL) and the embedd
 bench: install  ## performance figures, each beside a reference measured in the same run
 	$(PY) -m bench
 
+.PHONY: load
+load: install  ## 50 clients for 60 s of reads and writes on a throwaway database (LOAD_CLIENTS, LOAD_SECONDS)
+	$(PY) -m bench.load
+
 demo:  ## one inspection end to end through the public API, against the services `make run` started
 	$(PY) scripts/demo.py
 

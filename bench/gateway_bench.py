@@ -147,8 +147,10 @@ def _ok(response: httpx.Response, *expected: int) -> dict:
     return response.json() if response.content else {}
 
 
-def synthetic_frame(rng: random.Random, sample_type: str, cases: int, window_start: date) -> str:
-    """A SYNTHETIC caseload of the demo PDU, shaped like national statistics; every value is invented."""
+def synthetic_frame(
+    rng: random.Random, sample_type: str, cases: int, window_start: date, unit_code: str = PDU_CODE
+) -> str:
+    """A SYNTHETIC caseload of a demo PDU, shaped like national statistics; every value is invented."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     refs = rng.sample(range(100_000, 1_000_000), cases)
@@ -156,7 +158,7 @@ def synthetic_frame(rng: random.Random, sample_type: str, cases: int, window_sta
         writer.writerow(["case_ref", "unit", "gender", "sentence_type", "rosh_level", "start_date"])
         for n in refs:
             writer.writerow([
-                f"X{n}", PDU_CODE,
+                f"X{n}", unit_code,
                 "male" if rng.random() < 0.9 else "female",
                 rng.choices(["community_order", "licence", "pre_release_custody"], [0.47, 0.38, 0.15])[0],
                 rng.choices(["low", "medium", "high", "very_high"], [0.25, 0.50, 0.23, 0.02])[0],
@@ -166,7 +168,7 @@ def synthetic_frame(rng: random.Random, sample_type: str, cases: int, window_sta
         writer.writerow(["case_ref", "unit", "gender", "sentence_type", "start_date"])
         for n in refs:
             writer.writerow([
-                f"C{n}", PDU_CODE,
+                f"C{n}", unit_code,
                 "male" if rng.random() < 0.88 else "female",
                 rng.choices(["community_order", "suspended_sentence_order", "immediate_custody"], [0.5, 0.3, 0.2])[0],
                 (window_start + timedelta(days=rng.randrange(0, 90))).isoformat(),
