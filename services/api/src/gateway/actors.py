@@ -1,16 +1,22 @@
-"""Who is acting on a request.
+"""Who is acting on a request, and what they hold.
 
-The actor is resolved once per request (`CurrentActor`); the request's session writes for it (see
-`writes`), and each route's permission (see `permissions`) is checked against it. Until sign-in
-arrives the actor is a fixed system user.
+An `Actor` is a person signed in, an API key, or the system itself (set-up commands, the demo loader);
+each holds grants (see `permissions`). The actor of a request is resolved once (`CurrentActor`) by the
+authenticator the app was built with (`app.state.authenticate`); the request's session writes for it
+(see `writes`), each route's permission is checked against it (`permissions.requires`), and each
+domain's reads are scoped to the units its grants cover.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from fastapi import Depends
+from fastapi import Depends, Request
+
+if TYPE_CHECKING:
+    from gateway.permissions import Grant
 
 SESSION_KEY = "actor"
 """The key of a database session's `info` that holds the actor it writes for."""
@@ -19,15 +25,19 @@ SESSION_KEY = "actor"
 @dataclass(frozen=True)
 class Actor:
     id: str
+    """A person's user id, `key:<id>` for an API key, or `system`."""
     name: str
+    kind: Literal["person", "key", "system"] = "system"
+    grants: tuple[Grant, ...] = ()
 
 
-SYSTEM_ACTOR = Actor(id="system", name="System")
-"""Acts for set-up commands, demo loading, and every request until users sign in."""
+Authenticate = Callable[[Request], Awaitable[Actor | None]]
+"""Resolves the actor of a request from its credentials: None without any, a 401 problem for bad ones."""
 
 
-async def current_actor() -> Actor:
-    return SYSTEM_ACTOR
+async def current_actor(request: Request) -> Actor | None:
+    """The request's actor (None: no credentials were sent)."""
+    return await request.app.state.authenticate(request)
 
 
-CurrentActor = Annotated[Actor, Depends(current_actor)]
+CurrentActor = Annotated[Actor | None, Depends(current_actor)]

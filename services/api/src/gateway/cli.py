@@ -10,9 +10,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from gateway.actors import SYSTEM_ACTOR
 from gateway.db import create_engine, create_sessionmaker
 from gateway.frameworks.service import import_frameworks
+from gateway.permissions import SYSTEM_ACTOR
 from gateway.settings import Settings
 from gateway.units.demo import load_demo_units as load_demo_units_into
 from inspection_shared.library import library
