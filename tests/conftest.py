@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from gateway.actors import SESSION_KEY, Actor
 from gateway.app import create_app as create_gateway
 from gateway.cli import load_library, migrate
+from gateway.permissions import EVERYTHING
 from gateway.db import create_engine
 from gateway.settings import Settings
 from gateway.summaries.documents import SummaryDocuments
@@ -30,7 +31,7 @@ from rating_engine.app import create_app as create_rating_engine
 from sampling.app import create_app as create_sampling
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-TEST_ACTOR = Actor(id="test", name="Test set-up")
+TEST_ACTOR = Actor(id="test", name="Test set-up", grants=(EVERYTHING,))
 """Writes the rows tests set up straight into the database."""
 _postgres_skip_reason: list[str] = []
 

@@ -17,6 +17,7 @@ from gateway.inspections.repository import NEWEST_FIRST, InspectionFilters, list
 from gateway.pagination import Key, PageQuery, decode_cursor, encode_cursor
 from gateway.units.models import Unit
 from inspection_shared.problems import InvalidInput
+from tests.conftest import TEST_ACTOR
 from tests.gateway.factories import make_inspection, make_unit
 
 
@@ -86,7 +87,8 @@ async def test_pages_put_together_are_the_whole_list_in_order(db_session, days, 
     seen, cursor = [], None
     for _ in range(len(made) + 1):
         page = await list_inspections(
-            db_session, InspectionFilters(unit_id=unit.id), PageQuery(limit=limit, cursor=cursor), lambda i: i.id
+            db_session, InspectionFilters(unit_id=unit.id), PageQuery(limit=limit, cursor=cursor), lambda i: i.id,
+            visible_to=TEST_ACTOR,
         )
         seen += page.items
         cursor = page.next_cursor

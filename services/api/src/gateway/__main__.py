@@ -1,18 +1,13 @@
 """Run the gateway: `python -m gateway`."""
 
-import uvicorn
-
 from gateway.app import create_app
 from gateway.settings import Settings
-from inspection_shared.web import configure_logging, freeze_startup_objects
+from inspection_shared.server import serve
 
 
 def main() -> None:
     settings = Settings()
-    configure_logging("api", settings.log_level)
-    app = create_app(settings)
-    freeze_startup_objects()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    serve(lambda: create_app(settings), settings, service="api")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from gateway.assessments.schemas import JudgedStandard, JudgementList, Judgement
 from gateway.db import row_fields
 from gateway.inspections.guards import get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
+from gateway.permissions import Permission
 from gateway.preconditions import check_if_match
 from gateway.writes import flush
 from inspection_shared.framework import Framework, Standard
@@ -43,7 +44,7 @@ def _read(judgement: Judgement, standard: Standard) -> JudgementRead:
 
 
 async def get_judgement(session: AsyncSession, inspection_id: uuid.UUID, standard_id: str) -> JudgementRead:
-    inspection = await get_inspection(session, inspection_id)
+    inspection = await get_inspection(session, inspection_id, Permission.ASSESSMENTS_READ)
     standard = judged_standard(await pinned_framework(session, inspection), standard_id)
     judgement = await repository.judgement(session, inspection.id, standard_id)
     if judgement is None:
@@ -71,7 +72,7 @@ async def put_judgement(
 
 
 async def list_judgements(session: AsyncSession, inspection_id: uuid.UUID) -> JudgementList:
-    inspection = await get_inspection(session, inspection_id)
+    inspection = await get_inspection(session, inspection_id, Permission.ASSESSMENTS_READ)
     framework = await pinned_framework(session, inspection)
     judged = [s for s in framework.standards() if s.kind == "judged"]
     held = {j.standard_id: j for j in await repository.judgements(session, inspection.id)}

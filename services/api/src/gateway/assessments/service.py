@@ -23,6 +23,7 @@ from gateway.caseloads.schemas import IN_SAMPLE
 from gateway.db import row_fields
 from gateway.inspections.guards import get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
+from gateway.permissions import Permission
 from gateway.preconditions import check_if_match
 from gateway.writes import flush
 from inspection_shared.pagination import Page
@@ -67,7 +68,7 @@ def read_assessment(assessment: CaseAssessment, case_status: str, rules: Assessm
 async def get_assessment(
     session: AsyncSession, inspection_id: uuid.UUID, sample_type: str, case_ref: str
 ) -> CaseAssessmentRead:
-    inspection = await get_inspection(session, inspection_id)
+    inspection = await get_inspection(session, inspection_id, Permission.ASSESSMENTS_READ)
     rules = await assessment_rules(session, inspection)
     case, assessment = await _sampled_case(session, inspection, rules, sample_type, case_ref)
     if assessment is None:
@@ -165,7 +166,7 @@ async def list_assessments(
     session: AsyncSession, inspection_id: uuid.UUID, query: AssessmentListQuery
 ) -> Page[CaseAssessmentRead]:
     """One page of the inspection's assessments in (sample type, case reference) order."""
-    inspection = await get_inspection(session, inspection_id)
+    inspection = await get_inspection(session, inspection_id, Permission.ASSESSMENTS_READ)
     rules = await assessment_rules(session, inspection)
     conditions: list[ColumnElement[bool]] = []
     if query.sample_type is not None:

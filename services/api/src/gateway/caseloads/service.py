@@ -40,6 +40,7 @@ from gateway.db import release, row_fields
 from gateway.engines import call_engine
 from gateway.inspections.guards import ensure_phase, get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
+from gateway.permissions import Permission
 from gateway.writes import flush
 from inspection_shared.clients import SamplingClient
 from inspection_shared.pagination import Page
@@ -76,7 +77,7 @@ async def _frame_allowed(session: AsyncSession, inspection: Inspection, sample_t
 async def frame_columns(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> list[str]:
     """Refuse an upload that cannot be taken, whatever its contents, before they are read; else the columns
     it may hold. Nothing is locked: the upload is read after this, and checked again when it is stored."""
-    inspection = await get_inspection(session, inspection_id)
+    inspection = await get_inspection(session, inspection_id, Permission.CASELOADS_WRITE)
     ensure_phase(inspection, Activity.SAMPLING)
     allowed, _ = await _frame_allowed(session, inspection, sample_type)
     return allowed
@@ -109,12 +110,12 @@ def frame_read(frame: CaseloadFrame, sample_id: uuid.UUID | None) -> CaseloadFra
 
 
 async def list_frames(session: AsyncSession, inspection_id: uuid.UUID) -> list[CaseloadFrameRead]:
-    await get_inspection(session, inspection_id)
+    await get_inspection(session, inspection_id, Permission.CASELOADS_READ)
     return [frame_read(*row) for row in await repository.frames_with_samples(session, inspection_id)]
 
 
 async def get_frame(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> CaseloadFrameRead:
-    await get_inspection(session, inspection_id)
+    await get_inspection(session, inspection_id, Permission.CASELOADS_READ)
     found = await repository.frames_with_samples(session, inspection_id, sample_type)
     if not found:
         raise NotFound(f"Inspection {inspection_id} has no {sample_type} frame")
@@ -144,7 +145,7 @@ async def draw_sample(
     read, the connection given back, and the sample written in a new transaction that locks the
     inspection and checks again that the frame is the one drawn from and has no sample yet.
     """
-    inspection = await get_inspection(session, inspection_id)
+    inspection = await get_inspection(session, inspection_id, Permission.CASELOADS_WRITE)
     ensure_phase(inspection, Activity.SAMPLING)
     framework = await pinned_framework(session, inspection)
     check_sample_type(framework, request.sample_type, "body.sample_type")
@@ -225,9 +226,14 @@ async def _frame_to_draw_from(session: AsyncSession, inspection_id: uuid.UUID, s
 
 
 async def get_sample(session: AsyncSession, sample_id: uuid.UUID) -> Sample:
+    """The sample, if the session's actor may read the caseloads of its inspection (404 otherwise)."""
     sample = await session.get(Sample, sample_id)
     if sample is None:
         raise NotFound(f"No sample {sample_id}")
+    try:
+        await get_inspection(session, sample.inspection_id, Permission.CASELOADS_READ)
+    except NotFound:
+        raise NotFound(f"No sample {sample_id}") from None
     return sample
 
 
@@ -236,7 +242,7 @@ def _summary(sample: Sample, size: int, substitutions: int) -> SampleSummary:
 
 
 async def list_samples(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str | None) -> list[SampleSummary]:
-    await get_inspection(session, inspection_id)
+    await get_inspection(session, inspection_id, Permission.CASELOADS_READ)
     samples = await repository.samples(session, inspection_id, sample_type)
     sizes, substitutions = await repository.counts(session, [s.id for s in samples])
     return [_summary(s, sizes.get(s.id, 0), substitutions.get(s.id, 0)) for s in samples]

@@ -30,7 +30,10 @@ async def substitute(session: AsyncSession, sample_id: uuid.UUID, data: Substitu
     inspection_id = await session.scalar(select(Sample.inspection_id).where(Sample.id == sample_id))
     if inspection_id is None:
         raise NotFound(f"No sample {sample_id}")
-    await inspection_for_change(session, inspection_id, Activity.SAMPLING)  # one change at a time per inspection
+    try:
+        await inspection_for_change(session, inspection_id, Activity.SAMPLING)  # one change at a time per inspection
+    except NotFound:
+        raise NotFound(f"No sample {sample_id}") from None
     sample = await get_sample(session, sample_id)
     rows = list((await session.scalars(select(SampledCase).where(SampledCase.sample_id == sample_id))).all())
     by_ref = {row.case_ref: row for row in rows}

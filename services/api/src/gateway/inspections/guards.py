@@ -1,5 +1,11 @@
-"""Loading an inspection for a request, and refusing what its phase does not allow (the table in
-`lifecycle`)."""
+"""Loading an inspection for a request: refused as not found to an actor who may not see it, refused
+(403) to one who may see it but lacks the permission the request needs on its unit, and refused what
+its phase does not allow (the table in `lifecycle`).
+
+An actor sees an inspection with `inspections:read` on its unit, and one not yet published only with
+`drafts:read` there too: readers see what is published. Every domain reaches inspections through here,
+so this is where the unit scoping of the security rules is applied.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,44 @@ import uuid
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.actors import Actor
 from gateway.frameworks.service import get_framework
-from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, Activity
+from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, PUBLISHED, Activity
 from gateway.inspections.models import Inspection
-from gateway.writes import BOOKKEEPING
+from gateway.permissions import Permission, allows, forbidden
+from gateway.writes import BOOKKEEPING, actor_of
 from inspection_shared.framework import Framework
 from inspection_shared.problems import Conflict, NotFound
 
 
-async def get_inspection(session: AsyncSession, inspection_id: uuid.UUID, *, for_update: bool = False) -> Inspection:
+def sees(actor: Actor, unit_id: uuid.UUID, status: str) -> bool:
+    """Whether the actor may see an inspection of this unit in this status at all."""
+    return allows(actor, Permission.INSPECTIONS_READ, unit_id) and (
+        status == PUBLISHED or allows(actor, Permission.DRAFTS_READ, unit_id)
+    )
+
+
+def authorize(actor: Actor, inspection: Inspection, need: Permission) -> None:
+    """404 if the actor may not see the inspection (its existence does not leak), 403 naming the permission
+    if it may see it but lacks `need` on its unit."""
+    if not sees(actor, inspection.unit_id, inspection.status):
+        raise NotFound(f"No inspection {inspection.id}")
+    if not allows(actor, need, inspection.unit_id):
+        raise forbidden(need)
+
+
+async def get_inspection(
+    session: AsyncSession,
+    inspection_id: uuid.UUID,
+    need: Permission = Permission.INSPECTIONS_READ,
+    *,
+    for_update: bool = False,
+) -> Inspection:
+    """The inspection, if the session's actor may see it and holds `need` on its unit."""
     inspection = await session.get(Inspection, inspection_id, with_for_update=for_update or None)
     if inspection is None:
         raise NotFound(f"No inspection {inspection_id}")
+    authorize(actor_of(session), inspection, need)
     return inspection
 
 
@@ -73,6 +105,8 @@ async def inspection_for_change(
         raise NotFound(f"No inspection {inspection_id}")
     inspection = await session.get(Inspection, inspection_id, populate_existing=True)
     assert inspection is not None  # the row was just updated in this transaction
+    if activity is not None:
+        authorize(actor_of(session), inspection, ACTIVITIES[activity].permission)
     ensure_phase(inspection, activity)
     if unchanged_since is not None and inspection.evidence_revision != unchanged_since + 1:
         raise Conflict(

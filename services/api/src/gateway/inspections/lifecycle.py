@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, get_args
 
+from gateway.permissions import Permission
+
 InspectionType = Literal["core", "joint", "re_inspection", "pilot", "thematic"]
 INSPECTION_TYPES: tuple[str, ...] = get_args(InspectionType)
 
@@ -54,6 +56,8 @@ class Activity(StrEnum):
 @dataclass(frozen=True)
 class ActivityRule:
     statuses: tuple[InspectionStatus, ...]
+    permission: Permission
+    """What the actor must hold on the inspection's unit to do it."""
     what: str
     """The activity as a refusal names it: "<what> only while it is in ..."."""
     listed_as: str = "allowed_statuses"
@@ -63,16 +67,17 @@ class ActivityRule:
 ACTIVITIES: dict[Activity, ActivityRule] = {
     # After fieldwork the sample is what was inspected.
     Activity.SAMPLING: ActivityRule(
-        (PLANNED, PRE_FIELDWORK, FIELDWORK), "frames, samples and substitutions change"
+        (PLANNED, PRE_FIELDWORK, FIELDWORK), Permission.CASELOADS_WRITE, "frames, samples and substitutions change"
     ),
     Activity.RECORDING: ActivityRule(
-        (FIELDWORK, RATING), "case answers and judgements are recorded", listed_as="recording_statuses"
+        (FIELDWORK, RATING), Permission.ASSESSMENTS_WRITE, "case answers and judgements are recorded",
+        listed_as="recording_statuses",
     ),
     # Not during fieldwork: every snapshot joins the record publication rests on, and answers are still coming in.
-    Activity.RATING_RUN: ActivityRule((RATING,), "its evidence is rated"),
-    Activity.PANEL_DECISION: ActivityRule((RATING,), "a ratings panel decides"),
+    Activity.RATING_RUN: ActivityRule((RATING,), Permission.RATINGS_RUN, "its evidence is rated"),
+    Activity.PANEL_DECISION: ActivityRule((RATING,), Permission.PANEL_DECIDE, "a ratings panel decides"),
 }
-"""For each activity, the statuses it is allowed in. Frozen statuses allow none."""
+"""For each activity, the statuses it is allowed in and the permission it takes. Frozen statuses allow none."""
 
 MAX_FIELDWORK_DAYS = 21
 """Fieldwork lasts up to three weeks, counting its first and last days."""

@@ -16,8 +16,11 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
+from gateway.actors import Actor
+from gateway.inspections.lifecycle import PUBLISHED
 from gateway.inspections.models import Inspection, InspectionStatusChange
 from gateway.pagination import Key, PageQuery, keyset_page
+from gateway.permissions import ALL_UNITS, Permission, units_with
 from gateway.units.models import Unit
 from inspection_shared.pagination import Page
 
@@ -85,8 +88,26 @@ class InspectionFilters:
         return conditions
 
 
+def visible(actor: Actor) -> list[ColumnElement[bool]]:
+    """What an actor may see of inspections: those of the units it may read, and of those only the
+    published ones where it may not read drafts."""
+    conditions: list[ColumnElement[bool]] = []
+    readable = units_with(actor, Permission.INSPECTIONS_READ)
+    if readable is not ALL_UNITS:
+        conditions.append(Inspection.unit_id.in_(readable))
+    drafts = units_with(actor, Permission.DRAFTS_READ)
+    if drafts is not ALL_UNITS:
+        conditions.append(or_(Inspection.status == PUBLISHED, Inspection.unit_id.in_(drafts)))
+    return conditions
+
+
 async def list_inspections(
-    session: AsyncSession, filters: InspectionFilters, query: PageQuery, item: Callable[[Inspection], Item]
+    session: AsyncSession,
+    filters: InspectionFilters,
+    query: PageQuery,
+    item: Callable[[Inspection], Item],
+    *,
+    visible_to: Actor,
 ) -> Page[Item]:
-    statement = with_unit(select(Inspection)).where(*filters.conditions())
+    statement = with_unit(select(Inspection)).where(*filters.conditions(), *visible(visible_to))
     return await keyset_page(session, statement, NEWEST_FIRST, query, item)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.db import utcnow
 from gateway.frameworks.service import find_framework
 from gateway.inspections import repository
-from gateway.inspections.guards import ensure_phase, get_inspection
+from gateway.inspections.guards import authorize, ensure_phase, get_inspection
 from gateway.inspections.lifecycle import InspectionStatus
 from gateway.inspections.models import Inspection, InspectionStatusChange
 from gateway.inspections.planning import framework_faults, plan_faults
@@ -28,10 +28,11 @@ from gateway.inspections.schemas import (
     StatusChangeRead,
 )
 from gateway.pagination import PageQuery
+from gateway.permissions import Permission, allows, forbidden
 from gateway.preconditions import check_if_match
 from gateway.preconditions import etag as version_etag
 from gateway.units import repository as units
-from gateway.writes import flush
+from gateway.writes import actor_of, flush
 from inspection_shared.pagination import Page
 from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound
 
@@ -53,11 +54,14 @@ def clash(what: str) -> str:
 # --- reading -----------------------------------------------------------------------------------------
 
 
-async def read_inspection(session: AsyncSession, inspection_id: uuid.UUID) -> Inspection:
-    """The inspection with its unit loaded, as its reads show it."""
+async def read_inspection(
+    session: AsyncSession, inspection_id: uuid.UUID, need: Permission = Permission.INSPECTIONS_READ
+) -> Inspection:
+    """The inspection with its unit loaded, as its reads show it, if the actor may see it and holds `need`."""
     inspection = await repository.inspection_with_unit(session, inspection_id)
     if inspection is None:
         raise NotFound(f"No inspection {inspection_id}")
+    authorize(actor_of(session), inspection, need)
     return inspection
 
 
@@ -86,7 +90,9 @@ async def list_inspections(session: AsyncSession, query: InspectionListQuery) ->
         types=query.type,
         ratings=query.rating,
     )
-    return await repository.list_inspections(session, filters, query, InspectionRead.model_validate)
+    return await repository.list_inspections(
+        session, filters, query, InspectionRead.model_validate, visible_to=actor_of(session)
+    )
 
 
 async def history(session: AsyncSession, inspection_id: uuid.UUID, query: PageQuery) -> Page[StatusChangeRead]:
@@ -136,6 +142,8 @@ async def create_inspection(session: AsyncSession, data: InspectionCreate) -> In
     if errors:
         raise InvalidInput("The inspection cannot be planned: " + "; ".join(e.message for e in errors) + ".", errors)
     assert unit is not None
+    if not allows(actor_of(session), Permission.INSPECTIONS_PLAN, unit.id):
+        raise forbidden(Permission.INSPECTIONS_PLAN)
     inspection = Inspection(id=uuid.uuid4(), **data.model_dump(), status=InspectionStatus.PLANNED, unit=unit)
     session.add(inspection)
     session.add(status_change(inspection, None, None))
@@ -146,7 +154,7 @@ async def create_inspection(session: AsyncSession, data: InspectionCreate) -> In
 async def update_inspection(
     session: AsyncSession, inspection_id: uuid.UUID, changes: InspectionUpdate, if_match: str | None
 ) -> Inspection:
-    inspection = await read_inspection(session, inspection_id)
+    inspection = await read_inspection(session, inspection_id, Permission.INSPECTIONS_PLAN)
     ensure_phase(inspection)
     check_precondition(inspection, if_match)
     given = set(changes.model_fields_set)

@@ -31,7 +31,8 @@ from gateway.inspections.lifecycle import (
 from gateway.inspections.models import Inspection
 from gateway.inspections.schemas import TransitionRequest
 from gateway.inspections.service import check_precondition, clash, status_change
-from gateway.writes import flush
+from gateway.permissions import Permission, allows, forbidden
+from gateway.writes import actor_of, flush
 from inspection_shared.problems import Conflict, FieldError, InvalidInput
 
 EntryCheck = Callable[[AsyncSession, Inspection, InspectionStatus], Awaitable[dict[str, Any]]]
@@ -112,7 +113,9 @@ async def move(
     if_match: str | None,
     checks: EntryChecks,
 ) -> Inspection:
-    inspection = await get_inspection(session, inspection_id, for_update=True)
+    inspection = await get_inspection(session, inspection_id, Permission.INSPECTIONS_MOVE, for_update=True)
+    if request.to == PUBLISHED and not allows(actor_of(session), Permission.INSPECTIONS_PUBLISH, inspection.unit_id):
+        raise forbidden(Permission.INSPECTIONS_PUBLISH)
     check_precondition(inspection, if_match, required=False)
     allowed = list(allowed_moves(inspection.status))
     if request.to not in allowed:

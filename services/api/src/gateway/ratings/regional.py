@@ -13,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.assessments import repository as assessments
 from gateway.db import release
 from gateway.frameworks.service import held_framework
+from gateway.permissions import Permission, allows, forbidden
 from gateway.ratings import repository
 from gateway.ratings.evidence import pooled_case_evidence, refuse
 from gateway.ratings.schemas import RegionalRating, RegionalRatingQuery, UnitContribution
 from gateway.ratings.service import rate_with
 from gateway.units import repository as units
+from gateway.writes import actor_of
 from inspection_shared.clients import RatingEngineClient
 from inspection_shared.problems import FieldError, InvalidInput, NotFound
 from inspection_shared.rating import PooledRatingRequest, UnitEvidence
@@ -46,6 +48,10 @@ async def regional_rating(
             f"Unit {region.code} is a {region.type}; regional ratings pool the inspections of a region's units.",
             [FieldError(field="path.region_id", message=f"unit {region.code} is a {region.type}, not a region")],
         )
+    # The pool is the region's: readers may pool what is published, those who may read drafts the rest.
+    need = Permission.RATINGS_READ if query.basis == "published" else Permission.DRAFTS_READ
+    if not allows(actor_of(session), need, region.id):
+        raise forbidden(need)
     held = await held_framework(session, query.framework_id)
     if held is None:
         raise InvalidInput(

@@ -11,8 +11,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 
+from gateway.actors import Actor
 from gateway.inspections.models import Inspection
-from gateway.inspections.repository import NEWEST_FIRST
+from gateway.inspections.repository import NEWEST_FIRST, visible
 from gateway.pagination import Key, PageQuery, keyset_page
 from gateway.ratings.models import RatingSnapshot
 from inspection_shared.pagination import Page
@@ -70,7 +71,7 @@ async def snapshots_by_id(session: AsyncSession, ids: set[uuid.UUID]) -> list[Ra
 
 
 async def unit_ratings_history(
-    session: AsyncSession, unit_id: uuid.UUID, query: PageQuery, item: Callable[[tuple], Item]
+    session: AsyncSession, unit_id: uuid.UUID, query: PageQuery, item: Callable[[tuple], Item], *, visible_to: Actor
 ) -> Page[Item]:
     """The unit's inspections, newest fieldwork first, each with its latest snapshot's id and overall
     rating, score and maximum (None where it has none), in one query."""
@@ -92,7 +93,7 @@ async def unit_ratings_history(
         )
         .outerjoin(latest, latest.c.inspection_id == Inspection.id)
         .outerjoin(snapshot, and_(snapshot.inspection_id == Inspection.id, snapshot.sequence == latest.c.sequence))
-        .where(Inspection.unit_id == unit_id)
+        .where(Inspection.unit_id == unit_id, *visible(visible_to))
     )
     return await keyset_page(session, statement, NEWEST_FIRST, query, item, scalars=False)
 

@@ -87,7 +87,7 @@ async def start_rating_run(
     "/inspections/{inspection_id}/rating-runs",
     summary="The inspection's ratings history, newest first",
     responses=problem_responses(404, 422),
-    dependencies=[requires(Permission.RATINGS_READ)],
+    dependencies=[requires(Permission.DRAFTS_READ)],
 )
 async def list_rating_runs(
     inspection_id: uuid.UUID, query: Annotated[RatingRunListQuery, Query()], session: SessionDep
@@ -110,7 +110,7 @@ async def get_latest_rating_run(inspection_id: uuid.UUID, session: SessionDep) -
     name="ratings.get_rating_run",
     summary="One rating snapshot, with the evidence exactly as the engine was sent it",
     responses=problem_responses(404),
-    dependencies=[requires(Permission.RATINGS_READ)],
+    dependencies=[requires(Permission.ASSESSMENTS_READ)],
 )
 async def get_rating_run(snapshot_id: uuid.UUID, session: SessionDep) -> RatingSnapshotRecord:
     return await service.record(session, await service.get_snapshot(session, snapshot_id))

@@ -35,6 +35,7 @@ from gateway.frameworks.service import HeldFramework, held_framework
 from gateway.inspections.guards import ensure_phase, get_inspection, inspection_for_change
 from gateway.inspections.lifecycle import Activity, InspectionStatus
 from gateway.pagination import PageQuery
+from gateway.permissions import Permission
 from gateway.ratings import repository
 from gateway.ratings.evidence import inspection_evidence
 from gateway.ratings.models import RatingSnapshot
@@ -45,7 +46,7 @@ from gateway.ratings.schemas import (
     RatingSnapshotSummary,
 )
 from gateway.units import repository as units
-from gateway.writes import flush
+from gateway.writes import actor_of, flush
 from inspection_shared.clients import RatingEngineClient
 from inspection_shared.pagination import Page
 from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound, Problem
@@ -150,7 +151,7 @@ async def record(session: AsyncSession, snapshot: RatingSnapshot) -> RatingSnaps
 
 
 async def get_latest(session: AsyncSession, inspection_id: uuid.UUID) -> RatingSnapshot:
-    await get_inspection(session, inspection_id)
+    await get_inspection(session, inspection_id, Permission.RATINGS_READ)
     snapshot = await repository.latest_snapshot(session, inspection_id)
     if snapshot is None:
         raise NotFound(f"Inspection {inspection_id} has not been rated yet.")
@@ -158,15 +159,21 @@ async def get_latest(session: AsyncSession, inspection_id: uuid.UUID) -> RatingS
 
 
 async def get_snapshot(session: AsyncSession, snapshot_id: uuid.UUID) -> RatingSnapshot:
+    """A snapshot with the evidence it was rated on: case-level, so for those who may read case answers."""
     snapshot = await session.get(RatingSnapshot, snapshot_id)
     if snapshot is None:
         raise NotFound(f"No rating snapshot {snapshot_id}")
+    try:
+        await get_inspection(session, snapshot.inspection_id, Permission.ASSESSMENTS_READ)
+    except NotFound:
+        raise NotFound(f"No rating snapshot {snapshot_id}") from None
     return snapshot
 
 
 async def list_snapshots(session: AsyncSession, inspection_id: uuid.UUID, query: PageQuery) -> Page[RatingSnapshotSummary]:
-    """The inspection's ratings history, newest first."""
-    await get_inspection(session, inspection_id)
+    """The inspection's ratings history, newest first: the ratings it had before publication too, so for
+    those who may read drafts."""
+    await get_inspection(session, inspection_id, Permission.DRAFTS_READ)
     page = await repository.snapshots(session, inspection_id, query, lambda snapshot: snapshot)
     return Page(items=await summaries(session, page.items), next_cursor=page.next_cursor)
 
@@ -257,7 +264,7 @@ def _override_faults(problem: Problem, overrides: int) -> set[int] | None:
 
 async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, inspection_id: uuid.UUID) -> RatingSnapshot:
     """Rate the evidence held for the inspection and store the answer as a new snapshot."""
-    inspection = await get_inspection(session, inspection_id)
+    inspection = await get_inspection(session, inspection_id, Permission.RATINGS_RUN)
     ensure_phase(inspection, Activity.RATING_RUN)
     held = await _pinned(session, inspection)
     standards = await inspection_evidence(session, inspection.id, held.framework)
@@ -301,7 +308,7 @@ async def record_panel_decisions(
     decisions: list[Override],
 ) -> RatingSnapshot:
     """Re-rate the latest snapshot's evidence with the panel's decisions added, as a new snapshot."""
-    inspection = await get_inspection(session, inspection_id)
+    inspection = await get_inspection(session, inspection_id, Permission.PANEL_DECIDE)
     ensure_phase(inspection, Activity.PANEL_DECISION)
     latest = await repository.latest_snapshot(session, inspection.id)
     if latest is None:
@@ -386,4 +393,4 @@ async def unit_ratings_history(session: AsyncSession, unit_id: uuid.UUID, query:
     publication, that of its latest snapshot."""
     if await units.get(session, unit_id) is None:
         raise NotFound(f"No unit {unit_id}")
-    return await repository.unit_ratings_history(session, unit_id, query, _history_entry)
+    return await repository.unit_ratings_history(session, unit_id, query, _history_entry, visible_to=actor_of(session))

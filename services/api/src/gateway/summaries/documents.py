@@ -27,7 +27,9 @@ import asyncpg
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from gateway.actors import Actor
 from gateway.db import DatabaseLimits, postgres_connect_args
+from gateway.inspections.guards import sees
 from gateway.summaries import repository, service
 from gateway.summaries.repository import STATE, State
 from gateway.summaries.schemas import InspectionSummary
@@ -119,6 +121,9 @@ class PostgresStates:
 class SummaryDocument:
     etag: str
     body: bytes
+    unit_id: uuid.UUID
+    status: str
+    """The inspection's unit and status as the document shows them: what decides who may read it."""
 
 
 def etag_of(state: State) -> str:
@@ -161,7 +166,9 @@ class SummaryDocuments:
 
     async def _build(self, session: AsyncSession, inspection_id: uuid.UUID, state: State) -> SummaryDocument:
         summary = await service.summary(session, inspection_id)
-        document = SummaryDocument(etag_of(state), summary.model_dump_json().encode())
+        document = SummaryDocument(
+            etag_of(state), summary.model_dump_json().encode(), summary.inspection.unit_id, summary.inspection.status
+        )
         self._held[inspection_id] = (state, document)
         self._held.move_to_end(inspection_id)
         while len(self._held) > self._capacity:
@@ -179,7 +186,11 @@ async def summary_documents(engine: AsyncEngine, capacity: int, limits: Database
     return SummaryDocuments(states, capacity)
 
 
-async def read_summary(request: Request, inspection_id: uuid.UUID) -> SummaryDocument:
-    """The summary as it is now, from the process's documents, built in the app's sessions if need be."""
+async def read_summary(request: Request, inspection_id: uuid.UUID, actor: Actor) -> SummaryDocument:
+    """The summary as it is now, from the process's documents, built in the app's sessions if need be; not
+    found for an actor who may not see the inspection."""
     documents: SummaryDocuments = request.app.state.summaries
-    return await documents.get(request.app.state.sessionmaker, inspection_id)
+    document = await documents.get(request.app.state.sessionmaker, inspection_id)
+    if not sees(actor, document.unit_id, document.status):
+        raise NotFound(f"No inspection {inspection_id}")
+    return document

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
 
+from gateway.actors import CurrentActor
 from gateway.permissions import Permission, requires
 from gateway.preconditions import matches_any
 from gateway.summaries.documents import read_summary
@@ -37,9 +38,9 @@ IfNoneMatch = Annotated[str | None, Header(description="The ETag of a summary yo
     dependencies=[requires(Permission.INSPECTIONS_READ)],
 )
 async def get_inspection_summary(
-    inspection_id: uuid.UUID, request: Request, if_none_match: IfNoneMatch = None
+    inspection_id: uuid.UUID, request: Request, actor: CurrentActor, if_none_match: IfNoneMatch = None
 ) -> Response:
-    document = await read_summary(request, inspection_id)
+    document = await read_summary(request, inspection_id, actor)
     headers = {"ETag": document.etag, "Cache-Control": "no-cache"}
     if if_none_match is not None and matches_any(document.etag, if_none_match):
         return Response(status_code=304, headers=headers)
