@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from gateway.actors import SESSION_KEY, Actor
 from gateway.app import create_app as create_gateway
 from gateway.cli import load_library, migrate
-from gateway.permissions import EVERYTHING
 from gateway.db import create_engine
+from gateway.permissions import EVERYTHING
 from gateway.settings import Settings
 from gateway.summaries.documents import SummaryDocuments
 from inspection_shared.clients import RatingEngineClient, SamplingClient
