@@ -9,9 +9,7 @@ import os
 # reuse for ten seconds. Set before polars is first imported; a value in the environment wins.
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000")
 
-import uvicorn  # noqa: E402
-
-from inspection_shared.web import configure_logging, freeze_startup_objects  # noqa: E402
+from inspection_shared.server import serve  # noqa: E402
 from sampling.app import create_app  # noqa: E402
 from sampling.settings import Settings  # noqa: E402
 
@@ -34,11 +32,8 @@ def keep_freed_memory() -> bool:
 
 def main() -> None:
     settings = Settings()
-    configure_logging("sampling", settings.log_level)
     keep_freed_memory()
-    app = create_app(settings)
-    freeze_startup_objects()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    serve(lambda: create_app(settings), settings, service="sampling")
 
 
 if __name__ == "__main__":
