@@ -21,6 +21,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
 from inspection_shared import uploads
 from inspection_shared.problems import problem_responses
@@ -418,7 +419,10 @@ async def draw_case_sample(
     try:
         # A few draws at a time (SAMPLING_MAX_CONCURRENT_DRAWS); the frames of the rest wait unread.
         async with request.app.state.draw_turns:
+            # A client gone while its draw waited its turn is found reading the body (ClientDisconnect).
             frame, parsed = await _frame_and_design(request, settings, design)
+            if await request.is_disconnected():
+                raise ClientDisconnect()  # gone while its frame was read: nobody is left to draw for
             seed = _seed(parsed, idempotency_key)
             # One hop to a worker thread for both: the draw's result is only ever wanted as JSON.
             content = await run_in_threadpool(_draw_and_wire, frame, parsed, seed, workers)
