@@ -1,0 +1,134 @@
+"""After a whole inspection through the API, a dump of the database holds no case reference of the
+caseload in clear: not of the cases drawn, nor of any other case of any frame uploaded (a replaced
+frame's included), in any table, as text, JSON or compressed bytes. Everything the API answers still
+holds them, opened."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import re
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from gateway.app import create_app
+from gateway.cli import load_library, migrate
+from gateway.db import create_engine
+from gateway.settings import Settings
+from gateway.summaries.documents import SummaryDocuments
+from tests.conftest import _admin, _create_postgres_database, _postgres_skip_reason, engine_clients_in_process
+from tests.gateway.inspection_run import PREFIX, read_back, run_inspection
+
+REFERENCE = re.compile(rf"{PREFIX}\d{{6}}")
+GZIP = b"\x1f\x8b"
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def scratch_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, migrated and with the library, whose writes are committed (a dump sees them)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'at-rest.db'}"
+        migrate(url)
+        asyncio.run(load_library(url))
+        yield url
+        return
+    created = _create_postgres_database()
+    if created is None:
+        pytest.skip(_postgres_skip_reason[0])
+    admin, url = created
+    try:
+        migrate(url)
+        asyncio.run(load_library(url))
+        yield url
+    finally:
+        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+
+
+async def inspection_through_the_api(url: str, engine_apps):
+    app = create_app(Settings(database_url=url))
+    engine = create_engine(url)
+    app.state.db_engine = engine
+    app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    app.state.rating_engine, app.state.sampling = engine_clients_in_process(engine_apps)
+    app.state.summaries = SummaryDocuments(None, capacity=16)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
+            run = await run_inspection(client)
+            answers = await read_back(client, run)
+    finally:
+        for client in (app.state.rating_engine, app.state.sampling):
+            await client.aclose()
+        await engine.dispose()
+    return run, answers
+
+
+def _references(data: bytes) -> set[str]:
+    """The case references in some bytes, and in them decompressed if they are gzip."""
+    found = set(REFERENCE.findall(data.decode("latin-1")))
+    if data.startswith(GZIP):
+        found |= _references(gzip.decompress(data))
+    return found
+
+
+def postgres_dump(url: str) -> bytes:
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        pytest.fail("pg_dump is not installed (Debian: apt-get install postgresql-client)")
+    target = make_url(url)
+    dumped = subprocess.run(
+        [pg_dump, "--no-owner", "-h", target.host or "127.0.0.1", "-p", str(target.port or 5432),
+         "-U", target.username or "postgres", "-d", target.database],
+        capture_output=True, timeout=120, check=True,
+    )
+    return dumped.stdout
+
+
+def references_in_postgres_dump(dump: bytes) -> set[str]:
+    found = _references(dump)
+    # bytea values are dumped in hex: read each, and decompress it if it is gzip (a frame kept in clear).
+    for blob in re.findall(rb"\\\\x([0-9a-f]+)", dump):
+        found |= _references(bytes.fromhex(blob.decode()))
+    return found
+
+
+def references_in_sqlite(path: str) -> set[str]:
+    found = set()
+    for file in Path(path).parent.glob(Path(path).name + "*"):  # the database, its WAL and shared memory
+        found |= _references(file.read_bytes())
+    with sqlite3.connect(path) as connection:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            for row in connection.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes):
+                        found |= _references(value)
+                    elif isinstance(value, str):
+                        found |= _references(value.encode())
+    return found
+
+
+async def test_a_dump_after_a_whole_inspection_holds_no_case_reference_of_the_caseload_in_clear(
+    scratch_database, engine_apps
+):
+    run, answers = await inspection_through_the_api(scratch_database, engine_apps)
+
+    # The API answers them in clear: the cases drawn, the reserves, the substitutions, the answers.
+    answered = _references(repr(answers).encode())
+    assert len(answered) > 60 and answered <= run.uploaded_refs
+    assert len(run.uploaded_refs) == 850
+
+    if scratch_database.startswith("sqlite"):
+        held = references_in_sqlite(make_url(scratch_database).database)
+    else:
+        dump = postgres_dump(scratch_database)
+        assert b"COPY public.sampled_cases" in dump and b"COPY public.caseload_frames" in dump
+        held = references_in_postgres_dump(dump)
+    assert held & run.uploaded_refs == set()
