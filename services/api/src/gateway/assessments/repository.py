@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments.models import CaseAssessment, Judgement
@@ -23,6 +23,7 @@ from gateway.caseloads.models import Sample, SampledCase
 from gateway.caseloads.schemas import IN_SAMPLE
 from gateway.frameworks.models import FrameworkStandard
 from gateway.pagination import PageQuery, ordered_in_gateway
+from gateway.writes import RETENTION
 from inspection_shared.pagination import Page
 
 Item = TypeVar("Item")
@@ -145,6 +146,15 @@ async def assessed_cases(
     for cases in found.values():
         cases.sort(key=lambda case: (case.sample_type, case.case_ref))  # the references are opened only here
     return found
+
+
+async def remove_case_assessments(session: AsyncSession, inspection_id: uuid.UUID) -> int:
+    """Remove the inspection's case assessments under retention; how many there were. Its sampled cases
+    stay marked assessed, so the summary's counts stay as they were."""
+    removed = await session.execute(
+        delete(CaseAssessment).where(CaseAssessment.inspection_id == inspection_id), execution_options={RETENTION: True, "synchronize_session": False}
+    )
+    return removed.rowcount
 
 
 # --- judgements --------------------------------------------------------------------------------------

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Subquery, and_, func, select, update
+from sqlalchemy import Subquery, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from gateway.casedata.sealing import blind_index
+from gateway.casedata.sealing import blind_index, holds_case_data
 from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase, Substitution
 from gateway.caseloads.schemas import IN_SAMPLE, SampledCaseQuery
 from gateway.pagination import Key, PageQuery, keyset_page, ordered_in_gateway
+from gateway.writes import RETENTION
 from inspection_shared.pagination import Page
 
 Item = TypeVar("Item")
@@ -222,3 +223,58 @@ async def replaced_by(session: AsyncSession, sample_id: uuid.UUID, case_ref: str
             Substitution.sample_id == sample_id, Substitution.replaced_case_ref_index == blind_index(case_ref)
         )
     )
+
+
+# --- retention -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemovedCases:
+    frames: int
+    """Frames whose cases (their content) were removed; their descriptions stay."""
+    samples: int
+    """Samples whose stored cases drawn and reserves were removed; their allocation and balance stay."""
+    sampled_cases: int
+    """Sampled cases whose references were removed; the rows stay, for the sample's counts."""
+    substitutions: int
+
+
+def _without_case_refs(design: dict) -> dict:
+    return {**design, "exclude": [f for f in design.get("exclude", []) if f.get("column") != "case_ref"]}
+
+
+async def remove_case_data(session: AsyncSession, inspection_id: uuid.UUID) -> RemovedCases:
+    """Remove the inspection's cases under retention: its frames' content, the cases drawn and reserves of
+    its samples, its sampled cases' references and its substitutions. What the summary counts stays."""
+    purging = {RETENTION: True, "synchronize_session": False}
+    frames = await session.execute(
+        update(CaseloadFrame)
+        .where(CaseloadFrame.inspection_id == inspection_id, CaseloadFrame.content.is_not(None))
+        .values(content=None),
+        execution_options=purging,
+    )
+    of_inspection = select(Sample.id).where(Sample.inspection_id == inspection_id).scalar_subquery()
+    substitutions = await session.execute(
+        delete(Substitution).where(Substitution.sample_id.in_(of_inspection)), execution_options=purging
+    )
+    sampled = await session.execute(
+        update(SampledCase)
+        .where(SampledCase.sample_id.in_(of_inspection), SampledCase.case_ref_index.is_not(None))
+        .values(case_ref=None, case_ref_index=None),
+        execution_options=purging,
+    )
+    samples = 0
+    for sample_id, result, design in (
+        await session.execute(select(Sample.id, Sample.result, Sample.design).where(Sample.inspection_id == inspection_id))
+    ).all():
+        if not (holds_case_data(result) or holds_case_data(design)):
+            continue
+        kept = {**result, "selected": [], "reserves": []}
+        if isinstance(result.get("design"), dict):
+            kept["design"] = _without_case_refs(result["design"])
+        await session.execute(
+            update(Sample).where(Sample.id == sample_id).values(result=kept, design=_without_case_refs(design)),
+            execution_options=purging,
+        )
+        samples += 1
+    return RemovedCases(frames.rowcount, samples, sampled.rowcount, substitutions.rowcount)
