@@ -25,6 +25,8 @@ class InspectionRun:
     unit_id: str
     uploaded_refs: set[str] = field(default_factory=set)
     """Every case reference of every frame uploaded, replaced ones included."""
+    replaced_refs: set[str] = field(default_factory=set)
+    """Those of the frame uploaded and then replaced."""
     sample_ids: dict[str, str] = field(default_factory=dict)
     snapshot_ids: list[str] = field(default_factory=list)
     keys: dict[str, str] = field(default_factory=dict)
@@ -73,9 +75,13 @@ async def run_inspection(client: httpx.AsyncClient, *, seed: int = 11) -> Inspec
 
     await move("pre_fieldwork")
     # A frame uploaded and then replaced before any draw: its cases are kept nowhere either.
-    for sample_type, cases in (("case_supervision", 250), ("case_supervision", 400), ("court_reports", 200)):
+    for n, (sample_type, cases) in enumerate((("case_supervision", 250), ("case_supervision", 400),
+                                              ("court_reports", 200))):
+        made = refs(cases)
+        if n == 0:
+            run.replaced_refs.update(made)
         _ok(await client.put(f"{API}/inspections/{iid}/frames/{sample_type}",
-                             content=_frame(rng, refs(cases), sample_type), headers={"Content-Type": "text/csv"}),
+                             content=_frame(rng, made, sample_type), headers={"Content-Type": "text/csv"}),
             200, 201)
     frame_refs = sorted(r for r in run.uploaded_refs)
     excluded = frame_refs[-3:]  # refs of the replaced frame may be among them: the filter names them all the same

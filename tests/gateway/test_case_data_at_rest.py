@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import re
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from alembic import command
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.app import create_app
-from gateway.cli import load_library, migrate
+from gateway.cli import alembic_config, load_library, migrate
 from gateway.db import create_engine
 from gateway.settings import Settings
 from gateway.summaries.documents import SummaryDocuments
@@ -52,7 +56,9 @@ def scratch_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
 
-async def inspection_through_the_api(url: str, engine_apps):
+@asynccontextmanager
+async def gateway_on(url: str, engine_apps) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway in process on the database at `url`, each request's writes committed."""
     app = create_app(Settings(database_url=url))
     engine = create_engine(url)
     app.state.db_engine = engine
@@ -61,13 +67,17 @@ async def inspection_through_the_api(url: str, engine_apps):
     app.state.summaries = SummaryDocuments(None, capacity=16)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
-            run = await run_inspection(client)
-            answers = await read_back(client, run)
+            yield client
     finally:
         for client in (app.state.rating_engine, app.state.sampling):
             await client.aclose()
         await engine.dispose()
-    return run, answers
+
+
+async def inspection_through_the_api(url: str, engine_apps):
+    async with gateway_on(url, engine_apps) as client:
+        run = await run_inspection(client)
+        return run, await read_back(client, run)
 
 
 def _references(data: bytes) -> set[str]:
@@ -132,3 +142,40 @@ async def test_a_dump_after_a_whole_inspection_holds_no_case_reference_of_the_ca
         assert b"COPY public.sampled_cases" in dump and b"COPY public.caseload_frames" in dump
         held = references_in_postgres_dump(dump)
     assert held & run.uploaded_refs == set()
+
+
+BEFORE_SEALING = "8b1e4d2c6a71"
+
+
+async def test_the_migration_seals_what_is_held_and_its_downgrade_opens_it(scratch_database, engine_apps):
+    run, before = await inspection_through_the_api(scratch_database, engine_apps)
+    config = alembic_config(scratch_database)
+
+    await asyncio.to_thread(command.downgrade, config, BEFORE_SEALING)
+    engine = create_engine(scratch_database)
+    try:
+        async with engine.connect() as connection:
+            refs = set((await connection.execute(text("SELECT case_ref FROM sampled_cases"))).scalars())
+            contents = (await connection.execute(text("SELECT content FROM caseload_frames"))).scalars().all()
+            results = (await connection.execute(text("SELECT result FROM samples"))).scalars().all()
+            assessed = set((await connection.execute(text("SELECT case_ref FROM case_assessments"))).scalars())
+    finally:
+        await engine.dispose()
+    assert len(refs) > 60 and refs <= run.uploaded_refs and assessed <= refs
+    assert set().union(*(_references(bytes(c)) for c in contents)) == run.uploaded_refs - run.replaced_refs
+    assert all(json.loads(r) if isinstance(r, str) else r for r in results)
+    assert _references(repr(results).encode()) >= {c["case_ref"] for c in _selected(before)}
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+    async with gateway_on(scratch_database, engine_apps) as client:
+        assert await read_back(client, run) == before
+    if scratch_database.startswith("sqlite"):
+        assert references_in_sqlite(make_url(scratch_database).database) & run.uploaded_refs == set()
+    else:
+        assert references_in_postgres_dump(postgres_dump(scratch_database)) & run.uploaded_refs == set()
+
+
+def _selected(answers: dict) -> list[dict]:
+    return [case for path, read in answers.items() if path.startswith("/api/v1/samples/") and "selected" in read
+            for case in read["selected"]]
+
