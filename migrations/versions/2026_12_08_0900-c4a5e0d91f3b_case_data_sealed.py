@@ -127,9 +127,19 @@ def _any_rows() -> bool:
     )
 
 
+def _samples_after_frames() -> None:
+    """SQLite rebuilt caseload_frames at the end of its schema; it applies the actions of foreign keys in
+    the reverse order of its schema, so deleting an inspection would now delete its frames before its
+    samples, which refuse that (RESTRICT). Rebuilt after them, samples go first again, as before."""
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table('samples', schema=None, recreate='always'):
+            pass
+
+
 def upgrade() -> None:
     with op.batch_alter_table('caseload_frames', schema=None) as batch_op:
         batch_op.alter_column('content', existing_type=sa.LargeBinary(), nullable=True)
+    _samples_after_frames()
     with op.batch_alter_table('sampled_cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('case_ref_index', INDEX, nullable=True))
         batch_op.alter_column('case_ref', existing_type=sa.String(length=64), type_=sa.Text(), nullable=True)
@@ -212,3 +222,4 @@ def downgrade() -> None:
         batch_op.create_unique_constraint('uq_sampled_cases_sample_id_case_ref', ['sample_id', 'case_ref'])
     with op.batch_alter_table('caseload_frames', schema=None) as batch_op:
         batch_op.alter_column('content', existing_type=sa.LargeBinary(), nullable=False)
+    _samples_after_frames()

@@ -12,6 +12,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,16 +20,24 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import delete, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.app import create_app
 from gateway.cli import alembic_config, load_library, migrate
-from gateway.db import create_engine
+from gateway.db import create_engine, create_sessionmaker
+from gateway.inspections.models import Inspection
+from gateway.ratings.models import RatingSnapshot
 from gateway.settings import Settings
 from gateway.summaries.documents import SummaryDocuments
-from tests.conftest import _admin, _create_postgres_database, _postgres_skip_reason, engine_clients_in_process
+from tests.conftest import (
+    TEST_ACTOR,
+    _admin,
+    _create_postgres_database,
+    _postgres_skip_reason,
+    engine_clients_in_process,
+)
 from tests.gateway.inspection_run import PREFIX, read_back, run_inspection
 
 REFERENCE = re.compile(rf"{PREFIX}\d{{6}}")
@@ -173,6 +182,18 @@ async def test_the_migration_seals_what_is_held_and_its_downgrade_opens_it(scrat
         assert references_in_sqlite(make_url(scratch_database).database) & run.uploaded_refs == set()
     else:
         assert references_in_postgres_dump(postgres_dump(scratch_database)) & run.uploaded_refs == set()
+
+    # The tables rebuilt (on SQLite) still let an inspection go with everything of it.
+    engine = create_engine(scratch_database)
+    try:
+        async with create_sessionmaker(engine, TEST_ACTOR).begin() as session:
+            await session.execute(delete(RatingSnapshot).where(RatingSnapshot.kind == "override"))
+            await session.execute(delete(RatingSnapshot))
+            await session.execute(delete(Inspection).where(Inspection.id == uuid.UUID(run.inspection_id)))
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM sampled_cases"))).scalar() == 0
+    finally:
+        await engine.dispose()
 
 
 def _selected(answers: dict) -> list[dict]:

@@ -4,6 +4,7 @@ required in production; rotation to a new key loses nothing; sealed columns, doc
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -163,7 +164,7 @@ async def test_rotation_seals_everything_under_the_newest_key_and_loses_nothing(
     again = await rotate_case_keys(sessions, tables, both, say=said.append)
     assert sum(r.rotated for r in again) == 0
     assert said[-1] == "rotate-case-key: every value is already under the newest key; nothing to do"
-    assert any(line.startswith("caseload_frames.content: 2 sealed again under the newest key") for line in said)
+    assert any(re.match(r"caseload_frames\.content: [1-9]\d* sealed again under the newest key", line) for line in said)
 
     use_case_keys(CaseKeys([new], index))  # the old key is dropped: everything opens under the new one alone
     db_session.expunge_all()
