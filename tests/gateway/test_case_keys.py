@@ -3,6 +3,8 @@ required in production; rotation to a new key loses nothing; sealed columns, doc
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import re
 import stat
@@ -27,11 +29,15 @@ from gateway.casedata.sealing import (
     seal_document,
     use_case_keys,
 )
+from gateway.caseloads.frames import read_frame
 from gateway.caseloads.models import SampledCase
 from gateway.idempotency.models import IdempotentRequest
 from gateway.models import Base
 from gateway.settings import Settings
-from tests.conftest import ROOT, TEST_ACTOR
+from inspection_shared.clients import SamplingClient
+from inspection_shared.sampling import SampleDesign
+from tests.conftest import TEST_ACTOR
+from tests.gateway.factories import make_inspection, synthetic_frame
 from tests.gateway.inspection_run import API, read_back, run_inspection
 
 
@@ -192,10 +198,29 @@ async def test_a_cursor_of_a_list_in_case_order_carries_no_case_reference(gatewa
     assert forged.json()["errors"] == [{"field": "query.cursor", "message": "not a cursor from this list"}]
 
 
-def test_the_draw_sends_the_sampling_service_the_frame_as_it_was_uploaded_canonically():
-    """The frame's fingerprint is the SHA-256 of the canonical CSV: a sample's frame_fingerprint equal to
-    the frame's (tests/gateway/test_caseloads.py) is the proof the sampling service read it byte for byte.
-    Here: the sealed content opens to exactly the bytes sealed."""
-    keys = case_keys()
-    content = (ROOT / "README.md").read_bytes()
-    assert keys.open(keys.seal(content)) == content
+async def test_the_draw_sends_the_sampling_service_the_canonical_frame_byte_for_byte(gateway, db_session, monkeypatch):
+    """Sealed at rest, the frame still reaches the sampling service exactly as canonicalised at upload: its
+    SHA-256 is the frame's fingerprint, and the same design redrawn on those bytes gives the same sample."""
+    sent: list[bytes] = []
+    draw = SamplingClient.draw_sample_csv
+
+    async def recording(self, frame_csv, design, **kwargs):
+        sent.append(frame_csv)
+        return await draw(self, frame_csv, design, **kwargs)
+
+    monkeypatch.setattr(SamplingClient, "draw_sample_csv", recording)
+    inspection = await make_inspection(db_session)
+    upload = synthetic_frame(["case_ref", "unit", "gender", "sentence_type", "rosh_level"], 300, seed=4)
+    frame = (await gateway.put(f"{API}/inspections/{inspection.id}/frames/case_supervision", content=upload,
+                               headers={"Content-Type": "text/csv"})).json()
+    drawn = (await gateway.post(f"{API}/inspections/{inspection.id}/samples",
+                                json={"sample_type": "case_supervision", "size": 30, "seed": 9})).json()
+    canonical = read_frame(upload.encode(), frame["columns"], "case_supervision")
+    assert sent == [gzip.decompress(canonical.content)]
+    assert hashlib.sha256(sent[0]).hexdigest() == frame["fingerprint"] == drawn["frame_fingerprint"]
+    redrawn = await gateway_app_sampling(gateway).draw_sample_csv(sent[0], SampleDesign.model_validate(drawn["design"]))
+    assert [c.case_ref for c in redrawn.selected] == [c["case_ref"] for c in drawn["selected"]]
+
+
+def gateway_app_sampling(client) -> SamplingClient:
+    return client._transport.app.state.sampling
