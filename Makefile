@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run setup test bench demo check-contracts clean
+.PHONY: install run setup test bench demo check-contracts clean purge
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -36,6 +36,9 @@ bench: install  ## performance figures, each beside a reference measured in the 
 .PHONY: load
 load: install  ## 50 clients for 60 s of reads and writes on a throwaway database (LOAD_CLIENTS, LOAD_SECONDS)
 	$(PY) -m bench.load
+
+purge: install  ## remove the case data of inspections published more than GATEWAY_CASE_RETENTION_DAYS (365) ago
+	$(PY) -m gateway.cli purge
 
 demo:  ## one inspection end to end through the public API, against the services `make run` started
 	$(PY) scripts/demo.py

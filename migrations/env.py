@@ -37,11 +37,33 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _sqlite_pragma(connection: Connection, pragma: str) -> list:
+    """Run a PRAGMA on the connection itself, outside any transaction (inside one, foreign_keys is ignored)."""
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       compare_type=True, render_item=render_item)
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite alters a column by rebuilding its table; with foreign keys enforced, dropping the old table
+        # would delete (or cascade to) the rows that refer to it. Enforced again, and checked, after.
+        _sqlite_pragma(connection, "foreign_keys=OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if sqlite:
+            broken = _sqlite_pragma(connection, "foreign_key_check")
+            _sqlite_pragma(connection, "foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"the migration left rows referring to rows that are gone: {broken[:5]}")
 
 
 async def run_migrations_online() -> None:

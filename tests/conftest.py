@@ -15,12 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from gateway.actors import SESSION_KEY, Actor
 from gateway.app import create_app as create_gateway
+from gateway.casedata.keys import new_index_key
 from gateway.cli import load_library, migrate
 from gateway.db import create_engine
 from gateway.permissions import EVERYTHING
@@ -29,6 +31,10 @@ from gateway.summaries.documents import SummaryDocuments
 from inspection_shared.clients import RatingEngineClient, SamplingClient
 from rating_engine.app import create_app as create_rating_engine
 from sampling.app import create_app as create_sampling
+
+# Case keys of the run, for the tests and the services they start (which inherit the environment).
+os.environ.setdefault("GATEWAY_CASE_KEYS", Fernet.generate_key().decode())
+os.environ.setdefault("GATEWAY_CASE_INDEX_KEY", new_index_key())
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TEST_ACTOR = Actor(id="test", name="Test set-up", grants=(EVERYTHING,))

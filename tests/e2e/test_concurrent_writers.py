@@ -10,7 +10,7 @@ from collections import Counter
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from gateway.inspections.models import Inspection
 from gateway.ratings.models import RatingSnapshot
@@ -41,9 +41,12 @@ def _inspections(database_url: str, count: int) -> tuple[list[uuid.UUID], list[u
 
 def _remove(database_url: str, units: list[uuid.UUID], inspections: list[uuid.UUID]) -> None:
     async def remove(session):
+        # make_unit gives a PDU a region of its own: it goes too, or it is left in the run's database.
+        parents = (await session.scalars(select(Unit.parent_id).where(Unit.id.in_(units)))).all()
         await session.execute(delete(RatingSnapshot).where(RatingSnapshot.inspection_id.in_(inspections)))
         await session.execute(delete(Inspection).where(Inspection.id.in_(inspections)))
         await session.execute(delete(Unit).where(Unit.id.in_(units)))
+        await session.execute(delete(Unit).where(Unit.id.in_([p for p in parents if p is not None])))
 
     asyncio.run(_run(database_url, remove))
 

@@ -1,13 +1,23 @@
 """Run the gateway: `python -m gateway`."""
 
+import sys
+
 from gateway.app import create_app
+from gateway.casedata.keys import CaseKeyError
 from gateway.settings import Settings
 from inspection_shared.server import serve
 
 
 def main() -> None:
     settings = Settings()
-    serve(lambda: create_app(settings), settings, service="api")
+
+    def build():
+        try:
+            return create_app(settings)
+        except CaseKeyError as error:
+            sys.exit(f"gateway: {error}")
+
+    serve(build, settings, service="api")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from gateway.actors import Actor
 from gateway.assessments.router import router as assessments_router
+from gateway.casedata.keys import check_case_keys, load_keys
+from gateway.casedata.sealing import CaseKeys, use_case_keys
 from gateway.caseloads.router import router as caseloads_router
 from gateway.db import answer_database_outages, create_engine, create_sessionmaker
 from gateway.engines import engine_clients
@@ -35,6 +37,8 @@ async def _everyone_acts_as_the_system(request: Request) -> Actor:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    check_case_keys(settings)  # in production, no start without the case keys
+    use_case_keys(CaseKeys(*load_keys(settings)))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

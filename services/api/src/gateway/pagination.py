@@ -4,25 +4,34 @@ A list is ordered by a unique key of a few columns (`Key`s, each ascending or de
 last); a page is the first `limit` rows after the cursor, fetched with one more to know whether another
 page follows. The cursor is the key of the page's last row, opaque to the caller, so pages stay stable
 under inserts, unlike offsets. A cursor that is not one the list issued is a 422 naming the parameter.
+
+A list in case reference order cannot be ordered by the database, which holds only sealed references
+(see `casedata.sealing`): `ordered_in_gateway` reads the list's keys (a sample's or an inspection's
+cases, a few hundred), opens and sorts them here in code point order (the order of the canonical frame,
+and of PostgreSQL's C collation), and loads the page's rows by id. Its cursor is the last key sealed
+like a case reference, so it never carries one in clear.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from typing import Any, TypeVar
 
+from cryptography.fernet import InvalidToken
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import ColumnElement, Select, and_, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from gateway.casedata.sealing import case_keys
 from inspection_shared.pagination import Page
 from inspection_shared.problems import FieldError, InvalidInput
 
@@ -165,3 +174,46 @@ async def keyset_page(
         last = _leading(rows[-1])
         next_cursor = encode_cursor([getattr(last, key.column.key) for key in keys])
     return Page(items=[item(row) for row in rows], next_cursor=next_cursor)
+
+
+# --- lists ordered in the gateway --------------------------------------------------------------------
+
+SortKey = tuple[str, ...]
+
+
+def seal_cursor(key: SortKey) -> str:
+    return case_keys().seal(json.dumps(list(key)).encode()).decode()
+
+
+def open_cursor(cursor: str, width: int) -> SortKey:
+    try:
+        values = json.loads(case_keys().open(cursor.encode()))
+    except (InvalidToken, ValueError, TypeError):
+        raise bad_cursor() from None
+    if not isinstance(values, list) or len(values) != width or not all(isinstance(v, str) for v in values):
+        raise bad_cursor()
+    return tuple(values)
+
+
+async def ordered_in_gateway(
+    session: AsyncSession,
+    keys: Select,
+    sort_key: Callable[[Any], SortKey],
+    width: int,
+    query: PageQuery,
+    load: Callable[[list[Any]], Awaitable[list[Item]]],
+) -> Page[Item]:
+    """One page of a list the database cannot order: `keys` selects each row's id first and what
+    `sort_key` makes its unique key (`width` texts) from; `load` gives the items of the page's ids, in
+    that order."""
+    rows = sorted(((sort_key(row), row[0]) for row in (await session.execute(keys)).all()), key=lambda r: r[0])
+    start = 0
+    if query.cursor is not None:
+        after = open_cursor(query.cursor, width)
+        start = bisect.bisect_right([key for key, _ in rows], after)
+    page = rows[start : start + query.limit + 1]
+    next_cursor = None
+    if len(page) > query.limit:
+        page = page[: query.limit]
+        next_cursor = seal_cursor(page[-1][0])
+    return Page(items=await load([row_id for _, row_id in page]) if page else [], next_cursor=next_cursor)

@@ -5,11 +5,14 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from gateway.casedata.keys import CaseDataSettings
 from gateway.db import DatabaseLimits
 from inspection_shared.settings import ServiceSettings
 
 
-class Settings(ServiceSettings):
+class Settings(CaseDataSettings, ServiceSettings):
+    """The case data settings (GATEWAY_ENV, GATEWAY_CASE_*) are `casedata.keys.CaseDataSettings`."""
+
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
     port: int = 8000

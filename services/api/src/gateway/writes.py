@@ -11,6 +11,9 @@
 - **Bookkeeping.** A statement that only moves a counter the gateway keeps for itself (an inspection's
   evidence revision) is not a change of the record; it says so with the execution option
   `bookkeeping=True` and is left unstamped.
+- **Retention.** A statement that removes case data under the retention policy (`gateway.retention`)
+  says so with `retention=True`: it passes the hook like any write (an actor is required; the audit log
+  sees it), but the who-and-when of the rows it empties stay those of the people who made them.
 - **Clashes.** `flush()` (and `answering_clashes()` around a bulk statement) turns a write that lost a
   race with a concurrent request into the problem the caller should see: a stale version (the row was
   changed since it was read) is a 412, a constraint violation is a 409.
@@ -36,6 +39,9 @@ from inspection_shared.problems import Conflict, PreconditionFailed, Problem
 
 BOOKKEEPING = "bookkeeping"
 """Execution option of a statement that changes no record, only the gateway's own counters."""
+
+RETENTION = "retention"
+"""Execution option of a statement that removes case data under retention (see the module docstring)."""
 
 _STAMP = "stamp"
 
@@ -108,7 +114,7 @@ def _stamp_statements(state: ORMExecuteState) -> Any:
     if state.execution_options.get(BOOKKEEPING):
         return None
     actor_of(state.session)  # refuse any write for nobody
-    if state.is_delete:
+    if state.is_delete or state.execution_options.get(RETENTION):
         return None
     values = _stamp_values(state.session, state.statement.table, inserting=state.is_insert)
     if not values:

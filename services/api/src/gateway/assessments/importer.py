@@ -31,6 +31,7 @@ from gateway.assessments.schemas import (
     CaseAssessmentImportItem,
 )
 from gateway.assessments.service import assessment_rules
+from gateway.casedata.sealing import case_keys
 from gateway.caseloads import repository as caseloads
 from gateway.caseloads.schemas import IN_SAMPLE
 from gateway.inspections.guards import inspection_for_change
@@ -315,12 +316,13 @@ async def import_assessments(
     parsed = parse_csv(content, rules) if kind == "csv" else parse_json(content, rules)
     errors = list(parsed.errors)
 
-    sampled = await repository.sampled_cases(session, inspection.id)
+    sampled = await repository.sampled_cases(session, inspection.id)  # keyed on the references' blind index
     drawn = {sample_type for sample_type, _ in sampled}
+    index = case_keys().index
     targets: dict[uuid.UUID, CaseImport] = {}
     for key, case in parsed.cases.items():
         sample_type, case_ref = key
-        found = sampled.get(key)
+        found = sampled.get((sample_type, index(case_ref)))
         if found is None:
             fault = (
                 f"case {case_ref} is not in the {sample_type} sample"

@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gateway.casedata.sealing import SealedCaseRef
 from gateway.db import Base, JSONDocument
 from gateway.writes import Recorded
 
@@ -29,7 +30,7 @@ class CaseAssessment(Recorded, Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
     sampled_case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sampled_cases.id", ondelete="CASCADE"))
-    case_ref: Mapped[str] = mapped_column(String(64))
+    case_ref: Mapped[str] = mapped_column(SealedCaseRef)  # sealed; found through its sampled case
     sample_type: Mapped[str] = mapped_column(String(64))
     answers: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
     # Only the attributes the framework's case filters use (e.g. unpaid_work_requirement).

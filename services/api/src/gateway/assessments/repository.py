@@ -1,5 +1,10 @@
 """The queries that read what inspectors recorded: case assessments (each on a sampled case) and
-judgements, for the assessments routes and for the domains that rate and summarise them."""
+judgements, for the assessments routes and for the domains that rate and summarise them.
+
+Case references are sealed (see `casedata.sealing`): a case is found by its sampled case's blind index,
+and what is listed or sent in case order is put in that order here, after the references are opened,
+since the database holds only ciphertext (`pagination.ordered_in_gateway`).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments.models import CaseAssessment, Judgement
+from gateway.casedata.sealing import blind_index
 from gateway.caseloads.models import Sample, SampledCase
 from gateway.caseloads.schemas import IN_SAMPLE
 from gateway.frameworks.models import FrameworkStandard
-from gateway.pagination import Key, PageQuery, keyset_page
+from gateway.pagination import PageQuery, ordered_in_gateway
+from gateway.writes import RETENTION
 from inspection_shared.pagination import Page
 
 Item = TypeVar("Item")
-
-BY_CASE = (Key(CaseAssessment.sample_type), Key(CaseAssessment.case_ref), Key(CaseAssessment.id))
 
 
 # --- case assessments --------------------------------------------------------------------------------
@@ -43,7 +48,7 @@ async def case_with_assessment(
         await session.execute(
             select(SampledCase, CaseAssessment)
             .outerjoin(CaseAssessment, CaseAssessment.sampled_case_id == SampledCase.id)
-            .where(SampledCase.sample_id == sample_id, SampledCase.case_ref == case_ref)
+            .where(SampledCase.sample_id == sample_id, SampledCase.case_ref_index == blind_index(case_ref))
         )
     ).one_or_none()
     return (row[0], row[1]) if row is not None else None
@@ -56,23 +61,33 @@ async def assessments(
     query: PageQuery,
     item: Callable[[tuple[CaseAssessment, str]], Item],
 ) -> Page[Item]:
-    """One page of the inspection's assessments, each with its case's status, by sample type and case."""
-    statement = (
-        select(CaseAssessment, SampledCase.status)
-        .join(SampledCase, SampledCase.id == CaseAssessment.sampled_case_id)
-        .where(CaseAssessment.inspection_id == inspection_id, *conditions)
+    """One page of the inspection's assessments, each with its case's status, by sample type and case
+    reference (then id)."""
+    keys = select(CaseAssessment.id, CaseAssessment.sample_type, CaseAssessment.case_ref).where(
+        CaseAssessment.inspection_id == inspection_id, *conditions
     )
-    return await keyset_page(session, statement, BY_CASE, query, item, scalars=False)
+
+    async def load(ids: list[uuid.UUID]) -> list[Item]:
+        rows = await session.execute(
+            select(CaseAssessment, SampledCase.status)
+            .join(SampledCase, SampledCase.id == CaseAssessment.sampled_case_id)
+            .where(CaseAssessment.id.in_(ids))
+        )
+        found = {row[0].id: (row[0], row[1]) for row in rows}
+        return [item(found[i]) for i in ids]
+
+    return await ordered_in_gateway(session, keys, lambda row: (row[1], row[2], str(row[0])), 3, query, load)
 
 
 async def sampled_cases(session: AsyncSession, inspection_id: uuid.UUID) -> dict[tuple[str, str], tuple[uuid.UUID, str]]:
-    """Every sampled case of the inspection: (sample type, case reference) -> (its id, its status)."""
+    """Every sampled case of the inspection: (sample type, blind index of its reference) -> (its id, its
+    status)."""
     rows = await session.execute(
-        select(Sample.sample_type, SampledCase.case_ref, SampledCase.id, SampledCase.status)
+        select(Sample.sample_type, SampledCase.case_ref_index, SampledCase.id, SampledCase.status)
         .join(Sample, Sample.id == SampledCase.sample_id)
-        .where(Sample.inspection_id == inspection_id)
+        .where(Sample.inspection_id == inspection_id, SampledCase.case_ref_index.is_not(None))
     )
-    return {(sample_type, case_ref): (case_id, status) for sample_type, case_ref, case_id, status in rows}
+    return {(sample_type, index): (case_id, status) for sample_type, index, case_id, status in rows}
 
 
 @dataclass(frozen=True)
@@ -124,12 +139,22 @@ async def assessed_cases(
         .join(SampledCase, SampledCase.sample_id == Sample.id)
         .join(CaseAssessment, CaseAssessment.sampled_case_id == SampledCase.id)
         .where(Sample.inspection_id.in_(inspection_ids), SampledCase.status.in_(IN_SAMPLE))
-        .order_by(Sample.inspection_id, Sample.sample_type, SampledCase.case_ref)
     )
     found: dict[uuid.UUID, list[AssessedCase]] = defaultdict(list)
     for inspection_id, sample_type, case_ref, answers, attributes in rows:
         found[inspection_id].append(AssessedCase(case_ref, sample_type, answers or {}, attributes or {}))
+    for cases in found.values():
+        cases.sort(key=lambda case: (case.sample_type, case.case_ref))  # the references are opened only here
     return found
+
+
+async def remove_case_assessments(session: AsyncSession, inspection_id: uuid.UUID) -> int:
+    """Remove the inspection's case assessments under retention; how many there were. Its sampled cases
+    stay marked assessed, so the summary's counts stay as they were."""
+    removed = await session.execute(
+        delete(CaseAssessment).where(CaseAssessment.inspection_id == inspection_id), execution_options={RETENTION: True, "synchronize_session": False}
+    )
+    return removed.rowcount
 
 
 # --- judgements --------------------------------------------------------------------------------------

@@ -6,8 +6,12 @@ sent (the sampling service would name lines of the canonical copy it is sent at 
 user has never seen). The standard `csv` module reads it: the gateway does not carry polars, and a frame
 of the largest size accepted (500,000 cases) is read and written in a few seconds.
 
-Everything the sampling service would refuse about a frame on its own is refused here, so a stored
-frame always reads there: a header with a blank or repeated name, a missing `case_ref` column, any
+First of all, a header naming personal data the sample does not need (names, dates of birth, addresses,
+postcodes, PNC, NOMIS and national insurance numbers, CRNs, phone numbers, emails and the like: see
+`PERSONAL_DATA`) is refused, naming those columns: personal data the sample does not need is never taken,
+not even to be refused later for another reason. A column the sample type does use is never refused as
+personal data. Then everything the sampling service would refuse about a frame on its own is refused
+here, so a stored frame always reads there: a header with a blank or repeated name, a missing `case_ref` column, any
 column the sample type does not need (personal data sampling does not use never enters), ragged rows,
 an unterminated quote, text that is not UTF-8, missing or repeated case references, and eligibility
 dates that are not ISO dates (YYYY-MM-DD). What depends on the design (a size above the population, a
@@ -89,9 +93,76 @@ def _not_utf8(data: bytes) -> InvalidInput:
     raise AssertionError("called for text that decodes")
 
 
+# What a column of personal data is called, matched on its name in lower case with everything but letters
+# and digits taken out ("Date of Birth", "date_of_birth" and "DateOfBirth" are all "dateofbirth"), or on
+# its words (split at anything else and at a change to capitals: "PNC No." is "pnc" and "no").
+_PERSON = r"(first|fore|given|middle|last|sur|family|maiden|full|preferred|christian|birth|known|person|offender|" \
+    r"client|child|youngperson|pop|serviceuser|subject|defendant|victim|parent|carer|guardian|officer|manager|" \
+    r"practitioner|worker|staff)"
+PERSONAL_DATA: tuple[tuple[str, re.Pattern[str], frozenset[str]], ...] = tuple(
+    (what, re.compile(compact), frozenset(words))
+    for what, compact, words in (
+        ("a name", rf"^names?\d*$|{_PERSON}names?\d*$|^(forenames?|surnames?|aliases|alias|aka|knownas)\d*$"
+         r"|forename|surname|firstname|lastname|familyname|givenname|middlename|fullname|maidenname", ()),
+        ("a date of birth", r"dateofbirth|birthdate|birthday|yearofbirth|dob$", ("dob", "yob")),
+        ("an email address", r"email|^mail(address)?$", ()),
+        ("an address", r"address|^addr\d*$|^street|streetname|housenumber|^residence", ("addr",)),
+        ("a postcode", r"postcode|postalcode|zipcode|^zip$|^pcode$", ()),
+        ("a PNC number", r"^pnc|policenationalcomputer", ("pnc",)),
+        ("a NOMIS or prison number", r"^nomis|^noms(number|no|id)?$|prisonnumber|prisonernumber|bookingnumber",
+         ("nomis", "noms")),
+        ("a CRN", r"^crn(number|no|id)?$", ("crn",)),
+        ("a national insurance number", r"nationalinsurance|^nino$|^ni(number|no|num)?$", ()),
+        ("a phone number", r"phone|^tel(no|number|ephone)?$|^mobile(number|no)?$|^mob(no)?$", ("tel", "phone", "mobile")),
+        ("an NHS number", r"^nhs(number|no|id)?$", ("nhs",)),
+        ("a passport or driving licence number", r"passport|drivinglicen[cs]e|driverslicen[cs]e", ()),
+        ("a CRO number", r"^cro(number|no|id)?$", ("cro",)),
+    )
+)
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def personal_data(name: str) -> str | None:
+    """What personal data a column of this name holds (as "a name", "a postcode"), or None."""
+    compact = re.sub(r"[^a-z0-9]", "", name.lower())
+    words = {word.lower() for word in _WORD.findall(name)}
+    for what, pattern, named_by in PERSONAL_DATA:
+        if pattern.search(compact) or words & named_by:
+            return what
+    return None
+
+
+def check_personal_data(names: list[str], allowed_columns: list[str], sample_type: str) -> None:
+    """Refuse a header naming personal data the sample does not need, before anything else is checked."""
+    found = [
+        (n, what) for n in dict.fromkeys(names) if n not in allowed_columns and (what := personal_data(n)) is not None
+    ]
+    if not found:
+        return
+    refused = [n for n, _ in found]
+    said = "; ".join(f"{n} holds {what}" for n, what in found)
+    raise _refuse(
+        f"The frame has columns of personal data that the {sample_type} sample does not need: "
+        f"{', '.join(refused)} ({said}). Personal data the sample does not need is never taken: remove these "
+        f"columns and upload the frame again. Columns accepted: {', '.join(allowed_columns)}.",
+        [
+            FieldError(
+                field=n, line=1,
+                message=f"holds {what}: personal data the {sample_type} sample does not need, never taken",
+            )
+            for n, what in found
+        ],
+        allowed_columns=allowed_columns,
+        refused_columns=refused,
+        personal_data_columns=refused,
+    )
+
+
 def check_header(names: list[str], allowed: Iterable[str], sample_type: str) -> None:
-    """Refuse a header with a blank or repeated name, without case_ref, or with a column the sample does not need."""
+    """Refuse a header naming personal data the sample does not need (first of all), with a blank or
+    repeated name, without case_ref, or with a column the sample does not need."""
     allowed_columns = sorted(set(allowed) | {CASE_REF})
+    check_personal_data(names, allowed_columns, sample_type)
     blank = [i for i, name in enumerate(names, start=1) if not name]
     if blank:
         raise _refuse(

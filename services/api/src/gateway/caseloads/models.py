@@ -12,7 +12,6 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gateway.casedata.sealing import SealedBytes, SealedCaseRef, SealedDocument, blind_index_of
 from gateway.db import Base, JSONDocument
 from gateway.writes import when, who
 
@@ -38,7 +38,8 @@ class CaseloadFrame(Base):
     case_count: Mapped[int] = mapped_column(Integer)
     fingerprint: Mapped[str] = mapped_column(String(64))
     # The frame as canonical CSV, gzip-compressed: what the sampling service is sent, byte for byte.
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Sealed at rest; None once its cases are purged under retention (the description above stays).
+    content: Mapped[bytes | None] = mapped_column(SealedBytes, nullable=True)
     uploaded_at: Mapped[datetime] = when(on="change")
     uploaded_by: Mapped[str] = who(on="change")
 
@@ -55,10 +56,12 @@ class Sample(Base):
     )
     sample_type: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(BigInteger)
-    design: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # Sealed where they hold case references (see casedata.sealing): the cases drawn and the reserves,
+    # and the values of an exclusion filter on case_ref.
+    design: Mapped[dict[str, Any]] = mapped_column(SealedDocument)
     frame_fingerprint: Mapped[str] = mapped_column(String(64))
     algorithm: Mapped[str] = mapped_column(String(100))
-    result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    result: Mapped[dict[str, Any]] = mapped_column(SealedDocument)
     drawn_at: Mapped[datetime] = when()
     drawn_by: Mapped[str] = who()
 
@@ -67,11 +70,14 @@ class SampledCase(Base):
     """A case in the sample: drawn at first, or brought in from the reserve list by a substitution."""
 
     __tablename__ = "sampled_cases"
-    __table_args__ = (UniqueConstraint("sample_id", "case_ref"),)
+    __table_args__ = (UniqueConstraint("sample_id", "case_ref_index"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
-    case_ref: Mapped[str] = mapped_column(String(64))
+    # Sealed, and found (and kept unique in its sample) by its blind index; both None once purged under
+    # retention, the row staying for the sample's counts.
+    case_ref: Mapped[str | None] = mapped_column(SealedCaseRef, nullable=True)
+    case_ref_index: Mapped[str | None] = blind_index_of("case_ref", nullable=True)
     unit: Mapped[str | None] = mapped_column(String(64))
     stratum: Mapped[str] = mapped_column(String(200))
     inclusion_probability: Mapped[float] = mapped_column(Float)
@@ -87,8 +93,10 @@ class Substitution(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), index=True)
-    replaced_case_ref: Mapped[str] = mapped_column(String(64))
-    reserve_case_ref: Mapped[str] = mapped_column(String(64))
+    replaced_case_ref: Mapped[str] = mapped_column(SealedCaseRef)
+    replaced_case_ref_index: Mapped[str] = blind_index_of("replaced_case_ref")
+    reserve_case_ref: Mapped[str] = mapped_column(SealedCaseRef)
+    reserve_case_ref_index: Mapped[str] = blind_index_of("reserve_case_ref")
     stratum: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
     substituted_at: Mapped[datetime] = when()

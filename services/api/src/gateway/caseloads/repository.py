@@ -1,5 +1,9 @@
 """The queries that read frames, samples and sampled cases: for the caseloads routes, and for the domains
-that read samples (case answers are recorded on sampled cases; the summary counts them)."""
+that read samples (case answers are recorded on sampled cases; the summary counts them).
+
+Case references are sealed (see `casedata.sealing`): a case is found by its blind index, and the list
+of a sample's cases is put in case_ref order here, not by the database (`pagination.ordered_in_gateway`).
+"""
 
 from __future__ import annotations
 
@@ -9,28 +13,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Subquery, and_, func, select, update
+from sqlalchemy import Subquery, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
+from gateway.casedata.sealing import blind_index, holds_case_data
 from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase, Substitution
 from gateway.caseloads.schemas import IN_SAMPLE, SampledCaseQuery
-from gateway.pagination import Key, PageQuery, keyset_page
+from gateway.pagination import Key, PageQuery, keyset_page, ordered_in_gateway
+from gateway.writes import RETENTION
 from inspection_shared.pagination import Page
 
 Item = TypeVar("Item")
 
-BY_CASE_REF = (Key(SampledCase.case_ref),)
 OLDEST_FIRST = (Key(Substitution.substituted_at), Key(Substitution.id))
 
 
 # --- frames ------------------------------------------------------------------------------------------
 
 
-async def frame(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> CaseloadFrame | None:
+async def frame(
+    session: AsyncSession, inspection_id: uuid.UUID, sample_type: str, *, with_content: bool = False
+) -> CaseloadFrame | None:
+    """The inspection's frame of `sample_type`; its (sealed, large) content only if asked for."""
     statement = select(CaseloadFrame).where(
         CaseloadFrame.inspection_id == inspection_id, CaseloadFrame.sample_type == sample_type
     )
+    if not with_content:
+        statement = statement.options(defer(CaseloadFrame.content, raiseload=True))
     return (await session.scalars(statement)).one_or_none()
 
 
@@ -135,15 +145,23 @@ async def sample_tallies(session: AsyncSession, inspection_id: uuid.UUID) -> lis
 async def sampled_cases(
     session: AsyncSession, sample_id: uuid.UUID, query: SampledCaseQuery, item: Callable[[SampledCase], Item]
 ) -> Page[Item]:
-    """The cases of the sample now (and those replaced, if asked), in case_ref order."""
-    statement = select(SampledCase).where(SampledCase.sample_id == sample_id)
+    """The cases of the sample now (and those replaced, if asked), in case_ref order (put in order here:
+    see the module docstring)."""
+    statement = select(SampledCase.id, SampledCase.case_ref).where(
+        SampledCase.sample_id == sample_id, SampledCase.case_ref_index.is_not(None)
+    )
     if not query.include_replaced:
         statement = statement.where(SampledCase.status.in_(IN_SAMPLE))
     if query.stratum is not None:
         statement = statement.where(SampledCase.stratum == query.stratum)
     if query.unit is not None:
         statement = statement.where(SampledCase.unit == query.unit)
-    return await keyset_page(session, statement, BY_CASE_REF, query, item)
+
+    async def load(ids: list[uuid.UUID]) -> list[Item]:
+        rows = {row.id: row for row in await session.scalars(select(SampledCase).where(SampledCase.id.in_(ids)))}
+        return [item(rows[i]) for i in ids]
+
+    return await ordered_in_gateway(session, statement, lambda row: (row[1],), 1, query, load)
 
 
 def cases_of_inspections(inspection_ids: Iterable[uuid.UUID] | None = None) -> Subquery:
@@ -182,7 +200,7 @@ async def substitutions(
             SampledCase,
             and_(
                 SampledCase.sample_id == Substitution.sample_id,
-                SampledCase.case_ref == Substitution.reserve_case_ref,
+                SampledCase.case_ref_index == Substitution.reserve_case_ref_index,
             ),
         )
         .where(Substitution.sample_id == sample_id)
@@ -196,3 +214,67 @@ async def reserves_used(session: AsyncSession, sample_id: uuid.UUID) -> dict[str
         select(Substitution.reserve_case_ref, Substitution.replaced_case_ref).where(Substitution.sample_id == sample_id)
     )
     return dict(rows.all())
+
+
+async def replaced_by(session: AsyncSession, sample_id: uuid.UUID, case_ref: str) -> str | None:
+    """The reserve that replaced the case, if a substitution replaced it."""
+    return await session.scalar(
+        select(Substitution.reserve_case_ref).where(
+            Substitution.sample_id == sample_id, Substitution.replaced_case_ref_index == blind_index(case_ref)
+        )
+    )
+
+
+# --- retention -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemovedCases:
+    frames: int
+    """Frames whose cases (their content) were removed; their descriptions stay."""
+    samples: int
+    """Samples whose stored cases drawn and reserves were removed; their allocation and balance stay."""
+    sampled_cases: int
+    """Sampled cases whose references were removed; the rows stay, for the sample's counts."""
+    substitutions: int
+
+
+def _without_case_refs(design: dict) -> dict:
+    return {**design, "exclude": [f for f in design.get("exclude", []) if f.get("column") != "case_ref"]}
+
+
+async def remove_case_data(session: AsyncSession, inspection_id: uuid.UUID) -> RemovedCases:
+    """Remove the inspection's cases under retention: its frames' content, the cases drawn and reserves of
+    its samples, its sampled cases' references and its substitutions. What the summary counts stays."""
+    purging = {RETENTION: True, "synchronize_session": False}
+    frames = await session.execute(
+        update(CaseloadFrame)
+        .where(CaseloadFrame.inspection_id == inspection_id, CaseloadFrame.content.is_not(None))
+        .values(content=None),
+        execution_options=purging,
+    )
+    of_inspection = select(Sample.id).where(Sample.inspection_id == inspection_id).scalar_subquery()
+    substitutions = await session.execute(
+        delete(Substitution).where(Substitution.sample_id.in_(of_inspection)), execution_options=purging
+    )
+    sampled = await session.execute(
+        update(SampledCase)
+        .where(SampledCase.sample_id.in_(of_inspection), SampledCase.case_ref_index.is_not(None))
+        .values(case_ref=None, case_ref_index=None),
+        execution_options=purging,
+    )
+    samples = 0
+    for sample_id, result, design in (
+        await session.execute(select(Sample.id, Sample.result, Sample.design).where(Sample.inspection_id == inspection_id))
+    ).all():
+        if not (holds_case_data(result) or holds_case_data(design)):
+            continue
+        kept = {**result, "selected": [], "reserves": []}
+        if isinstance(result.get("design"), dict):
+            kept["design"] = _without_case_refs(result["design"])
+        await session.execute(
+            update(Sample).where(Sample.id == sample_id).values(result=kept, design=_without_case_refs(design)),
+            execution_options=purging,
+        )
+        samples += 1
+    return RemovedCases(frames.rowcount, samples, sampled.rowcount, substitutions.rowcount)

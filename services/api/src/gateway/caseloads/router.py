@@ -67,9 +67,11 @@ Upload the caseload frame an inspection's sample of this type is drawn from: at 
 
 **Columns**: `case_ref` (required), `{frames.UNIT_COLUMN}` (the delivery unit), the sample type's strata
 (the framework's `sample_types`), `{frames.DATE_COLUMN}` (YYYY-MM-DD, for an eligibility window) and the
-case attributes the framework's case filters read for the sample type. Any other column is refused
-with a 422 naming it and listing the columns accepted: personal data sampling does not need never
-enters. Values are trimmed; an empty value is a missing one.
+case attributes the framework's case filters read for the sample type. A column of personal data the
+sample does not need (names, dates of birth, addresses, postcodes, PNC, NOMIS or national insurance
+numbers, CRNs, phone numbers, emails and the like) is refused first, with a 422 naming it and saying
+why: such data is never taken. Any other column is refused with a 422 naming it and listing the
+columns accepted. Values are trimmed; an empty value is a missing one.
 
 **Refused** (422, by line of the file, the header being line 1): missing or repeated case references,
 ragged rows, unreadable text, dates that are not dates. Nothing is stored unless the whole frame is

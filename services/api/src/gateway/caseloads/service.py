@@ -149,11 +149,11 @@ async def draw_sample(
     ensure_phase(inspection, Activity.SAMPLING)
     framework = await pinned_framework(session, inspection)
     check_sample_type(framework, request.sample_type, "body.sample_type")
-    frame = await _frame_to_draw_from(session, inspection_id, request.sample_type)
+    frame = await _frame_to_draw_from(session, inspection_id, request.sample_type, with_content=True)
     design = build_design(request, frame.columns, strata_of(framework, request.sample_type))
     await release(session)
 
-    content = await run_in_threadpool(frames.decompress, frame.content)
+    content = await run_in_threadpool(frames.decompress, frame.content)  # opened as read: byte for byte as stored
     result = await _ask_sampling(sampling, content, design)
     check_widths(result)
     if result.frame_fingerprint != frame.fingerprint:
@@ -204,9 +204,11 @@ async def draw_sample(
     return sample
 
 
-async def _frame_to_draw_from(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> CaseloadFrame:
+async def _frame_to_draw_from(
+    session: AsyncSession, inspection_id: uuid.UUID, sample_type: str, *, with_content: bool = False
+) -> CaseloadFrame:
     """The frame of `sample_type`, if it has no sample drawn from it yet (409 otherwise)."""
-    frame = await repository.frame(session, inspection_id, sample_type)
+    frame = await repository.frame(session, inspection_id, sample_type, with_content=with_content)
     if frame is None:
         raise Conflict(
             f"Inspection {inspection_id} has no {sample_type} frame yet; upload it first "

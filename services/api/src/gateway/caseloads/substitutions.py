@@ -36,7 +36,7 @@ async def substitute(session: AsyncSession, sample_id: uuid.UUID, data: Substitu
         raise NotFound(f"No sample {sample_id}") from None
     sample = await get_sample(session, sample_id)
     rows = list((await session.scalars(select(SampledCase).where(SampledCase.sample_id == sample_id))).all())
-    by_ref = {row.case_ref: row for row in rows}
+    by_ref = {row.case_ref: row for row in rows}  # opened as read: a sample's few hundred cases
     case = by_ref.get(data.case_ref)
     reserves = sample.result.get("reserves", [])
     if case is None:
@@ -46,11 +46,7 @@ async def substitute(session: AsyncSession, sample_id: uuid.UUID, data: Substitu
             f"{data.case_ref} {message}.", [FieldError(field="body.case_ref", message=f"{data.case_ref} {message}")]
         )
     if case.status == CaseStatus.REPLACED:
-        by = await session.scalar(
-            select(Substitution.reserve_case_ref).where(
-                Substitution.sample_id == sample_id, Substitution.replaced_case_ref == case.case_ref
-            )
-        )
+        by = await repository.replaced_by(session, sample_id, case.case_ref)
         raise Conflict(f"{case.case_ref} has already been replaced by {by}.", replaced_by=by)
     if case.assessed:
         raise Conflict(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gateway.casedata.sealing import SealedDocument
 from gateway.db import Base, JSONDocument
 from gateway.writes import when, who
 
@@ -21,7 +22,7 @@ class IdempotentRequest(Base):
     request_fingerprint: Mapped[str] = mapped_column(String(64))
     # Both null while the first request with the key is still at work.
     status_code: Mapped[int | None] = mapped_column(Integer)
-    response: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    response: Mapped[dict[str, Any] | None] = mapped_column(SealedDocument)  # its case data sealed
     headers: Mapped[dict[str, str]] = mapped_column(JSONDocument, default=dict)
     created_at: Mapped[datetime] = when()
     created_by: Mapped[str] = who()

@@ -20,13 +20,14 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.casedata.sealing import holds_case_data
 from gateway.db import utcnow
 from gateway.idempotency.models import IdempotentRequest
-from gateway.writes import flush
+from gateway.writes import RETENTION, flush
 from inspection_shared.problems import Conflict, Problem
 
 IdempotencyKey = Annotated[
@@ -125,3 +126,20 @@ async def run_once(
         await _give_up(session, scope, key)
         raise
     return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def remove_answers_with_case_data(session: AsyncSession, path: str) -> int:
+    """Remove, under retention, the stored answers of requests to paths under `path` (an inspection's)
+    that hold case data (a sample drawn, say); how many. The others stay, so a repeat still gets them."""
+    rows = await session.execute(
+        select(IdempotentRequest.scope, IdempotentRequest.key, IdempotentRequest.response).where(
+            IdempotentRequest.scope.contains(path, autoescape=True)
+        )
+    )
+    holding = [(scope, key) for scope, key, response in rows.all() if holds_case_data(response)]
+    for scope, key in holding:
+        await session.execute(
+            delete(IdempotentRequest).where(IdempotentRequest.scope == scope, IdempotentRequest.key == key),
+            execution_options={RETENTION: True, "synchronize_session": False},
+        )
+    return len(holding)

@@ -111,3 +111,13 @@ async def list_inspections(
 ) -> Page[Item]:
     statement = with_unit(select(Inspection)).where(*filters.conditions(), *visible(visible_to))
     return await keyset_page(session, statement, NEWEST_FIRST, query, item)
+
+
+async def published_before(session: AsyncSession, moment: datetime) -> list[Inspection]:
+    """Inspections published before `moment` (and not withdrawn since), with their units, oldest first."""
+    statement = (
+        with_unit(select(Inspection))
+        .where(Inspection.status == "published", Inspection.published_at < moment)
+        .order_by(Inspection.published_at, Inspection.id)
+    )
+    return list((await session.scalars(statement)).all())

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gateway.casedata.sealing import SealedDocument
 from gateway.db import Base, JSONDocument
 from gateway.writes import when, who
 
@@ -29,7 +30,9 @@ class RatingSnapshot(Base):
     framework_version: Mapped[str] = mapped_column(String(32))
     rules_version: Mapped[str] = mapped_column(String(32))
     input_fingerprint: Mapped[str] = mapped_column(String(64))
-    request: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # The evidence as the engine was sent it, its cases sealed (see casedata.sealing); once purged under
+    # retention, each case-based standard's cases are replaced by its key-question counts.
+    request: Mapped[dict[str, Any]] = mapped_column(SealedDocument)
     result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     overall_rating: Mapped[str] = mapped_column(String(32))
     overall_score: Mapped[int | None] = mapped_column(Integer)

@@ -7,15 +7,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 
 from gateway.actors import Actor
+from gateway.casedata.sealing import holds_case_data
 from gateway.inspections.models import Inspection
 from gateway.inspections.repository import NEWEST_FIRST, visible
 from gateway.pagination import Key, PageQuery, keyset_page
 from gateway.ratings.models import RatingSnapshot
+from gateway.writes import RETENTION
 from inspection_shared.pagination import Page
 
 Item = TypeVar("Item")
@@ -110,3 +112,42 @@ async def inspections_of_units(
     else:
         statement = statement.where(Inspection.status != "withdrawn")
     return list((await session.scalars(statement)).all())
+
+
+# --- retention -----------------------------------------------------------------------------------------
+
+
+def _counts_in_place_of_cases(request: dict, result: dict) -> dict:
+    """The request with each case-based standard's cases replaced by its key-question counts, as the
+    engine counted them (its result's figures): evidence the engine still takes, with no case in it."""
+    figures = {s["standard"]: s.get("key_questions", []) for s in result.get("standards", [])}
+    standards = []
+    for evidence in request.get("standards", []):
+        if "cases" in evidence:
+            counts = {kq["key_question"]: {"yes": kq["yes"], "applicable": kq["applicable"]}
+                      for kq in figures.get(evidence["standard"], [])}
+            evidence = {**{k: v for k, v in evidence.items() if k != "cases"}, "counts": counts}
+        standards.append(evidence)
+    return {**request, "standards": standards}
+
+
+async def remove_case_evidence(session: AsyncSession, inspection_id: uuid.UUID) -> int:
+    """Replace the case-level evidence in the inspection's snapshots with their key-question counts, under
+    retention; how many snapshots held cases. Their results, overrides and everything read of them stay."""
+    removed = 0
+    rows = await session.execute(
+        select(RatingSnapshot.id, RatingSnapshot.request, RatingSnapshot.result).where(
+            RatingSnapshot.inspection_id == inspection_id
+        )
+    )
+    for snapshot_id, request, result in rows.all():
+        if not holds_case_data(request):
+            continue
+        await session.execute(
+            update(RatingSnapshot)
+            .where(RatingSnapshot.id == snapshot_id)
+            .values(request=_counts_in_place_of_cases(request, result)),
+            execution_options={RETENTION: True, "synchronize_session": False},
+        )
+        removed += 1
+    return removed
