@@ -7,10 +7,12 @@
   A session with no actor cannot write at all, so no change goes unaccounted for.
 - **Both ways of writing.** Objects flushed by the unit of work are stamped in `before_flush`; bulk
   INSERT and UPDATE statements executed through the session (imports, sampled cases) are stamped in
-  `do_orm_execute`. These two hooks are where every change passes, and so where the audit log hangs.
+  `do_orm_execute`. These two hooks are where every change passes, and so where the audit log hangs:
+  each change is recorded in the same transaction (`gateway.audit`: after the flush for the unit of
+  work, around the statement for a bulk one), and a statement the log cannot describe is refused.
 - **Bookkeeping.** A statement that only moves a counter the gateway keeps for itself (an inspection's
   evidence revision) is not a change of the record; it says so with the execution option
-  `bookkeeping=True` and is left unstamped.
+  `bookkeeping=True` and is left unstamped and unaudited.
 - **Clashes.** `flush()` (and `answering_clashes()` around a bulk statement) turns a write that lost a
   race with a concurrent request into the problem the caller should see: a stale version (the row was
   changed since it was read) is a 412, a constraint violation is a 409.
@@ -18,19 +20,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import String, Table, event
+from sqlalchemy import String, Table, TextClause, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, MappedColumn, ORMExecuteState, Session, UOWTransaction, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
-from gateway.actors import SESSION_KEY, Actor
+from gateway.actors import NoActor, actor_of
+from gateway.audit import flushes, statements
+from gateway.audit.rows import Undescribable
 from gateway.db import UTCDateTime, utcnow
 from inspection_shared.problems import Conflict, PreconditionFailed, Problem
 
@@ -64,15 +69,7 @@ class Recorded:
     updated_by: Mapped[str] = who(on="change")
 
 
-class NoActor(RuntimeError):
-    """A write was attempted in a session that acts for nobody."""
-
-
-def actor_of(session: Session | AsyncSession) -> Actor:
-    actor = session.info.get(SESSION_KEY)
-    if actor is None:
-        raise NoActor("a session writes only for an actor: open it with info={SESSION_KEY: actor}")
-    return actor
+__all__ = ["BOOKKEEPING", "NoActor", "Recorded", "actor_of", "answering_clashes", "flush", "when", "who"]
 
 
 @cache
@@ -99,24 +96,30 @@ def _stamp_flushed_objects(session: Session, flush_context: UOWTransaction, inst
                 continue
             for key, value in _stamp_values(session, obj.__table__, inserting=inserting).items():
                 setattr(obj, key, value)
+    flushes.before_flush(session)
+
+
+@event.listens_for(Session, "after_flush")
+def _audit_flushed_objects(session: Session, flush_context: UOWTransaction) -> None:
+    if session.new or session.dirty or session.deleted:
+        flushes.after_flush(session, actor_of(session))
+
+
+_DML_TEXT = re.compile(r"^\s*(?:WITH\b.*\b)?(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE|REPLACE|UPSERT)\b", re.I | re.S)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _stamp_statements(state: ORMExecuteState) -> Any:
     if not (state.is_insert or state.is_update or state.is_delete):
+        if isinstance(state.statement, TextClause) and not state.execution_options.get(BOOKKEEPING):
+            if _DML_TEXT.match(state.statement.text):
+                raise Undescribable("a change written as SQL text cannot be audited: write it as a statement")
         return None
     if state.execution_options.get(BOOKKEEPING):
         return None
-    actor_of(state.session)  # refuse any write for nobody
-    if state.is_delete:
-        return None
-    values = _stamp_values(state.session, state.statement.table, inserting=state.is_insert)
-    if not values:
-        return None
-    if state.is_insert and state.is_executemany:  # each row's parameters name the columns it inserts
-        return state.invoke_statement(params=[values] * len(state.parameters))
-    state.statement = state.statement.values(**values)
-    return None
+    actor = actor_of(state.session)  # refuse any write for nobody
+    stamps = {} if state.is_delete else _stamp_values(state.session, state.statement.table, inserting=state.is_insert)
+    return statements.execute(state, actor, stamps)
 
 
 # --- clashes with concurrent requests ----------------------------------------------------------------
