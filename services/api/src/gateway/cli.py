@@ -1,4 +1,5 @@
-"""Set-up commands: `python -m gateway.cli migrate | load-library | load-demo-units | setup`."""
+"""Set-up commands: `python -m gateway.cli migrate | load-library | load-demo-units | setup`, and
+`audit-verify`, which walks the audit log's hash chain and names the first broken link (exit code 1)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from gateway.audit.chain import Verdict, verify
 from gateway.db import create_engine, create_sessionmaker
 from gateway.frameworks.service import import_frameworks
 from gateway.permissions import SYSTEM_ACTOR
@@ -53,11 +55,24 @@ async def load_demo_units(database_url: str) -> None:
     print(f"demo units: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
 
 
+async def audit_verify(database_url: str) -> Verdict:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(verify)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gateway.cli", description=__doc__)
-    parser.add_argument("command", choices=["migrate", "load-library", "load-demo-units", "setup"])
+    parser.add_argument("command", choices=["migrate", "load-library", "load-demo-units", "setup", "audit-verify"])
     args = parser.parse_args(argv)
     url = Settings().resolved_database_url()
+    if args.command == "audit-verify":
+        verdict = asyncio.run(audit_verify(url))
+        print(verdict.describe(), file=sys.stdout if verdict.intact else sys.stderr)
+        return 0 if verdict.intact else 1
     if args.command in ("migrate", "setup"):
         migrate(url)
     if args.command in ("load-library", "setup"):
