@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, contextmanager
 import pytest
 from sqlalchemy import bindparam, delete, event, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import selectinload
 
 from gateway import audit
 from gateway.actors import SESSION_KEY, Actor
@@ -18,6 +19,7 @@ from gateway.audit.masking import MASKED
 from gateway.audit.models import AuditEntry
 from gateway.audit.rows import Undescribable
 from gateway.caseloads.models import Sample, SampledCase
+from gateway.frameworks.models import FrameworkStandard, FrameworkVersion
 from gateway.inspections.guards import inspection_for_change
 from gateway.inspections.models import Inspection
 from gateway.units.models import Unit
@@ -380,3 +382,22 @@ async def test_a_sample_result_and_a_frame_are_recorded_by_hash(db_session):
     assert "Q000009" not in str([e.after for e in entries.values()])
     held = await db_session.scalar(select(Sample).where(Sample.inspection_id == inspection.id))
     assert entries["samples"].entity_id == str(held.id)
+
+
+async def test_rows_the_flush_deletes_by_itself_are_recorded_too(sessions, db_session):
+    """Standards taken out of a framework version's collection are deleted as orphans by the flush, never
+    passing through session.delete."""
+    framework_id = f"audit-{uuid.uuid4().hex[:8]}"
+    standards = [FrameworkStandard(id=f"1.{n}", position=n, domain_number=1, name=f"Standard {n}", kind="judged",
+                                   scored=True) for n in (1, 2)]
+    async with sessions(INSPECTOR) as session:
+        session.add(FrameworkVersion(id=framework_id, version="1", name="Audited", status="draft", content_hash="0",
+                                     definition={}, standards=standards))
+    mark = await head(db_session)
+    async with sessions(INSPECTOR) as session:
+        held = await session.get(FrameworkVersion, framework_id, options=[selectinload(FrameworkVersion.standards)])
+        held.standards = [s for s in held.standards if s.id == "1.1"]
+    entries = await since(db_session, mark)
+    assert [(e.action, e.entity, e.entity_id) for e in entries] == [
+        ("delete", "framework_standards", f'["{framework_id}","1.2"]')]
+    assert entries[0].before["name"] == "Standard 2"

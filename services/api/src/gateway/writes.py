@@ -9,7 +9,8 @@
   INSERT and UPDATE statements executed through the session (imports, sampled cases) are stamped in
   `do_orm_execute`. These two hooks are where every change passes, and so where the audit log hangs:
   each change is recorded in the same transaction (`gateway.audit`: after the flush for the unit of
-  work, around the statement for a bulk one), and a statement the log cannot describe is refused.
+  work, told by the mappers which rows it wrote; around the statement for a bulk one), and a statement
+  the log cannot describe is refused.
 - **Bookkeeping.** A statement that only moves a counter the gateway keeps for itself (an inspection's
   evidence revision) is not a change of the record; it says so with the execution option
   `bookkeeping=True` and is left unstamped and unaudited.
@@ -27,15 +28,23 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import String, Table, TextClause, event
+from sqlalchemy import Connection, String, Table, TextClause, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, MappedColumn, ORMExecuteState, Session, UOWTransaction, mapped_column
+from sqlalchemy.orm import (
+    Mapped,
+    MappedColumn,
+    Mapper,
+    ORMExecuteState,
+    Session,
+    UOWTransaction,
+    mapped_column,
+)
 from sqlalchemy.orm.exc import StaleDataError
 
 from gateway.actors import NoActor, actor_of
 from gateway.audit import flushes, statements
-from gateway.audit.rows import Undescribable
+from gateway.audit.rows import DELETE, INSERT, UPDATE, Undescribable
 from gateway.db import UTCDateTime, utcnow
 from inspection_shared.problems import Conflict, PreconditionFailed, Problem
 
@@ -99,10 +108,29 @@ def _stamp_flushed_objects(session: Session, flush_context: UOWTransaction, inst
     flushes.before_flush(session)
 
 
+@event.listens_for(Mapper, "after_insert")
+def _inserted(mapper: Mapper, connection: Connection, target: object) -> None:
+    flushes.written(INSERT, target)
+
+
+@event.listens_for(Mapper, "after_update")
+def _updated(mapper: Mapper, connection: Connection, target: object) -> None:
+    flushes.written(UPDATE, target)
+
+
+@event.listens_for(Mapper, "before_delete")
+def _deleting(mapper: Mapper, connection: Connection, target: object) -> None:
+    flushes.deleting(connection, target)
+
+
+@event.listens_for(Mapper, "after_delete")
+def _deleted(mapper: Mapper, connection: Connection, target: object) -> None:
+    flushes.written(DELETE, target)
+
+
 @event.listens_for(Session, "after_flush")
 def _audit_flushed_objects(session: Session, flush_context: UOWTransaction) -> None:
-    if session.new or session.dirty or session.deleted:
-        flushes.after_flush(session, actor_of(session))
+    flushes.after_flush(session, actor_of(session))
 
 
 _DML_TEXT = re.compile(r"^\s*(?:WITH\b.*\b)?(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE|REPLACE|UPSERT)\b", re.I | re.S)

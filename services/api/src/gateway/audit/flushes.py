@@ -1,18 +1,20 @@
 """Changes written by the unit of work: objects added, changed and deleted, then flushed.
 
-What changed is read from the objects themselves once the flush has written them (`after_flush`: keys
-assigned, each attribute's history still held). Two things the flush does not leave behind are noted
-before it (`before_flush`): the version an object had (the ORM bumps it without history), and the values
-of columns an object changes or loses that were never loaded, which are read then, one query per table.
+Which rows the flush wrote is told row by row as it writes them (`written`, from the mappers' after
+insert, update and delete events): so a row the flush deletes by itself (an orphan taken out of a
+collection) is recorded as surely as one passed to `session.delete`. What changed is read from the objects
+once the flush is over (`after_flush`: keys assigned, each attribute's history still held). Two things
+the flush does not leave behind are noted before it (`before_flush`): the version an object had (the ORM
+bumps it without history), and the values of columns an object changes or loses that were never loaded,
+read then, one query per table (for an orphan, just before its DELETE: `deleting`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, Table, inspect
+from sqlalchemy import Column, Connection, Table, inspect
 from sqlalchemy.orm import InstanceState, Mapper, Session
 from sqlalchemy.orm.base import NO_VALUE
 
@@ -32,6 +34,8 @@ from gateway.audit.rows import (
 
 _PRIOR = "audit.prior"
 """`session.info` key, from before a flush to after it: state -> column key -> value before the flush."""
+_WRITTEN = "audit.written"
+"""`session.info` key: (action, state) of each row the flush has written, in order."""
 
 
 @cache
@@ -63,6 +67,7 @@ def _unknown(state: InstanceState, deleting: bool) -> list[Column]:
 
 def before_flush(session: Session) -> None:
     """Note what the flush will not leave behind (see the module's docstring)."""
+    session.info[_WRITTEN] = []  # nothing left over from a flush that failed
     for obj in session.new:
         refuse_the_log_itself(inspect(obj).mapper.local_table)
     prior: dict[InstanceState, dict[str, Any]] = {}
@@ -111,8 +116,8 @@ def _updated(state: InstanceState, noted: dict[str, Any]) -> RowChange | None:
             before[column.key] = noted.get(column.key) if old is NO_VALUE else old
             after[column.key] = state.dict.get(key)
     version = _version_key(state.mapper)
-    if version is not None:
-        before[state.mapper.version_id_col.key] = noted.get(state.mapper.version_id_col.key)
+    if version is not None and state.mapper.version_id_col.key in noted:  # noted if changed before the flush
+        before[state.mapper.version_id_col.key] = noted[state.mapper.version_id_col.key]
         after[state.mapper.version_id_col.key] = state.dict.get(version)
     difference = differences(before, after)
     if difference is None:
@@ -137,19 +142,36 @@ def _concern_value(state: InstanceState, noted: dict[str, Any]) -> Any:
     return None
 
 
-def _states(objects: Iterable[object]) -> list[InstanceState]:
-    return [inspect(obj) for obj in objects]
+def written(action: str, target: object) -> None:
+    """The flush has written the row of `target` (INSERT, UPDATE or DELETE)."""
+    state: InstanceState = inspect(target)
+    state.session.info.setdefault(_WRITTEN, []).append((action, state))
+
+
+def deleting(connection: Connection, target: object) -> None:
+    """The flush is about to delete the row of `target`: if it was not deleted through the session (an
+    orphan), note now what of it was never loaded."""
+    state: InstanceState = inspect(target)
+    prior: dict[InstanceState, dict[str, Any]] = state.session.info.setdefault(_PRIOR, {})
+    if state in prior or state.key is None:
+        return
+    unknown = _unknown(state, deleting=True)
+    row = select_rows(connection, state.mapper.local_table, unknown, [state.key[1]]).get(state.key[1], {})
+    prior[state] = {column.key: row.get(column.key) for column in unknown} if unknown else {}
 
 
 def after_flush(session: Session, actor: Actor) -> None:
-    """Record every row the flush wrote, in its transaction."""
+    """Record every row the flush wrote, in its transaction, in the order it wrote them."""
     prior: dict[InstanceState, dict[str, Any]] = session.info.pop(_PRIOR, {})
-    changes = [_inserted(state) for state in _states(session.new)]
-    deleted = set(_states(session.deleted))
-    for state in _states(session.dirty):
-        if state in prior and state not in deleted and (change := _updated(state, prior[state])) is not None:
+    changes: list[RowChange] = []
+    for action, state in session.info.pop(_WRITTEN, []):
+        refuse_the_log_itself(state.mapper.local_table)
+        if action == INSERT:
+            changes.append(_inserted(state))
+        elif action == DELETE:
+            changes.append(_deleted(state, prior.get(state, {})))
+        elif (change := _updated(state, prior.get(state, {}))) is not None:
             changes.append(change)
-    changes.extend(_deleted(state, prior.get(state, {})) for state in deleted if state.key is not None)
     if changes:
         connection = session.connection()
         append(connection, drafts(session, connection, actor, changes))
