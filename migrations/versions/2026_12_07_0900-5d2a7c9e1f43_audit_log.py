@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column('actor_kind', sa.String(length=16), nullable=False),
         sa.Column('action', sa.String(length=64), nullable=False),
         sa.Column('entity', sa.String(length=64), nullable=False),
-        sa.Column('entity_id', sa.String(length=600), nullable=True),
+        sa.Column('entity_id', sa.Text(), nullable=True),
         sa.Column('inspection_id', sa.Uuid(), nullable=True),
         sa.Column('request_id', sa.String(length=128), nullable=True),
         sa.Column('before', JSON_DOCUMENT, nullable=True),

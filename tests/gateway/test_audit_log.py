@@ -4,6 +4,7 @@ its actor, request and inspection; bookkeeping is left out, and a write it canno
 
 from __future__ import annotations
 
+import json
 import uuid
 from contextlib import asynccontextmanager, contextmanager
 
@@ -20,6 +21,7 @@ from gateway.audit.models import AuditEntry
 from gateway.audit.rows import Undescribable
 from gateway.caseloads.models import Sample, SampledCase
 from gateway.frameworks.models import FrameworkStandard, FrameworkVersion
+from gateway.idempotency.models import IdempotentRequest
 from gateway.inspections.guards import inspection_for_change
 from gateway.inspections.models import Inspection
 from gateway.units.models import Unit
@@ -285,6 +287,15 @@ async def test_a_bulk_insert_of_a_single_row_with_literal_values_is_recorded(ses
     [entry] = await since(db_session, mark)
     held = await db_session.scalar(select(Unit).where(Unit.code == code))
     assert (entry.entity_id, entry.after["nation"], entry.after["created_by"]) == (str(held.id), "Wales", "inspector-7")
+
+
+async def test_a_key_of_several_columns_is_recorded_as_a_json_array_however_long(sessions, db_session):
+    scope, key = "POST /api/v1/inspections/" + str(uuid.uuid4()) + "/rating-runs", '"\\' * 100
+    mark = await head(db_session)
+    async with sessions(INSPECTOR) as session:
+        session.add(IdempotentRequest(scope=scope, key=key, request_fingerprint="0" * 64))
+    [entry] = await since(db_session, mark)
+    assert json.loads(entry.entity_id) == [scope, key]
 
 
 async def test_the_evidence_revision_is_bookkeeping_and_is_not_audited(sessions, db_session):

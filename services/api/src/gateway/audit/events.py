@@ -28,6 +28,8 @@ def _draft(
                          f"one of {sorted(ROW_ACTIONS)}, which the write hooks record themselves")
     if not entity or len(entity) > 64:
         raise ValueError("an event names what it concerns (entity) in at most 64 characters")
+    if entity_id is not None and len(str(entity_id)) > 1000:
+        raise ValueError("an event names which one it concerns (entity_id) in at most 1000 characters")
     return Draft(
         actor_id=actor.id, actor_kind=actor.kind, action=action, entity=entity,
         entity_id=str(entity_id) if entity_id is not None else None, inspection_id=inspection_id,

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, String, Uuid
+from sqlalchemy import JSON, BigInteger, Index, String, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,8 +38,9 @@ class AuditEntry(Base):
     """insert, update, delete, or the name of an event (such as sign_in)."""
     entity: Mapped[str] = mapped_column(String(64))
     """The table changed, or what a named event concerns."""
-    entity_id: Mapped[str | None] = mapped_column(String(600))
-    """The row's primary key; a key of several columns as a JSON array."""
+    entity_id: Mapped[str | None] = mapped_column(Text)
+    """The row's primary key; a key of several columns as a JSON array (an idempotent request's route and
+    the caller's key: no length the log could refuse)."""
     # No foreign key: the log outlives what it describes.
     inspection_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     request_id: Mapped[str | None] = mapped_column(String(128))

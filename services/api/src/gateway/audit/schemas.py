@@ -18,7 +18,7 @@ class AuditQuery(PageQuery.sized(50, 500)):
         default=None, description="Entries of this actor: a person's user id, key:<id>, or system."
     )
     entity: _Name | None = Field(default=None, description="Entries about this table or event subject, e.g. units.")
-    entity_id: Annotated[str, StringConstraints(min_length=1, max_length=600, pattern=_PRINTABLE)] | None = Field(
+    entity_id: Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=_PRINTABLE)] | None = Field(
         default=None, description="With entity: entries about this row (its primary key)."
     )
     inspection: uuid.UUID | None = Field(default=None, description="Entries about rows of this inspection.")
