@@ -11,7 +11,12 @@ Appends are serialised: on PostgreSQL each append takes a transaction-scoped adv
 before it reads the chain's head, so the head it extends is the last one committed and no other
 transaction can extend it until this one ends; on SQLite a writing transaction already holds the
 database's write lock from its first statement. The lock is taken after the change being recorded has
-been written (its row locks taken), and held until the transaction ends.
+been written (its row locks taken), and held until the transaction ends; taken again by the same
+transaction it is simply held twice (and a savepoint rolled back may give it up, hence once per append).
+So a transaction that has recorded a change should take no new row lock that another writer, waiting to
+record its own, may hold: the gateway's writes to an inspection lock its row before anything else
+(`inspections.guards.inspection_for_change`), and PostgreSQL ends any cycle as a deadlock. The primary
+key is the last guard: two appends that read the same head cannot both be written.
 """
 
 from __future__ import annotations
