@@ -8,7 +8,7 @@ that a later change to the gateway cannot change what this step did. The keys ar
 (`gateway.casedata.keys`); they are loaded only when there are rows to convert.
 
 Revision ID: c4a5e0d91f3b
-Revises: 8b1e4d2c6a71
+Revises: 5d2a7c9e1f43
 Create Date: 2026-12-08 09:00:00.000000
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'c4a5e0d91f3b'
-down_revision: str | None = '8b1e4d2c6a71'
+down_revision: str | None = '5d2a7c9e1f43'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -89,11 +89,12 @@ def test_rating_runs_racing_for_an_inspection_win_once_and_the_rest_are_told_why
         _remove(database_url, units, inspections)
 
 
-def _planned(database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
+def _planned(database_url: str) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """A planned inspection of a new PDU: the PDU, the region made for it, and the inspection."""
     async def prepare(session):
         unit = await make_unit(session)
         inspection = await make_inspection(session, unit=unit)
-        return unit.id, inspection.id
+        return unit.id, unit.parent_id, inspection.id
 
     return asyncio.run(_run(database_url, prepare))
 
@@ -111,8 +112,8 @@ async def _draws(gateway_url: str, inspection_id: uuid.UUID, headers: dict[str, 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 def test_draws_racing_for_a_frame_draw_it_once(database_url, tmp_path):
-    unit_id, inspection_id = _planned(database_url)
-    other_unit, keyed = _planned(database_url)
+    pdu, region, inspection_id = _planned(database_url)
+    other_pdu, other_region, keyed = _planned(database_url)
     try:
         with (
             service("sampling", "SAMPLING_", tmp_path) as sampling,
@@ -141,4 +142,5 @@ def test_draws_racing_for_a_frame_draw_it_once(database_url, tmp_path):
             assert (again.status_code, again.json()["id"], again.headers["idempotent-replayed"]) == (201, *drawn, "true")
             assert "Traceback" not in gateway.log()
     finally:
-        _remove(database_url, [unit_id, other_unit], [inspection_id, keyed])
+        _remove(database_url, [pdu, other_pdu], [inspection_id, keyed])
+        _remove(database_url, [region, other_region], [])  # once no PDU is under them

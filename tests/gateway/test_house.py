@@ -20,7 +20,7 @@ from inspection_shared.problems import Conflict
 from tests.conftest import ROOT
 
 GATEWAY = ROOT / "services" / "api" / "src" / "gateway"
-DOMAINS = ["units", "frameworks", "idempotency", "inspections", "caseloads", "assessments", "ratings", "summaries"]
+DOMAINS = ["audit", "units", "frameworks", "idempotency", "inspections", "caseloads", "assessments", "ratings", "summaries"]
 """From the bottom up: a domain may use those before it in this list, never those after."""
 
 

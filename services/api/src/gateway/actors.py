@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from fastapi import Depends, Request
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.orm import Session
+
     from gateway.permissions import Grant
 
 SESSION_KEY = "actor"
@@ -29,6 +32,18 @@ class Actor:
     name: str
     kind: Literal["person", "key", "system"] = "system"
     grants: tuple[Grant, ...] = ()
+
+
+class NoActor(RuntimeError):
+    """A write was attempted in a session that acts for nobody."""
+
+
+def actor_of(session: Session | AsyncSession) -> Actor:
+    """The actor the session writes for; a session that acts for nobody cannot write at all."""
+    actor = session.info.get(SESSION_KEY)
+    if actor is None:
+        raise NoActor("a session writes only for an actor: open it with info={SESSION_KEY: actor}")
+    return actor
 
 
 Authenticate = Callable[[Request], Awaitable[Actor | None]]

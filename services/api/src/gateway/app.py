@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from gateway.actors import Actor
 from gateway.assessments.router import router as assessments_router
+from gateway.audit.router import router as audit_router
 from gateway.casedata.keys import check_case_keys, load_keys
 from gateway.casedata.sealing import CaseKeys, use_case_keys
 from gateway.caseloads.router import router as caseloads_router
@@ -81,6 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # What a move into a phase rests on, in the domains above inspections (see inspections.transitions).
     app.state.entry_checks = entry_checks({InspectionStatus.PUBLISHED: (publication.rated,)})
     for router in (frameworks_router, units_router, inspections_router, caseloads_router, assessments_router,
-                   ratings_router, summaries_router):
+                   ratings_router, summaries_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     return app

@@ -1,5 +1,6 @@
 """Set-up and upkeep: `python -m gateway.cli migrate | load-library | load-demo-units | setup |
-rotate-case-key | purge`."""
+rotate-case-key | purge | audit-verify`; `audit-verify` walks the audit log's hash chain and names the first
+broken link (exit code 1)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 
 from gateway import retention
+from gateway.audit.chain import Verdict, verify
 from gateway.casedata.keys import CaseKeyError, check_case_keys
 from gateway.casedata.rotation import rotate_case_keys
 from gateway.casedata.sealing import case_keys
@@ -77,10 +79,20 @@ async def purge(database_url: str, days: int) -> None:
         await engine.dispose()
 
 
+async def audit_verify(database_url: str) -> Verdict:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(verify)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gateway.cli", description=__doc__)
     parser.add_argument(
-        "command", choices=["migrate", "load-library", "load-demo-units", "setup", "rotate-case-key", "purge"]
+        "command",
+        choices=["migrate", "load-library", "load-demo-units", "setup", "rotate-case-key", "purge", "audit-verify"],
     )
     args = parser.parse_args(argv)
     settings = Settings()
@@ -90,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gateway.cli: {error}", file=sys.stderr)
         return 2
     url = settings.resolved_database_url()
+    if args.command == "audit-verify":
+        verdict = asyncio.run(audit_verify(url))
+        print(verdict.describe(), file=sys.stdout if verdict.intact else sys.stderr)
+        return 0 if verdict.intact else 1
     if args.command in ("migrate", "setup"):
         migrate(url)
     if args.command in ("load-library", "setup"):

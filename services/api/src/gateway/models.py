@@ -1,6 +1,7 @@
 """Every table of the gateway, gathered for Alembic."""
 
 from gateway.assessments import models as assessments  # noqa: F401
+from gateway.audit import models as audit  # noqa: F401
 from gateway.caseloads import models as caseloads  # noqa: F401
 from gateway.db import Base
 from gateway.frameworks import models as frameworks  # noqa: F401

@@ -7,13 +7,16 @@
   A session with no actor cannot write at all, so no change goes unaccounted for.
 - **Both ways of writing.** Objects flushed by the unit of work are stamped in `before_flush`; bulk
   INSERT and UPDATE statements executed through the session (imports, sampled cases) are stamped in
-  `do_orm_execute`. These two hooks are where every change passes, and so where the audit log hangs.
+  `do_orm_execute`. These two hooks are where every change passes, and so where the audit log hangs:
+  each change is recorded in the same transaction (`gateway.audit`: after the flush for the unit of
+  work, told by the mappers which rows it wrote; around the statement for a bulk one), and a statement
+  the log cannot describe is refused.
 - **Bookkeeping.** A statement that only moves a counter the gateway keeps for itself (an inspection's
   evidence revision) is not a change of the record; it says so with the execution option
-  `bookkeeping=True` and is left unstamped.
+  `bookkeeping=True` and is left unstamped and unaudited.
 - **Retention.** A statement that removes case data under the retention policy (`gateway.retention`)
   says so with `retention=True`: it passes the hook like any write (an actor is required; the audit log
-  sees it), but the who-and-when of the rows it empties stay those of the people who made them.
+  records it), but the who-and-when of the rows it empties stay those of the people who made them.
 - **Clashes.** `flush()` (and `answering_clashes()` around a bulk statement) turns a write that lost a
   race with a concurrent request into the problem the caller should see: a stale version (the row was
   changed since it was read) is a 412, a constraint violation is a 409.
@@ -21,19 +24,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import String, Table, event
+from sqlalchemy import Connection, String, Table, TextClause, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, MappedColumn, ORMExecuteState, Session, UOWTransaction, mapped_column
+from sqlalchemy.orm import (
+    Mapped,
+    MappedColumn,
+    Mapper,
+    ORMExecuteState,
+    Session,
+    UOWTransaction,
+    mapped_column,
+)
 from sqlalchemy.orm.exc import StaleDataError
 
-from gateway.actors import SESSION_KEY, Actor
+from gateway.actors import NoActor, actor_of
+from gateway.audit import flushes, statements
+from gateway.audit.rows import DELETE, INSERT, UPDATE, Undescribable
 from gateway.db import UTCDateTime, utcnow
 from inspection_shared.problems import Conflict, PreconditionFailed, Problem
 
@@ -70,15 +84,7 @@ class Recorded:
     updated_by: Mapped[str] = who(on="change")
 
 
-class NoActor(RuntimeError):
-    """A write was attempted in a session that acts for nobody."""
-
-
-def actor_of(session: Session | AsyncSession) -> Actor:
-    actor = session.info.get(SESSION_KEY)
-    if actor is None:
-        raise NoActor("a session writes only for an actor: open it with info={SESSION_KEY: actor}")
-    return actor
+__all__ = ["BOOKKEEPING", "NoActor", "Recorded", "actor_of", "answering_clashes", "flush", "when", "who"]
 
 
 @cache
@@ -105,24 +111,50 @@ def _stamp_flushed_objects(session: Session, flush_context: UOWTransaction, inst
                 continue
             for key, value in _stamp_values(session, obj.__table__, inserting=inserting).items():
                 setattr(obj, key, value)
+    flushes.before_flush(session)
+
+
+@event.listens_for(Mapper, "after_insert")
+def _inserted(mapper: Mapper, connection: Connection, target: object) -> None:
+    flushes.written(INSERT, target)
+
+
+@event.listens_for(Mapper, "after_update")
+def _updated(mapper: Mapper, connection: Connection, target: object) -> None:
+    flushes.written(UPDATE, target)
+
+
+@event.listens_for(Mapper, "before_delete")
+def _deleting(mapper: Mapper, connection: Connection, target: object) -> None:
+    flushes.deleting(connection, target)
+
+
+@event.listens_for(Mapper, "after_delete")
+def _deleted(mapper: Mapper, connection: Connection, target: object) -> None:
+    flushes.written(DELETE, target)
+
+
+@event.listens_for(Session, "after_flush")
+def _audit_flushed_objects(session: Session, flush_context: UOWTransaction) -> None:
+    flushes.after_flush(session, actor_of(session))
+
+
+_DML_TEXT = re.compile(r"^\s*(?:WITH\b.*\b)?(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE|REPLACE|UPSERT)\b", re.I | re.S)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _stamp_statements(state: ORMExecuteState) -> Any:
     if not (state.is_insert or state.is_update or state.is_delete):
+        if isinstance(state.statement, TextClause) and not state.execution_options.get(BOOKKEEPING):
+            if _DML_TEXT.match(state.statement.text):
+                raise Undescribable("a change written as SQL text cannot be audited: write it as a statement")
         return None
     if state.execution_options.get(BOOKKEEPING):
         return None
-    actor_of(state.session)  # refuse any write for nobody
-    if state.is_delete or state.execution_options.get(RETENTION):
-        return None
-    values = _stamp_values(state.session, state.statement.table, inserting=state.is_insert)
-    if not values:
-        return None
-    if state.is_insert and state.is_executemany:  # each row's parameters name the columns it inserts
-        return state.invoke_statement(params=[values] * len(state.parameters))
-    state.statement = state.statement.values(**values)
-    return None
+    actor = actor_of(state.session)  # refuse any write for nobody
+    unstamped = state.is_delete or state.execution_options.get(RETENTION)
+    stamps = {} if unstamped else _stamp_values(state.session, state.statement.table, inserting=state.is_insert)
+    return statements.execute(state, actor, stamps)
 
 
 # --- clashes with concurrent requests ----------------------------------------------------------------
