@@ -25,7 +25,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, Table
+from sqlalchemy import JSON, Column, LargeBinary, Table, TypeDecorator
 
 MASKED = "[masked]"
 CASE_REF_COLUMNS = frozenset({
@@ -91,16 +91,21 @@ def _binary(value: Any) -> Any:
     return None if value is None else by_hash_of_bytes(bytes(value))
 
 
-def _is_json(column: Column) -> bool:
+def _kinds(column: Column) -> list[Any]:
+    """The column's type, what a type decorator (such as a sealed column) stores it as, and its variants."""
     kinds = [column.type, *getattr(column.type, "_variant_mapping", {}).values()]
-    return any(isinstance(kind, JSON) for kind in kinds)
+    return [*kinds, *(kind.impl_instance for kind in kinds if isinstance(kind, TypeDecorator))]
+
+
+def _is_json(column: Column) -> bool:
+    return any(isinstance(kind, JSON) for kind in _kinds(column))
 
 
 def recorder(table: Table, column: Column) -> Recorder:
     """How the values of `column` are recorded."""
     if column.name in CASE_REF_COLUMNS:
         return _masked
-    if isinstance(column.type, LargeBinary):
+    if any(isinstance(kind, LargeBinary) for kind in _kinds(column)):
         return _binary
     if _is_json(column) and (table.name, column.name) not in CLEAR_DOCUMENTS:
         return by_hash_of_document

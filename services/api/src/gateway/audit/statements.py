@@ -83,9 +83,21 @@ def _literal_values(statement: Any) -> dict[str, Any]:
     return values
 
 
+class _RowContext:
+    """What a context-sensitive default reads of the row being inserted (as SQLAlchemy's execution
+    context offers it): its parameters."""
+
+    def __init__(self, parameters: dict[str, Any]):
+        self._parameters = parameters
+
+    def get_current_parameters(self, isolate_multiinsert_groups: bool = True) -> dict[str, Any]:
+        return self._parameters
+
+
 def _defaults(table: Table, given: dict[str, Any]) -> dict[str, Any]:
-    """Python-side defaults of the columns not given, as the insert would fill them in."""
-    filled = {}
+    """Python-side defaults of the columns not given, as the insert would fill them in (a default that
+    reads the row, such as a blind index of its case reference, reads the values given)."""
+    filled: dict[str, Any] = {}
     for column in table.columns:
         default = column.default
         if column.key in given or default is None:
@@ -93,7 +105,7 @@ def _defaults(table: Table, given: dict[str, Any]) -> dict[str, Any]:
         if default.is_scalar:
             filled[column.key] = default.arg
         elif default.is_callable:
-            filled[column.key] = default.arg(None)
+            filled[column.key] = default.arg(_RowContext({**given, **filled}))
     return filled
 
 
