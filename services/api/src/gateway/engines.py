@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Annotated, TypeVar
 
 import httpx
@@ -41,12 +42,22 @@ def engine_clients(settings: Settings) -> tuple[RatingEngineClient, SamplingClie
     )
 
 
+_deadline: ContextVar[float | None] = ContextVar("engine_deadline", default=None)
+"""When the request that asked for an engine must have its answer (loop time): its budget counts from
+when the request reached the route, so the time spent reading before the call is part of it."""
+
+
+def _reached(engine: EngineClient) -> EngineClient:
+    _deadline.set(asyncio.get_running_loop().time() + engine.budget)
+    return engine
+
+
 async def _rating_engine(request: Request) -> RatingEngineClient:
-    return request.app.state.rating_engine
+    return _reached(request.app.state.rating_engine)
 
 
 async def _sampling(request: Request) -> SamplingClient:
-    return request.app.state.sampling
+    return _reached(request.app.state.sampling)
 
 
 def _timed_out(engine: str) -> Problem:
@@ -63,12 +74,15 @@ SamplingDep = Annotated[SamplingClient, Depends(_sampling)]
 async def call_engine(engine: EngineClient, call: Callable[[], Awaitable[Result]], *, attempts: int = 3) -> Result:
     """Run one call of `engine` with retries within its budget, translating its failure into the gateway's
     problem response."""
+    budget, deadline = engine.budget, _deadline.get()
+    if deadline is not None:  # what the request's reads before the call left of it, and a moment at least
+        budget = max(min(budget, deadline - asyncio.get_running_loop().time()), 0.5)
     try:
-        async with asyncio.timeout(engine.budget):
+        async with asyncio.timeout(budget):
             async for attempt in stamina.retry_context(
                 on=(EngineUnavailable, EngineTimeout),
                 attempts=attempts,
-                timeout=engine.budget,
+                timeout=budget,
                 wait_initial=0.2,
                 wait_max=1.0,
             ):
