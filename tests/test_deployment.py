@@ -87,3 +87,12 @@ def test_no_secret_is_written_into_compose():
 def test_gateway_image_carries_the_migrations():
     dockerfile = (ROOT / "services/api/Dockerfile").read_text()
     assert "COPY migrations migrations" in dockerfile and "COPY alembic.ini" in dockerfile
+
+
+def test_compose_gives_each_engine_a_service_token_and_the_gateway_the_same_ones():
+    engines = {name: COMPOSE["services"][name]["environment"] for name in ("rating-engine", "sampling")}
+    gateway = COMPOSE["services"]["api"]["environment"]
+    assert engines["rating-engine"]["RATING_ENGINE_TOKEN"] == gateway["GATEWAY_RATING_ENGINE_TOKEN"]
+    assert engines["sampling"]["SAMPLING_TOKEN"] == gateway["GATEWAY_SAMPLING_TOKEN"]
+    for value in (engines["rating-engine"]["RATING_ENGINE_TOKEN"], engines["sampling"]["SAMPLING_TOKEN"]):
+        assert re.fullmatch(r"\$\{\w+:\?set \w+\}", value)  # from the environment, required, never written here

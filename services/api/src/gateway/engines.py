@@ -18,6 +18,7 @@ from typing import Annotated, TypeVar
 import httpx
 import stamina
 from fastapi import Depends, Request
+from pydantic import SecretStr
 
 from gateway.settings import Settings
 from inspection_shared.clients import (
@@ -36,9 +37,12 @@ RETRY_AFTER_SECONDS = "5"
 
 def engine_clients(settings: Settings) -> tuple[RatingEngineClient, SamplingClient]:
     timeout = httpx.Timeout(settings.engine_timeout_seconds, connect=2.0)
+    def token(secret: SecretStr | None) -> str | None:
+        return secret.get_secret_value() if secret else None
+
     return (
-        RatingEngineClient(settings.rating_engine_url, timeout=timeout),
-        SamplingClient(settings.sampling_url, timeout=timeout),
+        RatingEngineClient(settings.rating_engine_url, timeout=timeout, token=token(settings.rating_engine_token)),
+        SamplingClient(settings.sampling_url, timeout=timeout, token=token(settings.sampling_token)),
     )
 
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from gateway.casedata.keys import CaseDataSettings
@@ -23,6 +23,8 @@ class Settings(CaseDataSettings, ServiceSettings):
     )
     rating_engine_url: str = "http://127.0.0.1:8001"
     sampling_url: str = "http://127.0.0.1:8002"
+    rating_engine_token: SecretStr | None = Field(default=None, description="The rating engine's service token.")
+    sampling_token: SecretStr | None = Field(default=None, description="The sampling service's service token.")
     engine_timeout_seconds: float = Field(
         default=30.0, gt=0, description="The budget of one engine call, its retries included (then 504)."
     )

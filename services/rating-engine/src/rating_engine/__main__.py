@@ -6,7 +6,8 @@ from rating_engine.settings import Settings
 
 
 def main() -> None:
-    serve(create_app, Settings(), service="rating-engine")
+    settings = Settings()
+    serve(lambda: create_app(settings), settings, service="rating-engine")
 
 
 if __name__ == "__main__":

@@ -3,15 +3,19 @@
 from fastapi import FastAPI
 
 from inspection_shared.rating import PooledRatingRequest, RatingRequest
+from inspection_shared.service_token import service_token_check
 from inspection_shared.web import create_service_app
 from rating_engine.frameworks.router import router as frameworks_router
 from rating_engine.pooled.router import router as pooled_router
 from rating_engine.ratings.router import router as ratings_router
 from rating_engine.ratings.service import RULES_VERSION
+from rating_engine.settings import Settings
 from rating_engine.wire import add_request_schemas
 
 
-def create_app() -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    guarded = service_token_check(settings.token.get_secret_value() if settings.token else None)
     app = create_service_app(
         title="Rating engine",
         version="0.1.0",
@@ -24,8 +28,7 @@ def create_app() -> FastAPI:
             {"name": "ratings", "description": "Explained ratings of one inspection, and pooled ratings."},
         ],
     )
-    app.include_router(frameworks_router, prefix="/v1")
-    app.include_router(ratings_router, prefix="/v1")
-    app.include_router(pooled_router, prefix="/v1")
+    for router in (frameworks_router, ratings_router, pooled_router):
+        app.include_router(router, prefix="/v1", dependencies=guarded)
     add_request_schemas(app, [RatingRequest, PooledRatingRequest])
     return app

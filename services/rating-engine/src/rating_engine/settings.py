@@ -1,5 +1,6 @@
 """Settings of the rating engine, from RATING_ENGINE_* environment variables."""
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from inspection_shared.settings import ServiceSettings
@@ -9,3 +10,5 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="RATING_ENGINE_", extra="ignore")
 
     port: int = 8001
+    token: SecretStr | None = None
+    """When set, calls to /v1 must carry it (`Authorization: Bearer`); the gateway is given the same."""

@@ -12,6 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from inspection_shared.problems import Problem
 from inspection_shared.sampling import SampleRequest
+from inspection_shared.service_token import service_token_check
 from inspection_shared.web import create_service_app, problem_response
 from sampling.allocation.router import router as allocation_router
 from sampling.errors import FrameTooLarge
@@ -76,7 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request, Problem(413, "Frame too large", error.detail, slug="frame-too-large", limit=error.limit)
         )
 
+    token = app.state.settings.token
+    guarded = service_token_check(token.get_secret_value() if token else None)
     for router in (size_router, allocation_router, selection_router, units_router):
-        app.include_router(router, prefix="/v1")
+        app.include_router(router, prefix="/v1", dependencies=guarded)
     _add_body_schemas(app)
     return app

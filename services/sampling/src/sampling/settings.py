@@ -1,6 +1,6 @@
 """Settings of the sampling service, from SAMPLING_* environment variables."""
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from inspection_shared.settings import ServiceSettings
@@ -10,6 +10,8 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SAMPLING_", extra="ignore")
 
     port: int = 8002
+    token: SecretStr | None = None
+    """When set, calls to /v1 must carry it (`Authorization: Bearer`); the gateway is given the same."""
     max_frame_rows: int = 500_000
     """Cases a frame may hold; a larger one is refused with 413."""
     max_upload_bytes: int = 256 * 1024 * 1024

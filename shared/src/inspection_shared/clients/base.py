@@ -53,8 +53,11 @@ class EngineClient:
         *,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        token: str | None = None,
     ):
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        """`token`: the engine's service token, sent with every call when it has one."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport, headers=headers)
         self.budget: float = timeout if isinstance(timeout, int | float) else (timeout.read or DEFAULT_TIMEOUT.read)
         """Seconds a caller gives one call of this engine, its retries included."""
 
