@@ -1,4 +1,4 @@
-"""The HTTP edge every service shares (`inspection_shared.web`), in process: what it refuses and how,
+"""The HTTP edge every service shares (`inspection_shared.web`, `edge`), in process: what it refuses and how,
 unexpected errors, methods, readiness, clients that go away, and what reaches the logs."""
 
 from __future__ import annotations
@@ -13,15 +13,11 @@ import httpx
 import pytest
 import structlog
 
+from inspection_shared.logs import _with_request_id
+from inspection_shared.request_checks import MAX_JSON_DEPTH, json_body_problem, nested_deeper_than
 from inspection_shared.server import limited_protocol
 from inspection_shared.settings import ServiceSettings
-from inspection_shared.web import (
-    MAX_JSON_DEPTH,
-    _with_request_id,
-    create_service_app,
-    json_body_problem,
-    nested_deeper_than,
-)
+from inspection_shared.web import create_service_app
 from rating_engine.app import create_app as create_rating_engine
 from sampling.app import create_app as create_sampling
 from sampling.settings import Settings as SamplingSettings
@@ -305,7 +301,7 @@ async def test_a_path_no_route_matches_is_logged_with_only_the_routes_words(clie
 def test_httpx_and_httpcore_log_nothing_below_warning():
     code = (
         "import logging\n"
-        "from inspection_shared.web import configure_logging\n"
+        "from inspection_shared.logs import configure_logging\n"
         "configure_logging('svc', 'DEBUG')\n"
         "print(logging.getLogger('httpx').getEffectiveLevel(), logging.getLogger('httpcore').getEffectiveLevel(),"
         " logging.getLogger('httpx').isEnabledFor(logging.INFO))\n"

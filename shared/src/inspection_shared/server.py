@@ -22,9 +22,10 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from inspection_shared.logs import configure_logging
 from inspection_shared.problems import PROBLEM_JSON, FieldError, Problem
 from inspection_shared.settings import ServiceSettings
-from inspection_shared.web import configure_logging, freeze_startup_objects
+from inspection_shared.web import freeze_startup_objects
 
 LINGER_SECONDS = 1.0
 """How long a refused connection stays open, reading and dropping what the client still sends, so that
