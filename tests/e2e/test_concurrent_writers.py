@@ -10,7 +10,7 @@ from collections import Counter
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from gateway.inspections.models import Inspection
 from gateway.ratings.models import RatingSnapshot
@@ -43,7 +43,10 @@ def _remove(database_url: str, units: list[uuid.UUID], inspections: list[uuid.UU
     async def remove(session):
         await session.execute(delete(RatingSnapshot).where(RatingSnapshot.inspection_id.in_(inspections)))
         await session.execute(delete(Inspection).where(Inspection.id.in_(inspections)))
+        parents = (await session.scalars(select(Unit.parent_id).where(Unit.id.in_(units)))).all()
         await session.execute(delete(Unit).where(Unit.id.in_(units)))
+        # A PDU is made with a region above it: the region goes too, or later tests find it in the tree.
+        await session.execute(delete(Unit).where(Unit.id.in_([p for p in parents if p is not None])))
 
     asyncio.run(_run(database_url, remove))
 
