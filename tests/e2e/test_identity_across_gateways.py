@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
-from gateway.announcements import APPLICATION_NAME
+from gateway.announcements import listener_name
 from gateway.db import create_engine, create_sessionmaker
 from gateway.identity.models import User
 from gateway.units.models import Unit
@@ -102,12 +102,13 @@ def test_a_change_through_one_gateway_takes_effect_on_the_next_request_through_a
         _remove(database_url, email, code)
 
 
-async def _terminate_listeners(database_url: str) -> int:
+async def _terminate_listener(database_url: str, pid: int) -> int:
+    """End the listening connection of the gateway process `pid`, as a server restart or a network fault would."""
     connection = await asyncpg.connect(_dsn(database_url))
     try:
         return len(await connection.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1"
-            " AND datname = current_database()", APPLICATION_NAME,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            listener_name(pid),
         ))
     finally:
         await connection.close()
@@ -145,7 +146,7 @@ def test_a_gateway_that_stops_listening_holds_nothing_until_it_listens_again(dat
             assert _logged(gateway, "listening for changes", 1)
             assert httpx.get(f"{base}/me", headers=auth).status_code == 200  # held from now on
 
-            assert asyncio.run(_terminate_listeners(database_url)) == 1
+            assert asyncio.run(_terminate_listener(database_url, gateway.process.pid)) == 1
             assert _logged(gateway, "stopped listening for changes", 1)
             asyncio.run(_deactivate_behind_its_back(database_url, email))
             # Not listening, it cannot know what changed: the account is read afresh, and is now inactive.

@@ -5,6 +5,7 @@ and says when it was away, and a cache that never keeps what a change overtook."
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 import asyncpg
@@ -106,8 +107,8 @@ async def test_the_listener_says_when_it_stops_hears_others_and_comes_back(datab
         # Its connection is ended by the server: it stops listening (and says so), then listens again.
         told = len(heard.told)
         await other.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1"
-            " AND datname = current_database()", announcements.APPLICATION_NAME,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            announcements.listener_name(os.getpid()),
         )
         for _ in range(100):
             if not listener.listening:

@@ -19,6 +19,7 @@ whether it is, and subscribers are told `EVERYTHING` changed whenever it stops o
 from __future__ import annotations
 
 import asyncio
+import os
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
@@ -35,7 +36,8 @@ EVERYTHING = frozenset({"*"})
 """What subscribers are told when changes may have been missed (the listener stopped or started)."""
 
 APPLICATION_NAME = "inspection-gateway change listener"
-"""How the listening connections are named to PostgreSQL (pg_stat_activity.application_name)."""
+"""How the listening connections are named to PostgreSQL (pg_stat_activity.application_name), followed by
+the process id: `listener_name(pid)`."""
 
 _CHANNELS: dict[str, str] = {}
 """Table name -> the channel its changes are announced on."""
@@ -46,6 +48,10 @@ class Subscriber(Protocol):
 
 
 _subscribers: weakref.WeakSet[Subscriber] = weakref.WeakSet()
+
+
+def listener_name(pid: int) -> str:
+    return f"{APPLICATION_NAME} (pid {pid})"
 
 
 def announce(channel: str, *tables: str) -> None:
@@ -65,8 +71,12 @@ def subscribe(subscriber: Subscriber) -> None:
 
 
 def tell(channel: str, tables: frozenset[str]) -> None:
+    """Tell every subscriber; one that fails is logged, never the commit that told it (it has happened)."""
     for subscriber in list(_subscribers):
-        subscriber.changed(channel, tables)
+        try:
+            subscriber.changed(channel, tables)
+        except Exception:
+            log.exception("a subscriber failed to hear a change", channel=channel)
 
 
 def notification(channel: str, tables: Iterable[str]) -> tuple[str, str]:
@@ -102,7 +112,7 @@ class ChangeListener:
         for adapter_only in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
             connect_args.pop(adapter_only, None)
         arguments = {**connect_args, **postgres_connect_args(limits)}
-        arguments["server_settings"] = {**arguments["server_settings"], "application_name": APPLICATION_NAME}
+        arguments["server_settings"] = {**arguments["server_settings"], "application_name": listener_name(os.getpid())}
         return cls(lambda: asyncpg.connect(**arguments), channels, keepalive=min(2.0, limits.statement_timeout))
 
     def start(self) -> None:
