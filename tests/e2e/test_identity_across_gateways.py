@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 
 import asyncpg
 import httpx
@@ -64,14 +65,22 @@ def _person(admin: httpx.Client, base: str, email: str, unit_code: str) -> tuple
     return person, grant
 
 
-def test_a_change_through_one_gateway_takes_effect_on_the_next_request_through_another(database_url, tmp_path):
+@pytest.fixture(scope="module")
+def gateways(database_url, tmp_path_factory):
+    """Two gateway processes on the run's database."""
+    logs = tmp_path_factory.mktemp("gateways")
+    with (
+        service("gateway", "GATEWAY_", logs, _env(database_url)) as one,
+        service("gateway", "GATEWAY_", logs, _env(database_url)) as two,
+    ):
+        yield one, two
+
+
+def test_a_change_through_one_gateway_takes_effect_on_the_next_request_through_another(database_url, gateways):
     email, code = f"ina.{uuid.uuid4().hex[:8]}@justice.example", f"ID{uuid.uuid4().hex[:6].upper()}"
+    one, two = gateways
     try:
-        with (
-            service("gateway", "GATEWAY_", tmp_path, _env(database_url)) as one,
-            service("gateway", "GATEWAY_", tmp_path, _env(database_url)) as two,
-            httpx.Client(timeout=30, headers=signed_in(one.url)) as admin,
-        ):
+        with httpx.Client(timeout=30, headers=signed_in(one.url)) as admin:
             first, second = f"{one.url}/api/v1", f"{two.url}/api/v1"
             person, grant = _person(admin, first, email, code)
 
@@ -100,6 +109,20 @@ def test_a_change_through_one_gateway_takes_effect_on_the_next_request_through_a
                 assert "Traceback" not in gateway.log()
     finally:
         _remove(database_url, email, code)
+
+
+async def _guesses(urls: list[str], email: str, each: int) -> Counter:
+    async with httpx.AsyncClient(timeout=60) as client:
+        answers = await asyncio.gather(*(
+            client.post(f"{url}/api/v1/auth/token", data={"username": email, "password": f"guess number {n}"})
+            for url in urls for n in range(each)
+        ))
+    return Counter(answer.status_code for answer in answers)
+
+
+def test_guesses_sent_at_once_to_both_gateways_are_each_counted_and_only_the_first_five_are_checked(gateways):
+    statuses = asyncio.run(_guesses([g.url for g in gateways], f"target.{uuid.uuid4().hex[:8]}@justice.example", 6))
+    assert statuses == Counter({400: 5, 429: 7}), statuses
 
 
 async def _terminate_listener(database_url: str, pid: int) -> int:

@@ -9,9 +9,10 @@
   everywhere revokes every family of the person and ends their access tokens at once.
 
 Refusals follow RFC 6749 (400, with `error` and `error_description`) inside the house's problem body. A
-refusal that must be remembered (a failure counted, a family revoked) is committed before it is answered,
-since the request's own transaction is rolled back on any error. The password check (Argon2, slow on
-purpose) runs with no database connection held.
+refusal that must be remembered (a family revoked) is committed before it is answered, since the request's
+own transaction is rolled back on any error; a password sign-in is counted as a failed attempt, and
+committed, before its password is checked (see `throttles`), which runs with no database connection held
+(Argon2 is slow on purpose).
 """
 
 from __future__ import annotations
@@ -74,25 +75,21 @@ async def password_grant(
     session: AsyncSession, identity: Identity, username: str, password: str, address: str
 ) -> TokenResponse:
     email = username.strip().lower()
-    await throttles.refuse_if_held_back(session, identity.throttle, email, address, utcnow())
+    act_for(session, SIGN_IN)
+    await throttles.take_attempt(session, identity.throttle, email, address, utcnow())
     account = await repository.user_by_email(session, email)
-    await release(session)  # the password check is slow on purpose: nothing is held meanwhile
+    await release(session)  # counted for every process; and the password check is slow: nothing is held meanwhile
     matched, new_hash = await passwords.check(password, account.password_hash if account is not None else None)
-    now = utcnow()
+    if account is not None and matched:
+        account = await repository.user(session, account.id, fresh=True)  # it may have changed meanwhile
     if not matched or account is None or not account.active:
-        act_for(session, SIGN_IN)
-        await throttles.count_failure(session, identity.throttle, email, address, now)
-        await session.commit()
         log.info("sign-in refused", user_id=str(account.id) if account is not None else None)
-        raise oauth_error("invalid_grant", "The email address or password is wrong, or the account is not active.")
-    account = await repository.user(session, account.id, fresh=True)  # it may have changed meanwhile
-    if account is None or not account.active:
         raise oauth_error("invalid_grant", "The email address or password is wrong, or the account is not active.")
     act_for(session, as_person(account))
     if new_hash is not None:
         account.password_hash = new_hash  # made with weaker settings than today's
-    await throttles.forget_account(session, email)
-    answer = await _issue(session, identity, account, uuid.uuid4(), now)
+    await throttles.succeeded(session, email, address)
+    answer = await _issue(session, identity, account, uuid.uuid4(), utcnow())
     log.info("signed in", user_id=str(account.id))
     return answer
 
