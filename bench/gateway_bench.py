@@ -14,7 +14,8 @@ and the inspection moved to fieldwork.
   `executemany` in one transaction. The pass criterion is the issue's goal: under 2 seconds.
 - Ratings read: after judgements and a rating run, `GET /api/v1/inspections/{id}/summary` (the read a
   dashboard makes: the inspection, its unit, its ratings table and progress) under 50 concurrent clients,
-  beside `GET /document` of the bare app, which answers the same JSON document. The two targets take turns
+  each signed in and sending its access token as a dashboard would, beside `GET /document` of the bare
+  app (no sign-in), which answers the same JSON document. The two targets take turns
   in rounds so that drift on the machine touches both alike; a round of a target stops early after a time
   budget, so a slow gateway keeps the bench bounded (fewer requests are then counted). Goal: at least half
   the bare throughput. The CPU each server process spends per request is reported beside.
@@ -50,6 +51,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench.table import BenchRow
+from tests.support.identity import admin_env, signed_in
 from tests.support.servers import ROOT, free_port, service, stop, wait_until_healthy
 
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -108,7 +110,7 @@ def throwaway_database() -> Iterator[str]:
 
 def _setup(database_url: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, "DATABASE_URL": database_url},
+        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, "DATABASE_URL": database_url, **admin_env()},
         cwd=ROOT, capture_output=True, text=True, timeout=180,
     )
     if done.returncode != 0:
@@ -285,8 +287,9 @@ async def _direct_inserts(database_url: str, rows: list[tuple[str, str, str, str
 class Connection:
     """One keep-alive HTTP/1.1 connection: GET a path, read the whole answer (Content-Length framed)."""
 
-    def __init__(self, host: str, port: int):
+    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None):
         self.host, self.port = host, port
+        self.headers = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -299,7 +302,9 @@ class Connection:
         if not reused:
             await self.connect()
         assert self.reader is not None and self.writer is not None
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAccept: */*\r\n\r\n".encode())
+        self.writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAccept: */*\r\n{self.headers}\r\n".encode()
+        )
         try:
             head = await self.reader.readuntil(b"\r\n\r\n")
         except (asyncio.IncompleteReadError, ConnectionResetError) as error:
@@ -342,6 +347,7 @@ class Target:
     name: str
     url: str
     pid: int
+    headers: dict[str, str] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     wall: float = 0.0
@@ -353,7 +359,9 @@ class Target:
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         self.path = parts.path
-        self.connections = [Connection(parts.hostname or "127.0.0.1", parts.port or 80) for _ in range(CLIENTS)]
+        self.connections = [
+            Connection(parts.hostname or "127.0.0.1", parts.port or 80, self.headers) for _ in range(CLIENTS)
+        ]
 
     async def burst(self, requests: int, record: bool, budget_s: float = float("inf")) -> None:
         """`requests` GETs shared by the clients, each client one request at a time on its own connection;
@@ -459,8 +467,9 @@ def run(log_dir: Path) -> list[BenchRow]:
             {"DATABASE_URL": database_url, "GATEWAY_RATING_ENGINE_URL": rating.url,
              "GATEWAY_SAMPLING_URL": sampling.url},
         ))
-        http = stack.enter_context(httpx.Client(timeout=120))
-        _progress("services started")
+        auth = signed_in(gateway.url)
+        http = stack.enter_context(httpx.Client(timeout=120, headers=auth))
+        _progress("services started; signed in")
         api = Api(http, gateway.url)
         units = _ok(http.get(f"{api.base}/units", params={"code": PDU_CODE}), 200)["items"]
         if not units:
@@ -508,7 +517,7 @@ def run(log_dir: Path) -> list[BenchRow]:
         document.write_bytes(summary.content)
         try:
             bare_url, bare_pid = stack.enter_context(bare_app(log_dir, document))
-            gateway_target = Target("gateway", gateway.url + summary_path, gateway.process.pid)
+            gateway_target = Target("gateway", gateway.url + summary_path, gateway.process.pid, auth)
             bare_target = Target("bare", bare_url + "/document", bare_pid)
             _progress("rated; load test")
             asyncio.run(load_test(gateway_target, bare_target))
@@ -531,7 +540,8 @@ def run(log_dir: Path) -> list[BenchRow]:
             unit="req/s",
             goal=f">= {THROUGHPUT_GOAL}x bare",
             met=ratio >= THROUGHPUT_GOAL,
-            note=f"GET /inspections/{{id}}/summary ({gateway_target.body_bytes:,} B) vs bare FastAPI GET of the same "
+            note=f"GET /inspections/{{id}}/summary ({gateway_target.body_bytes:,} B), signed in (a bearer access "
+            f"token on every request), vs bare FastAPI GET of the same "
             f"document ({bare_target.body_bytes:,} B); {gateway_target.requests:,} / {bare_target.requests:,} requests "
             f"in {ROUNDS} alternating rounds (each at most {PER_ROUND} or {ROUND_BUDGET_S:g} s) after a warm-up; "
             f"server process CPU {gateway_target.server_cpu_ms:.2f} / {bare_target.server_cpu_ms:.2f} ms per request; "

@@ -74,6 +74,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 
 from bench.gateway_bench import _ok, _setup, cpu_seconds, synthetic_frame, throwaway_database
+from tests.support.identity import signed_in
 from tests.support.servers import ROOT, RunningService, service
 
 FRAMEWORK = "probation-pdu-2021"
@@ -325,6 +326,8 @@ class State:
     base: str  # /api/v1
     inspections: list[LoadInspection]
     recent_keys: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=20))
+    auth: dict[str, str] = field(default_factory=dict)
+    """The Authorization header every request sends (the clients act as one signed-in administrator)."""
 
 
 def case_questions(framework: dict) -> dict[str, list[str]]:
@@ -430,7 +433,7 @@ class Client:
         """One operation, counted under `kind`; None after a transport error (counted as a failure)."""
         self.sent += 1
         request_id = f"load-{self.number}-{self.sent}"
-        all_headers = {"X-Request-ID": request_id, **(headers or {})}
+        all_headers = {"X-Request-ID": request_id, **self.state.auth, **(headers or {})}
         content = None
         if body is not None:
             content = json.dumps(body).encode()
@@ -698,9 +701,11 @@ def main() -> int:
              "GATEWAY_SAMPLING_URL": sampling.url},
         ))
         services = [gateway, rating, sampling]
-        http = stack.enter_context(httpx.Client(timeout=120))
+        auth = signed_in(gateway.url)
+        http = stack.enter_context(httpx.Client(timeout=120, headers=auth))
         started = time.perf_counter()
         state = prepare(http, gateway.url, rng)
+        state.auth = auth
         cases = sum(len(i.assessed) + len(i.unassessed) for i in state.inspections)
         assessed = sum(len(i.assessed) for i in state.inspections)
         print(f"prepared in {time.perf_counter() - started:.1f} s: {len(state.inspections)} inspections in rating "

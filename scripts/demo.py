@@ -3,12 +3,14 @@
 It uses the demo units that `make run` loaded and a synthetic caseload (clearly labelled synthetic: no
 real person's data), then plans the inspection, uploads the caseloads, draws the samples, records
 generated case answers and domain-one judgements, rates, lets the panel decide, and publishes.
-Run it against the services `make run` started: GATEWAY_URL (default http://127.0.0.1:8000).
+Run it against the services `make run` started: GATEWAY_URL (default http://127.0.0.1:8000). It signs in
+as the administrator GATEWAY_ADMIN_EMAIL with GATEWAY_ADMIN_PASSWORD, and asks for them if they are unset.
 """
 
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import os
 import random
@@ -69,10 +71,41 @@ def synthetic_frame(rng: random.Random, cases: int, sample_type: str, window_sta
     return out.getvalue()
 
 
+def credentials() -> tuple[str, str]:
+    """The administrator to sign in as: from the environment, or asked for."""
+    email, password = os.environ.get("GATEWAY_ADMIN_EMAIL"), os.environ.get("GATEWAY_ADMIN_PASSWORD")
+    if email and password:
+        return email, password
+    if not sys.stdin.isatty():
+        sys.exit("The demo signs in to the gateway as an administrator: set GATEWAY_ADMIN_EMAIL and "
+                 "GATEWAY_ADMIN_PASSWORD (admin@localhost and the password `make run` printed when it made it, "
+                 "or the administrator you set up).")
+    print("The demo signs in to the gateway as an administrator "
+          "(set GATEWAY_ADMIN_EMAIL and GATEWAY_ADMIN_PASSWORD to skip these questions).")
+    email = email or input("Administrator's email address [admin@localhost]: ").strip() or "admin@localhost"
+    password = password or getpass.getpass(f"Password of {email} (`make run` printed it when it made the account): ")
+    return email, password
+
+
+def sign_in(http: httpx.Client) -> None:
+    """Sign in and send the access token with every request from now on."""
+    email, password = credentials()
+    answer = http.post(f"{GATEWAY}/auth/token", data={"username": email, "password": password})
+    if answer.status_code != 200:
+        detail = answer.json().get("detail", answer.text) if answer.content else answer.status_code
+        sys.exit(f"Signing in as {email} was refused: {detail}")
+    http.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+    print(f"Signed in as {email}")
+
+
 def main() -> int:
     rng = random.Random(SEED)
     run = uuid.uuid4().hex[:8]
     with httpx.Client(timeout=120) as http:
+        try:
+            sign_in(http)
+        except httpx.TransportError:
+            sys.exit(f"The gateway at {GATEWAY} cannot be reached: start the services with `make run` first.")
         units = check(http.get(f"{GATEWAY}/units", params={"code": PDU_CODE}), 200)["items"]
         if not units:
             sys.exit(f"Demo unit {PDU_CODE} is not loaded: start the services with `make run` first.")

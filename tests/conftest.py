@@ -3,6 +3,11 @@ transaction rolled back at the end; engines in process through ASGI transports.
 
 PostgreSQL comes from TEST_DATABASE_URL (default: the local server). With CI set, an unreachable
 PostgreSQL fails the run; elsewhere its tests are skipped and the summary says so loudly.
+
+The `gateway` client is signed in as an administrator (a user made in the test's transaction, sending an
+access token the app's own keys signed); the real authenticator resolves it on every request. `anonymous`
+is a client with no credentials. Each database of the run also holds the administrator of
+`tests.support.identity`, for the services started as real processes to sign in with.
 """
 
 from __future__ import annotations
@@ -23,14 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from gateway.actors import SESSION_KEY, Actor
 from gateway.app import create_app as create_gateway
 from gateway.casedata.keys import new_index_key
-from gateway.cli import load_library, migrate
+from gateway.cli import ensure_admin, load_library, migrate
 from gateway.db import create_engine
-from gateway.permissions import EVERYTHING
+from gateway.identity.authentication import Identity
+from gateway.identity.models import RoleGrant, User
+from gateway.permissions import EVERYTHING, Role
 from gateway.settings import Settings
 from gateway.summaries.documents import SummaryDocuments
 from inspection_shared.clients import RatingEngineClient, SamplingClient
 from rating_engine.app import create_app as create_rating_engine
 from sampling.app import create_app as create_sampling
+from tests.support.identity import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SIGNING_KEY_PEM, known_hash
 
 # Case keys of the run, for the tests and the services they start (which inherit the environment).
 os.environ.setdefault("GATEWAY_CASE_KEYS", Fernet.generate_key().decode())
@@ -39,6 +47,10 @@ os.environ.setdefault("GATEWAY_CASE_INDEX_KEY", new_index_key())
 DEFAULT_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TEST_ACTOR = Actor(id="test", name="Test set-up", grants=(EVERYTHING,))
 """Writes the rows tests set up straight into the database."""
+TEST_ADMIN_ID = uuid.UUID("00000000-0000-4000-8000-0000000ad001")
+TEST_ADMIN = str(TEST_ADMIN_ID)
+"""The administrator the `gateway` client acts as: what the rows it writes are stamped with."""
+TEST_SETTINGS = Settings(database_url="unused://set-by-fixture", jwt_private_key=TEST_SIGNING_KEY_PEM)
 _postgres_skip_reason: list[str] = []
 
 
@@ -77,6 +89,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'inspection.db'}"
         migrate(url)
         asyncio.run(load_library(url))
+        asyncio.run(ensure_admin(url, ADMIN_EMAIL, ADMIN_PASSWORD))
         yield url
         return
     created = _create_postgres_database()
@@ -85,6 +98,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     admin, url = created
     migrate(url)
     asyncio.run(load_library(url))
+    asyncio.run(ensure_admin(url, ADMIN_EMAIL, ADMIN_PASSWORD))
     yield url
     asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
 
@@ -133,13 +147,24 @@ def engine_clients_in_process(engine_apps) -> tuple[RatingEngineClient, Sampling
 @pytest.fixture(scope="session")
 def _gateway_app_once():
     # Building the app is the slow part of a test's set-up; its state is wired afresh for each test.
-    return create_gateway(Settings(database_url="unused://set-by-fixture"))
+    return create_gateway(TEST_SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def test_signing_keys():
+    from gateway.identity.keys import load
+
+    return load(TEST_SETTINGS)
 
 
 @pytest.fixture
-async def gateway_app(_gateway_app_once, engine_apps, db_engine: AsyncEngine, db_connection: AsyncConnection):
-    """The gateway app wired to the test's transaction and to the real engines in process."""
+async def gateway_app(
+    _gateway_app_once, engine_apps, test_signing_keys, db_engine: AsyncEngine, db_connection: AsyncConnection
+):
+    """The gateway app wired to the test's transaction and to the real engines in process, with identities
+    of its own (nothing held from another test's rolled-back rows)."""
     app = _gateway_app_once
+    app.state.identity = Identity.configured(TEST_SETTINGS, test_signing_keys)
     app.state.db_engine = db_engine
     app.state.sessionmaker = async_sessionmaker(
         bind=db_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -154,7 +179,35 @@ async def gateway_app(_gateway_app_once, engine_apps, db_engine: AsyncEngine, db
 
 
 @pytest.fixture
-async def gateway(gateway_app) -> AsyncIterator[httpx.AsyncClient]:
+async def test_admin(db_session) -> User:
+    """An administrator, written into the test's transaction."""
+    admin = User(id=TEST_ADMIN_ID, email="test-admin@example.org", name="Test administrator",
+                 password_hash=known_hash(), active=True, token_generation=0)
+    db_session.add(admin)
+    await db_session.flush()
+    db_session.add(RoleGrant(user_id=admin.id, role=Role.ADMIN, unit_id=None))
+    await db_session.flush()
+    return admin
+
+
+def bearer(gateway_app, user: User) -> dict[str, str]:
+    """The Authorization header of an access token for `user`, as signing in would issue it."""
+    token = gateway_app.state.identity.tokens.issue(user.id, uuid.uuid4(), user.token_generation)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def gateway(gateway_app, test_admin) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway signed in as the test's administrator."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gateway_app), base_url="http://gateway", headers=bearer(gateway_app, test_admin)
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def anonymous(gateway_app) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the gateway sending no credentials."""
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway_app), base_url="http://gateway") as client:
         yield client
 

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.identity import admin_env
 from tests.support.servers import service
 
 
@@ -19,7 +20,7 @@ def stack(database_url, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("stack")
     env = {"DATABASE_URL": database_url}
     setup = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, **env},
+        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, **env, **admin_env()},
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert setup.returncode == 0, setup.stderr

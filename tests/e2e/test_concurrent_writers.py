@@ -17,6 +17,7 @@ from gateway.ratings.models import RatingSnapshot
 from gateway.units.models import Unit
 from tests.e2e.test_faults import COURT_KQS, JUDGEMENTS, _run
 from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
+from tests.support.identity import signed_in
 from tests.support.servers import service
 
 pytestmark = pytest.mark.e2e
@@ -51,8 +52,9 @@ def _remove(database_url: str, units: list[uuid.UUID], inspections: list[uuid.UU
     asyncio.run(_run(database_url, remove))
 
 
-async def _race(gateway_url: str, inspections: list[uuid.UUID], per_inspection: int) -> Counter:
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=60, limits=httpx.Limits(max_connections=64)) as client:
+async def _race(gateway_url: str, auth: dict[str, str], inspections: list[uuid.UUID], per_inspection: int) -> Counter:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=60, limits=httpx.Limits(max_connections=64),
+                                 headers=auth) as client:
         posts = [
             client.post(f"/api/v1/inspections/{inspection_id}/rating-runs")
             for inspection_id in inspections
@@ -72,17 +74,20 @@ def test_rating_runs_racing_for_an_inspection_win_once_and_the_rest_are_told_why
                 "GATEWAY_SAMPLING_URL": rating.url,
             }) as gateway,
         ):
-            statuses = asyncio.run(_race(gateway.url, inspections, 10))
+            auth = signed_in(gateway.url)
+            statuses = asyncio.run(_race(gateway.url, auth, inspections, 10))
             assert set(statuses) <= {201, 409}, statuses
             assert statuses[201] >= len(inspections)
             assert "Traceback" not in gateway.log()
             # Each inspection's snapshots are numbered 1, 2, ... without a gap or a repeat.
             for inspection_id in inspections:
-                runs = httpx.get(f"{gateway.url}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30).json()
+                runs = httpx.get(f"{gateway.url}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30,
+                                 headers=auth).json()
                 sequences = sorted(run["sequence"] for run in runs["items"])
                 assert sequences == list(range(1, len(sequences) + 1))
             assert sum(
-                len(httpx.get(f"{gateway.url}/api/v1/inspections/{i}/rating-runs", timeout=30).json()["items"])
+                len(httpx.get(f"{gateway.url}/api/v1/inspections/{i}/rating-runs", timeout=30,
+                              headers=auth).json()["items"])
                 for i in inspections
             ) == statuses[201]
     finally:
@@ -122,23 +127,24 @@ def test_draws_racing_for_a_frame_draw_it_once(database_url, tmp_path):
                 "GATEWAY_RATING_ENGINE_URL": sampling.url,
             }) as gateway,
         ):
+            auth = signed_in(gateway.url)
             for target in (inspection_id, keyed):
                 put = httpx.put(f"{gateway.url}/api/v1/inspections/{target}/frames/case_supervision", content=FRAME,
-                                headers={"Content-Type": "text/csv"}, timeout=30)
+                                headers={"Content-Type": "text/csv", **auth}, timeout=30)
                 assert put.status_code == 201, put.text
 
-            statuses = Counter(r.status_code for r in asyncio.run(_draws(gateway.url, inspection_id, {}, 10)))
+            statuses = Counter(r.status_code for r in asyncio.run(_draws(gateway.url, inspection_id, auth, 10)))
             assert statuses == Counter({201: 1, 409: 9}), statuses
 
             # With one Idempotency-Key: one draw, and every other answer is that draw again or "in progress".
-            answers = asyncio.run(_draws(gateway.url, keyed, {"Idempotency-Key": "race-1"}, 10))
+            answers = asyncio.run(_draws(gateway.url, keyed, {"Idempotency-Key": "race-1", **auth}, 10))
             drawn = {r.json()["id"] for r in answers if r.status_code == 201}
             in_progress = [r for r in answers if r.status_code == 409]
             assert len(drawn) == 1 and len(in_progress) + sum(r.status_code == 201 for r in answers) == 10
             assert all("still in progress" in r.json()["detail"] and r.headers["retry-after"] for r in in_progress)
             again = httpx.post(f"{gateway.url}/api/v1/inspections/{keyed}/samples", timeout=30,
                                json={"sample_type": "case_supervision", "size": 40, "seed": 7},
-                               headers={"Idempotency-Key": "race-1"})
+                               headers={"Idempotency-Key": "race-1", **auth})
             assert (again.status_code, again.json()["id"], again.headers["idempotent-replayed"]) == (201, *drawn, "true")
             assert "Traceback" not in gateway.log()
     finally:

@@ -24,6 +24,7 @@ from gateway.ratings.models import RatingSnapshot
 from gateway.units.models import Unit
 from tests.conftest import ROOT, TEST_ACTOR
 from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
+from tests.support.identity import admin_env, signed_in
 from tests.support.servers import free_port, service, stop
 
 pytestmark = pytest.mark.e2e
@@ -80,7 +81,7 @@ async def _remove(database_url: str, unit_id: uuid.UUID, inspection_id: uuid.UUI
 @pytest.fixture
 def prepared(database_url):
     setup = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, "DATABASE_URL": database_url},
+        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, "DATABASE_URL": database_url, **admin_env()},
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert setup.returncode == 0, setup.stderr
@@ -102,7 +103,7 @@ def test_a_run_while_the_rating_engine_is_down_is_503_and_stores_nothing_then_su
         service("gateway", "GATEWAY_", tmp_path, {**env, "GATEWAY_SAMPLING_URL": sampling.url}) as gateway,
     ):
         runs = f"{gateway.url}/api/v1/inspections/{inspection_id}/rating-runs"
-        key = {"Idempotency-Key": f"e2e-{inspection_id}"}
+        key = {"Idempotency-Key": f"e2e-{inspection_id}", **signed_in(gateway.url)}
 
         with service("rating_engine", "RATING_ENGINE_", tmp_path, port=port) as rating:
             ready = httpx.get(gateway.url + "/readyz", timeout=10)

@@ -26,6 +26,7 @@ from gateway.ratings.models import RatingSnapshot
 from gateway.units.models import Unit
 from tests.conftest import TEST_ACTOR
 from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
+from tests.support.identity import signed_in
 from tests.support.servers import free_port, service
 from tests.support.tcp_proxy import tcp_proxy
 
@@ -77,6 +78,7 @@ class UnitWriter:
 
     def __init__(self, gateway_url: str):
         self.url = gateway_url + "/api/v1/units"
+        self.auth = signed_in(gateway_url)
         self.prefix = "F" + uuid.uuid4().hex[:6].upper()
         self.acknowledged: list[str] = []
         self.answers: list[tuple[int, float, str]] = []
@@ -88,7 +90,7 @@ class UnitWriter:
         started = time.monotonic()
         try:
             response = httpx.post(self.url, json={"code": code, "name": "Fault test", "type": "region",
-                                                  "nation": "England"}, timeout=30)
+                                                  "nation": "England"}, headers=self.auth, timeout=30)
             status, retry_after = response.status_code, response.headers.get("retry-after", "")
         except httpx.TransportError:
             status, retry_after = 0, ""
@@ -199,7 +201,7 @@ def _remove_inspection(database_url: str, unit_id: uuid.UUID, inspection_id: uui
 async def _runs_and_reads(gateway_url: str, inspection_id: uuid.UUID, runs: int):
     """`runs` rating runs at once, and reads of an unrelated list while they wait."""
     limits = httpx.Limits(max_connections=runs + 5)
-    async with httpx.AsyncClient(base_url=gateway_url, limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=gateway_url, limits=limits, timeout=60, headers=signed_in(gateway_url)) as client:
 
         async def run() -> tuple[int, float, str]:
             started = time.monotonic()
@@ -241,7 +243,8 @@ def test_a_stalled_engine_is_a_504_within_its_budget_while_unrelated_reads_stay_
             assert {retry for _, _, retry in runs} == {"5"}
             assert {status for status, _ in reads} == {200}
             assert max(elapsed for _, elapsed in reads) < 1.0, reads
-            recovered = httpx.post(f"{gateway.url}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30)
+            recovered = httpx.post(f"{gateway.url}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30,
+                                   headers=signed_in(gateway.url))
             assert recovered.status_code == 201, recovered.text
             assert recovered.json()["sequence"] == 1  # none of the 40 stalled runs wrote anything
     finally:

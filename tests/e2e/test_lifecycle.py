@@ -17,6 +17,7 @@ from gateway.idempotency.models import IdempotentRequest
 from gateway.inspections.models import Inspection
 from gateway.ratings.models import RatingSnapshot
 from tests.conftest import ROOT, TEST_ACTOR
+from tests.support.identity import admin_env, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -39,17 +40,18 @@ async def _remove(database_url: str, inspection_id: uuid.UUID) -> None:
 def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, database_url):
     gateway = stack["gateway"].url
     demo = subprocess.run(
-        [sys.executable, "scripts/demo.py"], env={**os.environ, "GATEWAY_URL": gateway},
+        [sys.executable, "scripts/demo.py"], env={**os.environ, "GATEWAY_URL": gateway, **admin_env()},
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     inspection_id = uuid.UUID(re.search(r"Planned inspection ([0-9a-f-]{36})", demo.stdout).group(1))
+    http = httpx.Client(headers=signed_in(gateway), timeout=30)
     try:
         # The report the demo printed, from the seeded synthetic data.
         assert "1.4 Information and facilities" in demo.stdout
         assert re.search(r"Overall: Good, score 15/27 \(score bands provisional\)", demo.stdout), demo.stdout
 
-        summary = httpx.get(f"{gateway}/api/v1/inspections/{inspection_id}/summary", timeout=30).json()
+        summary = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/summary").json()
         assert summary["inspection"]["status"] == "published"
         assert summary["unit"]["code"] == "N53DRBY"
         table = summary["ratings"]
@@ -63,16 +65,16 @@ def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, 
         assert summary["assessments"]["recorded"] == summary["assessments"]["cases_sampled"]
         assert summary["judgements"]["missing"] == []
 
-        runs = httpx.get(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30).json()["items"]
+        runs = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs").json()["items"]
         assert [r["kind"] for r in runs] == ["override", "run"]
-        frozen = httpx.post(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs", timeout=30)
+        frozen = http.post(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs")
         assert frozen.status_code == 409
         assert frozen.headers["content-type"] == "application/problem+json"
 
         # No case reference of the inspection reached the log of any service.
         case_refs = set()
-        for listed in httpx.get(f"{gateway}/api/v1/inspections/{inspection_id}/samples", timeout=30).json()["items"]:
-            sample = httpx.get(f"{gateway}/api/v1/samples/{listed['id']}", timeout=30).json()
+        for listed in http.get(f"{gateway}/api/v1/inspections/{inspection_id}/samples").json()["items"]:
+            sample = http.get(f"{gateway}/api/v1/samples/{listed['id']}").json()
             case_refs |= {case["case_ref"] for case in [*sample["selected"], *sample["reserves"]]}
         assert len(case_refs) > 250
         for name in ("gateway", "rating", "sampling"):
@@ -80,4 +82,5 @@ def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, 
             assert '"event": "request"' in log, name
             assert [ref for ref in case_refs if ref in log] == [], name
     finally:
+        http.close()
         asyncio.run(_remove(database_url, inspection_id))

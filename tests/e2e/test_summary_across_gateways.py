@@ -13,6 +13,7 @@ from gateway.caseloads.models import Sample
 from gateway.db import create_engine, create_sessionmaker
 from gateway.inspections.models import Inspection
 from tests.conftest import TEST_ACTOR
+from tests.support.identity import signed_in
 from tests.support.servers import service
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +40,10 @@ def test_a_change_through_one_gateway_shows_in_the_next_summary_read_through_ano
 ):
     env = {"DATABASE_URL": database_url, "GATEWAY_RATING_ENGINE_URL": stack["rating"].url,
            "GATEWAY_SAMPLING_URL": stack["sampling"].url}
-    with service("gateway", "GATEWAY_", tmp_path, env) as other, httpx.Client(timeout=30) as http:
+    with (
+        service("gateway", "GATEWAY_", tmp_path, env) as other,
+        httpx.Client(timeout=30, headers=signed_in(stack["gateway"].url)) as http,
+    ):
         one, two = f"{stack['gateway'].url}/api/v1", f"{other.url}/api/v1"
         unit = ok(http.get(f"{one}/units", params={"code": "N53DRBY"}), 200)["items"][0]
         start = date.today() + timedelta(days=21)

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from gateway.inspections.models import Inspection
 from inspection_shared.clients import RatingEngineClient, SamplingClient
+from tests.conftest import TEST_ADMIN
 from tests.gateway.factories import make_inspection, make_sampled_cases
 
 PROBLEM = "application/problem+json"
@@ -79,7 +80,7 @@ async def test_the_first_put_records_the_assessment_and_answers_201(gateway, ins
     assert body["evidence_note"] == "Assessment of 3 March; OASys review."
     assert body["unanswered"] == SUPERVISION_QUESTIONS[3:]
     assert body["version"] == 1
-    assert body["created_by"] == body["updated_by"] == "system"
+    assert body["created_by"] == body["updated_by"] == TEST_ADMIN
 
     read = await gateway.get(url)
     assert read.status_code == 200

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from tests.conftest import TEST_ADMIN
 from tests.gateway.factories import make_inspection, make_sampled_cases
 from tests.gateway.test_assessments import (
     SUPERVISION_QUESTIONS,
@@ -79,7 +80,7 @@ async def test_a_csv_import_records_every_case(gateway, inspection):
     first = cases[("case_supervision", "X000001")]
     assert first["answers"] == {"2.1.1": "yes", "2.1.2": "no", "2.1.3": "not_applicable"}
     assert (first["evidence_note"], first["attributes"], first["version"]) == ("Assessment of 3 March", {}, 1)
-    assert first["created_by"] == "system"
+    assert first["created_by"] == TEST_ADMIN
     unpaid = cases[("unpaid_work", "U000001")]
     assert unpaid["answers"] == {"3.1.1": "yes", "3.1.2": "yes"}
     assert unpaid["attributes"] == {"unpaid_work_requirement": True}

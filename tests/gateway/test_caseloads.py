@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from gateway.caseloads import frames
 from gateway.caseloads.models import CaseloadFrame
 from inspection_shared.problems import Problem
+from tests.conftest import TEST_ADMIN
 from tests.gateway.factories import make_inspection, make_sample, synthetic_frame
 
 PROBLEM = "application/problem+json"
@@ -70,7 +71,7 @@ async def test_a_csv_frame_is_stored_in_canonical_form_with_its_fingerprint(gate
     assert body["columns"] == ["case_ref", "gender", "rosh_level", "unit"]
     assert body["case_count"] == 3
     assert body["fingerprint"] == hashlib.sha256(canonical).hexdigest()
-    assert (body["uploaded_by"], body["sample_id"]) == ("system", None)
+    assert (body["uploaded_by"], body["sample_id"]) == (TEST_ADMIN, None)
 
     stored = await db_session.scalar(select(CaseloadFrame).where(CaseloadFrame.inspection_id == inspection.id))
     assert gzip.decompress(stored.content) == canonical

@@ -1,10 +1,13 @@
 """A database that cannot be reached: every route answers a 503 problem with Retry-After, never a 500."""
 
+import uuid
+
 import httpx
 import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from tests.support.identity import TEST_SIGNING_KEY_PEM
 from tests.support.servers import free_port
 
 PROBLEM = "application/problem+json"
@@ -13,9 +16,13 @@ PROBLEM = "application/problem+json"
 @pytest.fixture
 async def gateway_without_database():
     # A PostgreSQL URL on a loopback port nothing listens on: every connection is refused.
-    app = create_app(Settings(database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/inspection"))
+    app = create_app(Settings(database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/inspection",
+                              jwt_private_key=TEST_SIGNING_KEY_PEM))
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
+        # A valid token: who it names is read from the database, which cannot be reached.
+        token = app.state.identity.tokens.issue(uuid.uuid4(), uuid.uuid4(), 0)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway",
+                                     headers={"Authorization": f"Bearer {token}"}) as client:
             yield client
 
 

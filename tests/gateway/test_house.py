@@ -20,7 +20,8 @@ from inspection_shared.problems import Conflict
 from tests.conftest import ROOT
 
 GATEWAY = ROOT / "services" / "api" / "src" / "gateway"
-DOMAINS = ["audit", "units", "frameworks", "idempotency", "inspections", "caseloads", "assessments", "ratings", "summaries"]
+DOMAINS = ["audit", "units", "identity", "frameworks", "idempotency", "inspections", "caseloads", "assessments",
+           "ratings", "summaries"]
 """From the bottom up: a domain may use those before it in this list, never those after."""
 
 
@@ -34,10 +35,13 @@ def test_every_api_route_declares_exactly_one_permission():
     assert undeclared == []
 
 
-def test_reads_and_writes_declare_different_permissions_and_only_the_framework_library_is_public():
+def test_reads_and_writes_declare_different_permissions_and_only_the_framework_library_and_sign_in_are_public():
     routes = declared_routes(create_app(Settings(database_url="unused://")), API_PREFIX)
-    public = sorted({r.path for r in routes if r.declarations[0].permission is None})
-    assert public == [f"{API_PREFIX}/frameworks", f"{API_PREFIX}/frameworks/{{framework_id}}"]
+    public = sorted({r.path for r in routes if r.declarations[0].permission is None and not r.declarations[0].signed_in})
+    assert public == [f"{API_PREFIX}/auth/logout", f"{API_PREFIX}/auth/token", f"{API_PREFIX}/frameworks",
+                      f"{API_PREFIX}/frameworks/{{framework_id}}"]
+    signed_in = sorted({r.path for r in routes if r.declarations[0].signed_in})
+    assert signed_in == [f"{API_PREFIX}/me"]
     for route in routes:
         permission = route.declarations[0].permission
         if route.methods & {"POST", "PUT", "PATCH", "DELETE"} and permission is not None:

@@ -341,6 +341,7 @@ async def test_the_summary_takes_a_fixed_handful_of_queries_and_one_while_it_is_
             statements.append(statement)
 
     url = f"{INSPECTIONS}/{rated_inspection['inspection'].id}/summary"
+    assert (await gateway.get("/api/v1/me")).status_code == 200  # the caller's identity is held from now on
     event.listen(db_engine.sync_engine, "before_cursor_execute", record)
     try:
         assert (await gateway.get(url)).status_code == 200

@@ -13,6 +13,7 @@ from gateway.frameworks.models import FrameworkVersion
 from gateway.inspections.models import Inspection, InspectionStatusChange
 from gateway.ratings.models import RatingSnapshot
 from inspection_shared.rating import RatingRequest, StandardEvidence
+from tests.conftest import TEST_ADMIN
 from tests.gateway.factories import make_inspection, make_unit
 
 INSPECTIONS = "/api/v1/inspections"
@@ -110,8 +111,8 @@ async def test_plan_answers_201_with_location_etag_and_the_inspection(gateway, d
         "fieldwork_end": "2027-03-19",
         "published_at": None,
         "current_rating": None,
-        "created_by": "system",
-        "updated_by": "system",
+        "created_by": TEST_ADMIN,
+        "updated_by": TEST_ADMIN,
     }
     assert body["created_at"] == body["updated_at"]
 
@@ -121,7 +122,7 @@ async def test_plan_answers_201_with_location_etag_and_the_inspection(gateway, d
     assert read.headers["etag"] == '"1"'
 
     history = (await gateway.get(f"{INSPECTIONS}/{body['id']}/history")).json()
-    assert [(c["from_status"], c["to_status"], c["changed_by"]) for c in history["items"]] == [(None, "planned", "system")]
+    assert [(c["from_status"], c["to_status"], c["changed_by"]) for c in history["items"]] == [(None, "planned", TEST_ADMIN)]
     assert history["next_cursor"] is None
 
 
@@ -301,7 +302,7 @@ async def test_patch_changes_the_fields_sent_and_bumps_the_etag(gateway, db_sess
     assert (body["lead"], body["title"], body["fieldwork_start"], body["fieldwork_end"]) == (
         "Another Inspector", None, "2027-03-08", "2027-03-26",
     )
-    assert body["updated_by"] == "system" and body["updated_at"] > created["updated_at"]
+    assert body["updated_by"] == TEST_ADMIN and body["updated_at"] > created["updated_at"]
     assert body["created_at"] == created["created_at"]
     assert (await gateway.get(path)).json() == body
     # Sending what is already held changes nothing, not even the ETag.
@@ -419,11 +420,11 @@ async def test_an_inspection_moves_from_planned_to_published(gateway, gateway_ap
 
     history = (await gateway.get(f"{INSPECTIONS}/{inspection_id}/history")).json()["items"]
     assert [(c["from_status"], c["to_status"], c["note"], c["changed_by"]) for c in history] == [
-        (None, "planned", None, "system"),
-        ("planned", "pre_fieldwork", "Announced to the head of service.", "system"),
-        ("pre_fieldwork", "fieldwork", None, "system"),
-        ("fieldwork", "rating", None, "system"),
-        ("rating", "published", "Report published.", "system"),
+        (None, "planned", None, TEST_ADMIN),
+        ("planned", "pre_fieldwork", "Announced to the head of service.", TEST_ADMIN),
+        ("pre_fieldwork", "fieldwork", None, TEST_ADMIN),
+        ("fieldwork", "rating", None, TEST_ADMIN),
+        ("rating", "published", "Report published.", TEST_ADMIN),
     ]
     assert [c["details"] for c in history] == [
         None,
@@ -540,9 +541,9 @@ async def test_every_move_is_recorded_with_the_actor(gateway, db_session):
             select(InspectionStatusChange).where(InspectionStatusChange.inspection_id == inspection.id)
         )
     ).all()
-    assert [(r.from_status, r.to_status, r.changed_by) for r in rows] == [("planned", "pre_fieldwork", "system")]
+    assert [(r.from_status, r.to_status, r.changed_by) for r in rows] == [("planned", "pre_fieldwork", TEST_ADMIN)]
     held = await db_session.get(Inspection, inspection.id, populate_existing=True)
-    assert (held.status, held.updated_by, held.version) == ("pre_fieldwork", "system", 2)
+    assert (held.status, held.updated_by, held.version) == ("pre_fieldwork", TEST_ADMIN, 2)
 
 
 # --- the history, and unknown inspections ------------------------------------------------------------

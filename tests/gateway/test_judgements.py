@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import TEST_ADMIN
 from tests.gateway.factories import make_inspection
 from tests.gateway.test_assessments import problem, set_status
 
@@ -38,7 +39,7 @@ async def test_the_first_put_records_the_judgement_and_answers_201(gateway, insp
         "rating": "good",
         "evidence_summary": "Interviews and the survey.",
     }
-    assert (body["version"], body["created_by"], body["updated_by"]) == (1, "system", "system")
+    assert (body["version"], body["created_by"], body["updated_by"]) == (1, TEST_ADMIN, TEST_ADMIN)
 
     read = await gateway.get(url)
     assert read.status_code == 200

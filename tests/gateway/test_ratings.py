@@ -21,6 +21,7 @@ from gateway.inspections.models import Inspection
 from gateway.ratings.models import RatingSnapshot
 from inspection_shared.clients import RatingEngineClient
 from inspection_shared.rating import RatingRequest
+from tests.conftest import TEST_ADMIN
 from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
 
 API = "/api/v1"
@@ -148,7 +149,7 @@ async def test_a_run_reproduces_the_published_youth_table_and_keeps_the_engines_
         "sequence": 1, "kind": "run", "based_on_id": None, "framework_id": "youth-2021", "framework_version": "2021.1",
     }
     assert (body["overall_rating"], body["overall_score"], body["max_score"]) == ("good", 25, 36)
-    assert (body["rules_version"], body["created_by"], body["reason"]) == ("1.0.0", "system", None)
+    assert (body["rules_version"], body["created_by"], body["reason"]) == ("1.0.0", TEST_ADMIN, None)
     assert body["panel_decisions"] == body["carried_overrides"] == []
     result = body["result"]
     assert ratings(result) == YOUTH_TABLE
@@ -185,7 +186,7 @@ async def test_a_run_reproduces_the_published_youth_table_and_keeps_the_engines_
     assert again.model_dump(mode="json") == result
 
     stored = await db_session.get(RatingSnapshot, uuid.UUID(body["id"]))
-    assert (stored.overall_rating, stored.overall_score, stored.created_by) == ("good", 25, "system")
+    assert (stored.overall_rating, stored.overall_score, stored.created_by) == ("good", 25, TEST_ADMIN)
     await db_session.refresh(inspection)
     assert inspection.current_rating == "good"
     assert inspection.version == 2

@@ -16,6 +16,7 @@ from gateway.inspections.models import Inspection
 from inspection_shared.clients import SamplingClient
 from inspection_shared.sampling import SampleDesign
 from sampling.app import create_app as create_sampling
+from tests.conftest import TEST_ADMIN
 from tests.gateway.factories import make_inspection, make_sample, synthetic_frame
 
 PROBLEM = "application/problem+json"
@@ -100,7 +101,7 @@ async def test_a_draw_with_defaults_is_stored_whole_and_redraws_identically(gate
     assert (sample["sample_type"], sample["inspection_id"], sample["frame_id"]) == (
         "case_supervision", str(inspection.id), frame["id"]
     )
-    assert (sample["substitutions"], sample["drawn_by"]) == (0, "system")
+    assert (sample["substitutions"], sample["drawn_by"]) == (0, TEST_ADMIN)
 
     # Anyone holding the frame and the stored design redraws the same sample.
     async with SamplingClient("http://sampling", transport=httpx.ASGITransport(app=create_sampling())) as sampling:
@@ -358,7 +359,7 @@ async def test_a_case_is_replaced_by_the_next_reserve_of_its_stratum_by_rank(gat
     assert {k: made[k] for k in ("replaced_case_ref", "reserve_case_ref", "reserve_rank", "stratum", "reason",
                                  "substituted_by")} == {
         "replaced_case_ref": chosen[0], "reserve_case_ref": reserves[0]["case_ref"], "reserve_rank": 1,
-        "stratum": stratum, "reason": "Transferred out before fieldwork", "substituted_by": "system",
+        "stratum": stratum, "reason": "Transferred out before fieldwork", "substituted_by": TEST_ADMIN,
     }
     # A reserve brought in may itself be replaced, by the next reserve of the stratum.
     second = (await substitute(gateway, sample, reserves[0]["case_ref"], "Died")).json()

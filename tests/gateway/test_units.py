@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from tests.conftest import TEST_ADMIN
+
 UNITS = "/api/v1/units"
 PROBLEM = "application/problem+json"
 
@@ -59,7 +61,7 @@ async def test_create_answers_201_with_location_etag_and_the_unit(gateway, tag):
         "parent_code": None,
     }
     assert (body["valid_from"], body["valid_to"], body["caseload_size"], body["synthetic"]) == (None, None, None, False)
-    assert body["created_by"] == body["updated_by"] == "system"
+    assert body["created_by"] == body["updated_by"] == TEST_ADMIN
     assert body["created_at"] == body["updated_at"]
 
     read = await gateway.get(response.headers["location"])

@@ -15,6 +15,7 @@ from gateway.cli import main as cli_main
 from gateway.cli import migrate
 from gateway.units.demo import load_demo_units
 from gateway.units.models import Unit
+from tests.conftest import TEST_ADMIN
 
 UNITS = "/api/v1/units"
 IMPORT = f"{UNITS}/import"
@@ -84,7 +85,7 @@ async def test_a_csv_import_creates_every_unit_under_its_parent(gateway, tag):
     assert (units[f"P{tag}1"]["valid_from"], units[f"P{tag}1"]["caseload_size"]) == ("2021-06-26", None)
     assert (units[f"P{tag}2"]["caseload_size"], units[f"P{tag}2"]["synthetic"]) == (1500, False)
     assert {u["id"] for u in report["units"]} == {u["id"] for u in units.values()}
-    assert all(u["created_by"] == "system" for u in units.values())
+    assert all(u["created_by"] == TEST_ADMIN for u in units.values())
 
 
 async def test_importing_the_same_file_again_changes_nothing(gateway, tag):

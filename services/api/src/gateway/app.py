@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from sqlalchemy import text
 
-from gateway.actors import Actor
 from gateway.assessments.router import router as assessments_router
 from gateway.audit.router import router as audit_router
 from gateway.casedata.keys import check_case_keys, load_keys
@@ -17,10 +16,13 @@ from gateway.caseloads.router import router as caseloads_router
 from gateway.db import answer_database_outages, create_engine, create_sessionmaker
 from gateway.engines import engine_clients
 from gateway.frameworks.router import router as frameworks_router
+from gateway.identity.authentication import Identity, authenticate
+from gateway.identity.router import document_sign_in
+from gateway.identity.router import router as identity_router
+from gateway.identity.router import well_known as identity_well_known
 from gateway.inspections.lifecycle import InspectionStatus
 from gateway.inspections.router import router as inspections_router
 from gateway.inspections.transitions import entry_checks
-from gateway.permissions import SYSTEM_ACTOR
 from gateway.ratings import publication
 from gateway.ratings.router import router as ratings_router
 from gateway.settings import Settings
@@ -32,10 +34,6 @@ from inspection_shared.web import create_service_app
 API_PREFIX = "/api/v1"
 
 
-async def _everyone_acts_as_the_system(request: Request) -> Actor:
-    return SYSTEM_ACTOR
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     check_case_keys(settings)  # in production, no start without the case keys
@@ -45,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db_engine = create_engine(settings.resolved_database_url(), settings.database_limits())
         app.state.sessionmaker = create_sessionmaker(app.state.db_engine)
+        app.state.identity = await Identity.open(settings, app.state.db_engine, settings.database_limits())
         app.state.rating_engine, app.state.sampling = engine_clients(settings)
         app.state.summaries = await summary_documents(
             app.state.db_engine, settings.summary_cache_size, settings.database_limits()
@@ -55,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.summaries.aclose()
             await app.state.rating_engine.aclose()
             await app.state.sampling.aclose()
+            await app.state.identity.aclose()
             await app.state.db_engine.dispose()
 
     async def database_ready() -> None:
@@ -78,10 +78,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readiness={"database": database_ready, "rating_engine": rating_engine_ready, "sampling": sampling_ready},
     )
     answer_database_outages(app)
-    app.state.authenticate = _everyone_acts_as_the_system
+    app.state.authenticate = authenticate
     # What a move into a phase rests on, in the domains above inspections (see inspections.transitions).
     app.state.entry_checks = entry_checks({InspectionStatus.PUBLISHED: (publication.rated,)})
-    for router in (frameworks_router, units_router, inspections_router, caseloads_router, assessments_router,
-                   ratings_router, summaries_router, audit_router):
+    # Routes are matched in the order they are included, each tried in turn (about 1 µs each): the summary,
+    # the read dashboards poll, comes first (no other route's path can match its own), and sign-in, account
+    # administration and the audit log, called seldom, last.
+    for router in (summaries_router, frameworks_router, units_router, inspections_router, caseloads_router,
+                   assessments_router, ratings_router, identity_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(identity_well_known)
+    document_sign_in(app, f"{API_PREFIX}/auth/token")
     return app

@@ -1,11 +1,17 @@
-"""Set-up and upkeep: `python -m gateway.cli migrate | load-library | load-demo-units | setup |
-rotate-case-key | purge | audit-verify`; `audit-verify` walks the audit log's hash chain and names the first
-broken link (exit code 1)."""
+"""Set-up and upkeep: `python -m gateway.cli migrate | load-library | load-demo-units | admin | setup |
+rotate-case-key | purge | audit-verify`.
+
+`admin` (and so `setup`, and so `make run`) keeps the administrator named by GATEWAY_ADMIN_EMAIL and
+GATEWAY_ADMIN_PASSWORD: made if missing, given that password, active, holding the admin role. With neither
+set on a development machine it makes `admin@localhost` once, with a generated password printed once.
+`audit-verify` walks the audit log's hash chain and names the first broken link (exit code 1).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import sys
 from pathlib import Path
 
@@ -19,6 +25,9 @@ from gateway.casedata.rotation import rotate_case_keys
 from gateway.casedata.sealing import case_keys
 from gateway.db import create_engine, create_sessionmaker
 from gateway.frameworks.service import import_frameworks
+from gateway.identity import passwords, repository
+from gateway.identity.keys import KeyConfigurationError, refuse_defaults_in_production
+from gateway.identity.service import ensure_administrator
 from gateway.models import Base
 from gateway.permissions import SYSTEM_ACTOR
 from gateway.settings import Settings
@@ -88,18 +97,88 @@ async def audit_verify(database_url: str) -> Verdict:
         await engine.dispose()
 
 
+DEVELOPMENT_ADMIN = "admin@localhost"
+
+
+async def ensure_admin(database_url: str, email: str, password: str | None, name: str = "Administrator") -> bool:
+    """Keep the administrator `email` (see the module's docstring); whether it was made now."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine, SYSTEM_ACTOR).begin() as session:
+            _, made = await ensure_administrator(session, email, password, name)
+    finally:
+        await engine.dispose()
+    return made
+
+
+def _signing_in(settings: Settings, email: str, password: str) -> str:
+    base = f"http://127.0.0.1:{settings.port}/api/v1"
+    return (
+        f"TOKEN=$(curl -s {base}/auth/token -d username={email} -d 'password={password}' "
+        """| python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')\n"""
+        f'curl -s {base}/me -H "Authorization: Bearer $TOKEN"'
+    )
+
+
+def set_up_administrator(settings: Settings, url: str) -> int:
+    email = settings.admin_email.strip() if settings.admin_email else None
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+    if email is not None and password is not None:
+        if fault := passwords.fault(password, email):
+            print(f"GATEWAY_ADMIN_PASSWORD {fault}; no administrator was made or changed.", file=sys.stderr)
+            return 2
+        made = asyncio.run(ensure_admin(url, email, password))
+        print(f"administrator {email.lower()}: {'made' if made else 'kept'} (password from GATEWAY_ADMIN_PASSWORD)")
+        return 0
+    if email is not None or password is not None:
+        print("Set GATEWAY_ADMIN_EMAIL and GATEWAY_ADMIN_PASSWORD together; no administrator was made or changed.",
+              file=sys.stderr)
+        return 2
+    if settings.env == "production":
+        print("GATEWAY_ADMIN_EMAIL and GATEWAY_ADMIN_PASSWORD are not set: the administrators are left as they are.")
+        return 0
+    generated = secrets.token_urlsafe(15)
+    if not asyncio.run(_make_development_admin(url, generated)):
+        print(f"administrator {DEVELOPMENT_ADMIN}: kept (its password was printed when it was made; set "
+              "GATEWAY_ADMIN_EMAIL and GATEWAY_ADMIN_PASSWORD to choose one)")
+        return 0
+    bar = "=" * 100
+    print(f"\n{bar}\nAn administrator was made for this development machine. Its password is shown this once:\n\n"
+          f"    email:     {DEVELOPMENT_ADMIN}\n    password:  {generated}\n\n"
+          f"Sign in (with the services running: make run):\n\n{_signing_in(settings, DEVELOPMENT_ADMIN, generated)}\n\n"
+          "Set GATEWAY_ADMIN_EMAIL and GATEWAY_ADMIN_PASSWORD to choose your own administrator instead.\n"
+          f"{bar}\n", flush=True)
+    return 0
+
+
+async def _make_development_admin(database_url: str, password: str) -> bool:
+    """Make admin@localhost with `password` unless it exists (then it is left as it is); whether it was made."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine, SYSTEM_ACTOR).begin() as session:
+            if await repository.user_by_email(session, DEVELOPMENT_ADMIN) is not None:
+                return False
+            await ensure_administrator(session, DEVELOPMENT_ADMIN, password, "Administrator (development)")
+            return True
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gateway.cli", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["migrate", "load-library", "load-demo-units", "setup", "rotate-case-key", "purge", "audit-verify"],
+        choices=["migrate", "load-library", "load-demo-units", "admin", "setup", "rotate-case-key", "purge",
+                 "audit-verify"],
     )
     args = parser.parse_args(argv)
     settings = Settings()
     try:
         check_case_keys(settings)
-    except CaseKeyError as error:
-        print(f"gateway.cli: {error}", file=sys.stderr)
+        if args.command in ("admin", "setup"):
+            refuse_defaults_in_production(settings)
+    except (CaseKeyError, KeyConfigurationError) as refused:
+        print(f"gateway.cli: {refused}", file=sys.stderr)
         return 2
     url = settings.resolved_database_url()
     if args.command == "audit-verify":
@@ -116,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(rotate_case_key(url))
     if args.command == "purge":
         asyncio.run(purge(url, settings.case_retention_days))
+    if args.command in ("admin", "setup"):
+        return set_up_administrator(settings, url)
     return 0
 
 

@@ -141,12 +141,16 @@ def forbidden(permission: Permission) -> Problem:
 @dataclass(frozen=True)
 class Requires:
     """The dependency a route declares: the caller must hold `permission` on some unit (None: anyone may
-    call). Which units and records it may reach is then decided where each domain reads its rows."""
+    call, or anyone signed in with `signed_in`). Which units and records it may reach is then decided where
+    each domain reads its rows."""
 
     permission: Permission | None
+    signed_in: bool = False
 
     async def __call__(self, actor: CurrentActor) -> Actor | None:
         if self.permission is None:
+            if self.signed_in and actor is None:
+                raise not_signed_in()
             return actor
         if actor is None:
             raise not_signed_in()
@@ -161,6 +165,9 @@ def requires(permission: Permission) -> DependsParam:
 
 PUBLIC = Depends(Requires(None))
 """For routes anyone may call, such as the published framework library."""
+
+SIGNED_IN = Depends(Requires(None, signed_in=True))
+"""For routes about the caller themselves (who am I): any credentials, no particular permission."""
 
 
 def declared_permission(dependencies: list[DependsParam]) -> list[Requires]:

@@ -1,6 +1,7 @@
 """Settings of the gateway, from GATEWAY_* environment variables (and DATABASE_URL)."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -11,11 +12,17 @@ from inspection_shared.settings import ServiceSettings
 
 
 class Settings(CaseDataSettings, ServiceSettings):
-    """The case data settings (GATEWAY_ENV, GATEWAY_CASE_*) are `casedata.keys.CaseDataSettings`."""
+    """The case data settings (GATEWAY_CASE_*) are `casedata.keys.CaseDataSettings`."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+    # An empty variable is an unset one (docker-compose passes `${GATEWAY_ADMIN_EMAIL:-}` through as "").
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", env_ignore_empty=True)
 
     port: int = 8000
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production: refuse to start on a missing or development signing key, missing case keys, or a "
+        "weak admin password.",
+    )
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "GATEWAY_DATABASE_URL"),
@@ -40,6 +47,28 @@ class Settings(CaseDataSettings, ServiceSettings):
     summary_cache_size: int = Field(
         default=256, ge=0, description="Inspection summaries each gateway process keeps rendered (0: none)."
     )
+
+    # Sign-in (see gateway.identity): keys, token lifetimes, refusals of repeated failures, the first admin.
+    jwt_private_key: SecretStr | None = Field(
+        default=None, description="The Ed25519 private key (PEM) that signs access tokens."
+    )
+    jwt_private_key_file: Path | None = Field(default=None, description="A file holding that key, instead.")
+    jwt_retired_public_keys: str | None = Field(
+        default=None, description="Public keys (PEM, one after another) of keys rotated out, still accepted."
+    )
+    jwt_retired_public_keys_file: Path | None = None
+    jwt_issuer: str = Field(default="inspection-gateway", min_length=1, description="The `iss` of every token.")
+    access_token_seconds: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_days: float = Field(default=30, gt=0, le=365)
+    sign_in_account_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins to one account in a window before it is refused (429)."
+    )
+    sign_in_address_failures: int = Field(
+        default=20, ge=1, description="Failed sign-ins from one client address in a window before it is refused."
+    )
+    sign_in_window_seconds: int = Field(default=900, ge=1)
+    admin_email: str | None = Field(default=None, description="The administrator `gateway.cli setup` keeps.")
+    admin_password: SecretStr | None = None
 
     def database_limits(self) -> DatabaseLimits:
         return DatabaseLimits(

@@ -17,6 +17,9 @@
 - **Retention.** A statement that removes case data under the retention policy (`gateway.retention`)
   says so with `retention=True`: it passes the hook like any write (an actor is required; the audit log
   records it), but the who-and-when of the rows it empties stay those of the people who made them.
+- **Announcements.** A write to a table some process keeps in memory (`announcements.announce`) is
+  announced as its transaction commits: by NOTIFY inside that transaction on PostgreSQL, and to this
+  process's subscribers right after the commit.
 - **Clashes.** `flush()` (and `answering_clashes()` around a bulk statement) turns a write that lost a
   race with a concurrent request into the problem the caller should see: a stale version (the row was
   changed since it was read) is a 412, a constraint violation is a 409.
@@ -31,7 +34,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Connection, String, Table, TextClause, event
+from sqlalchemy import Connection, String, Table, TextClause, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
@@ -45,6 +48,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.exc import StaleDataError
 
+from gateway import announcements
 from gateway.actors import NoActor, actor_of
 from gateway.audit import flushes, statements
 from gateway.audit.rows import DELETE, INSERT, UPDATE, Undescribable
@@ -105,10 +109,13 @@ def _stamp_flushed_objects(session: Session, flush_context: UOWTransaction, inst
     if not (session.new or session.dirty or session.deleted):
         return
     actor_of(session)  # refuse any write, deletions included, for nobody
+    for obj in session.deleted:
+        _note_change(session, obj.__table__)
     for inserting, objects in ((True, session.new), (False, session.dirty)):
         for obj in objects:
             if not inserting and not session.is_modified(obj, include_collections=False):
                 continue
+            _note_change(session, obj.__table__)
             for key, value in _stamp_values(session, obj.__table__, inserting=inserting).items():
                 setattr(obj, key, value)
     flushes.before_flush(session)
@@ -152,9 +159,52 @@ def _stamp_statements(state: ORMExecuteState) -> Any:
     if state.execution_options.get(BOOKKEEPING):
         return None
     actor = actor_of(state.session)  # refuse any write for nobody
+    _note_change(state.session, state.statement.table)
     unstamped = state.is_delete or state.execution_options.get(RETENTION)
     stamps = {} if unstamped else _stamp_values(state.session, state.statement.table, inserting=state.is_insert)
     return statements.execute(state, actor, stamps)
+
+
+# --- announcing changes to the tables processes keep in memory ---------------------------------------
+
+_ANNOUNCE = "announce"
+"""Key of a session's `info`: {channel: tables} written in its transaction and not yet announced."""
+
+
+def _note_change(session: Session, table: Table) -> None:
+    channel = announcements.channel_of(table.name)
+    if channel is not None:
+        session.info.setdefault(_ANNOUNCE, {}).setdefault(channel, set()).add(table.name)
+
+
+# Only the outermost transaction announces: a savepoint's end commits nothing yet.
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_in_the_transaction(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the commit's own flush comes after this hook: its writes are noted first
+    pending: dict[str, set[str]] = session.info.get(_ANNOUNCE) or {}
+    if pending and session.get_bind().dialect.name == "postgresql":
+        for channel, tables in pending.items():
+            name, payload = announcements.notification(channel, tables)
+            session.connection().execute(text("SELECT pg_notify(:name, :payload)"), {"name": name, "payload": payload})
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_this_process(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for channel, tables in (session.info.pop(_ANNOUNCE, None) or {}).items():
+        announcements.tell(channel, frozenset(tables))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_what_was_rolled_back(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_ANNOUNCE, None)
 
 
 # --- clashes with concurrent requests ----------------------------------------------------------------

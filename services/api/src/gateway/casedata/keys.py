@@ -38,10 +38,8 @@ class CaseKeyError(RuntimeError):
 class CaseDataSettings(BaseSettings):
     """The gateway's settings for case data (GATEWAY_* like the rest, see `gateway.settings`)."""
 
-    env: str = Field(
-        default="development",
-        description="production: refuse to start on a missing key rather than generate one under ./var/.",
-    )
+    env: str = "development"
+    """`gateway.settings.Settings.env`: in production a missing key refuses the start, never generated."""
     case_keys: SecretStr | None = Field(
         default=None, description="Fernet keys, newest first (or the path of a file holding them)."
     )
