@@ -1,5 +1,5 @@
-"""The shared edge on real server processes: the limits on a request's head, a connection that outlives
-an unexpected error, and a client that goes away mid-request."""
+"""The shared edge on real server processes: the limits on a request's head, a body too slow to come, a
+connection that outlives an unexpected error, and a client that goes away mid-request."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def gateway(logs):
 
 @pytest.fixture(scope="module")
 def edge_app(logs):
-    with service("tests.shared.edge_app", "EDGE_APP_", logs) as running:
+    with service("tests.shared.edge_app", "EDGE_APP_", logs, {"EDGE_APP_BODY_TIMEOUT_SECONDS": "1"}) as running:
         yield running
 
 
@@ -149,6 +149,45 @@ def test_the_limits_are_the_services_settings(logs):
         fits = httpx.get(small.url + "/healthz", headers={"X-A": "a" * 1500}, params={"q": "q" * 400}, timeout=5)
     assert (header[0], url[0], fits.status_code) == (431, 414, 200)
     assert b"over 2048 bytes" in header[2] and b"over 512 bytes" in url[2]
+
+
+def test_a_body_trickling_in_is_a_408_the_client_reads_while_still_sending(edge_app):
+    head = (b"POST /imports HTTP/1.1\r\nHost: edge\r\nContent-Type: text/csv\r\nContent-Length: 1000\r\n"
+            b"X-Request-ID: trickle-2\r\n\r\n")
+    answer, closed = b"", False
+    with socket.create_connection(("127.0.0.1", port(edge_app)), timeout=0.2) as connection:
+        connection.sendall(head)
+        started = time.monotonic()
+        while time.monotonic() - started < 10:
+            try:
+                connection.sendall(b"x")  # five bytes a second, before the answer and after it
+                chunk = connection.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not chunk:
+                closed = True
+                break
+            answer += chunk
+        took = time.monotonic() - started
+    status, headers, body = parse(answer)
+    assert (status, headers["connection"], headers["x-request-id"], closed) == (408, "close", "trickle-2", True)
+    assert httpx.Response(408, content=body).json()["detail"] == (
+        "The request's body took longer than 1 seconds to arrive; send it again on a faster connection."
+    )
+    assert 1 <= took < 3
+
+
+def test_a_client_whose_body_is_too_slow_reads_the_408(edge_app):
+    def slowly():
+        for _ in range(20):
+            yield b"x"
+            time.sleep(0.3)
+
+    response = httpx.post(edge_app.url + "/imports", content=slowly(), headers={"Content-Type": "text/csv"},
+                          timeout=10)
+    assert (response.status_code, response.json()["type"]) == (408, "/problems/request-timeout")
 
 
 def test_an_unexpected_error_leaves_the_connection_open_for_the_next_request(edge_app):

@@ -87,6 +87,12 @@ def create_app():
         body = await request.body()
         return {"bytes": len(body), "head": body[:40].decode("utf-8", "replace")}
 
+    @app.post("/late-reads")
+    async def read_late(request: Request, after: float = 0) -> dict[str, int]:
+        """Waits `after` seconds before it reads its body, as the gateway reads the database first."""
+        await asyncio.sleep(after)
+        return {"bytes": len(await request.body())}
+
     @app.get("/samples/{sample_type}/cases/{case_ref}")
     async def get_case(sample_type: str, case_ref: str) -> None:
         raise NotFound(f"No case {case_ref} in {sample_type}.")

@@ -339,17 +339,18 @@ async def test_readiness_checks_are_timed_out_and_never_show_why(logged):
 
 def test_the_edge_limits_and_the_readiness_timeout_are_settings(monkeypatch):
     defaults = SamplingSettings()
-    assert (defaults.max_request_line_bytes, defaults.max_header_bytes, defaults.readiness_timeout_seconds) == (
-        8 * 1024, 64 * 1024, 2.0
-    )
-    assert create_service_app(title="t", version="1", description="d").state.readiness_timeout == 2.0
+    assert (defaults.max_request_line_bytes, defaults.max_header_bytes, defaults.readiness_timeout_seconds,
+            defaults.body_timeout_seconds) == (8 * 1024, 64 * 1024, 2.0, 60.0)
+    state = create_service_app(title="t", version="1", description="d").state
+    assert (state.readiness_timeout, state.body_timeout) == (2.0, 60.0)
     monkeypatch.setenv("SAMPLING_MAX_HEADER_BYTES", "4096")
     monkeypatch.setenv("SAMPLING_MAX_REQUEST_LINE_BYTES", "1024")
     monkeypatch.setenv("SAMPLING_READINESS_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("SAMPLING_BODY_TIMEOUT_SECONDS", "7.5")
     settings = SamplingSettings()
     protocol = limited_protocol(settings)
     assert (protocol.max_request_line_bytes, protocol.max_header_bytes) == (1024, 4096)
-    assert settings.readiness_timeout_seconds == 0.5
+    assert (settings.readiness_timeout_seconds, settings.body_timeout_seconds) == (0.5, 7.5)
     with pytest.raises(ValueError):
         ServiceSettings(port=1, max_header_bytes=10)
 
@@ -411,3 +412,70 @@ async def test_work_cancelled_because_its_client_went_away_is_not_an_error(app, 
     sent = await call(app, "POST", "/wait-for-client", [{"type": "http.request", "body": b"", "more_body": False}])
     assert (sent, app.state.touched) == ([], ["cancelled"])
     went_away_and_nothing_else(logged)
+
+
+# --- 9. Bodies too slow to come ----------------------------------------------------------------------
+
+
+def trickled(parts: list[bytes], pause: float):
+    async def body():
+        for part in parts:
+            yield part
+            await asyncio.sleep(pause)
+
+    return body()
+
+
+SLOW_BODIES = {
+    "a JSON body a route's model reads": ("/things/1", "application/json", [b'{"note": "a', b'b"}']),
+    "a CSV upload read by uploads": ("/imports", "text/csv", [b"case_ref\n", b"X1\n"]),
+    "a form's file": ("/file-imports", "multipart/form-data; boundary=b",
+                      [b'--b\r\nContent-Disposition: form-data; name="file"; filename="r.csv"\r\n\r\ncase_ref\n',
+                       b"X1\n\r\n--b--\r\n"]),
+}
+
+
+@pytest.mark.parametrize("path, media, parts", SLOW_BODIES.values(), ids=SLOW_BODIES)
+async def test_a_body_too_slow_to_come_is_a_408_problem_that_closes_the_connection(app, client, logged, path, media,
+                                                                                  parts):
+    app.state.body_timeout = 0.3
+    started = time.perf_counter()
+    response = await client.request("PUT" if path.startswith("/things") else "POST", path,
+                                    content=trickled(parts, 5), headers={"content-type": media})
+    assert time.perf_counter() - started < 2
+    body = problem(response, 408)
+    assert body["type"] == "/problems/request-timeout"
+    assert body["detail"] == (
+        "The request's body took longer than 0.3 seconds to arrive; send it again on a faster connection."
+    )
+    assert response.headers["connection"] == "close"
+    assert app.state.touched == []  # no handler ran on half a body
+    assert [e["status"] for e in requests_logged(logged)] == [408]
+
+
+async def test_the_body_is_due_whole_within_the_timeout_however_steadily_its_parts_come(app, client):
+    app.state.body_timeout = 0.5
+    parts = [b'{"note": "', *[b"a"] * 8, b'"}']
+    steady = await client.put("/things/1", content=trickled(parts, 0.1), headers=JSON)
+    assert steady.status_code == 408
+    app.state.body_timeout = 5
+    in_time = await client.put("/things/1", content=trickled(parts, 0.01), headers=JSON)
+    assert (in_time.status_code, in_time.json()["note"]) == (200, "a" * 8)
+
+
+async def test_the_body_timeout_counts_from_the_routes_first_read_of_it(app, client):
+    # The gateway reads the database before it reads an upload: that time is not the client's.
+    app.state.body_timeout = 0.3
+    response = await client.post("/late-reads", params={"after": 0.5}, content=trickled([b"x" * 10], 0.05))
+    assert response.json() == {"bytes": 10}
+
+
+async def test_every_operation_that_takes_a_body_documents_the_408(client):
+    spec = (await client.get("/openapi.json")).json()
+    operations = [op for path in spec["paths"].values() for op in path.values()]
+    with_body = [op for op in operations if "requestBody" in op]
+    assert {op["operationId"] for op in with_body} == {"put_thing", "post_rows", "post_document", "import_file"}
+    assert all(op["responses"]["408"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}
+    } for op in with_body)
+    assert not any("408" in op["responses"] for op in operations if "requestBody" not in op)

@@ -1,9 +1,10 @@
 """The request edge: what every request passes through once, in every service.
 
 `RequestEdgeMiddleware` accepts or generates the request's X-Request-ID, refuses what no route should be
-handed (`request_checks`), logs one line and counts the request, and answers any unexpected error
-itself, as a 500 problem on a connection that stays open. A client that went away is normal, not an
-error.
+handed (`request_checks`) and a body that takes longer than the service's body timeout to come (a 408,
+the connection closed: one place for every body, JSON or upload), logs one line and counts the request,
+and answers any unexpected error itself, as a 500 problem on a connection that stays open. A client that
+went away is normal, not an error.
 
 What reaches the logs is the method, the path (a case reference in it as `{case_ref}`), the status and
 the timing; never a query string, a body, or an exception's message (which may quote either).
@@ -15,11 +16,13 @@ import asyncio
 import functools
 import time
 import uuid
+from collections.abc import Callable
 
 import anyio
 import structlog
 from fastapi import Request
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.datastructures import State
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,7 +36,7 @@ from inspection_shared.logs import (
 from inspection_shared.paths import HEAD_AS_GET, loggable_path, served_template
 from inspection_shared.problem_handlers import problem_response
 from inspection_shared.problems import Problem
-from inspection_shared.request_checks import declares_json, json_body_problem, takes_files, url_problem
+from inspection_shared.request_checks import body_too_slow, declares_json, json_body_problem, takes_files, url_problem
 
 CLIENT_GONE_STATUS = 499
 """The status logged (and counted) for a request whose client went away before its answer (nginx's)."""
@@ -85,24 +88,33 @@ class _Exchange:
     """One request's receive channel as the app sees it, and what the edge learns through it.
 
     A JSON body is checked as its last part is handed over, before the app can parse it: it is read
-    once, by the app, from the server; the edge keeps only references to the parts it has seen.
+    once, by the app, from the server; the edge keeps only references to the parts it has seen. The
+    body is due whole within the body timeout from the app's first read of it (a client trickling it in
+    is refused with a 408); once the body is in, or the answer has begun, reads are not timed.
     """
 
-    __slots__ = ("receive", "scope", "checks_json", "parts", "refusal", "gone", "answered")
+    __slots__ = ("receive", "scope", "checks_json", "parts", "refusal", "gone", "responding", "answered",
+                 "body_timeout", "body_due", "body_read")
 
-    def __init__(self, receive: Receive, scope: Scope, checks_json: bool):
+    def __init__(self, receive: Receive, scope: Scope, checks_json: bool, body_timeout: Callable[[], float]):
         self.receive = receive
         self.scope = scope  # the app's: routing writes the route into it before the body is read
         self.checks_json = checks_json
         self.parts: list[bytes] = []
         self.refusal: Problem | None = None
         self.gone = False  # the client went away before its answer was complete
+        self.responding = False  # the answer has begun
         self.answered = False  # the answer's last part was sent
+        self.body_timeout = body_timeout
+        self.body_due: float | None = None  # the loop's time by which the body must be in
+        self.body_read = False
 
     async def __call__(self) -> Message:
-        message = await self.receive()
+        message = await (self.receive() if self.body_read or self.responding else self._receive_body())
         kind = message["type"]
         if kind == "http.request":
+            if not message.get("more_body", False):
+                self.body_read = True
             if self.checks_json:
                 part = message.get("body", b"")
                 if part:
@@ -117,9 +129,22 @@ class _Exchange:
                         self.refusal = await anyio.to_thread.run_sync(check, body)
                     if self.refusal is not None:
                         raise _BodyRefused()
-        elif kind == "http.disconnect" and not self.answered:
-            self.gone = True
+        elif kind == "http.disconnect":
+            self.body_read = True
+            if not self.answered:
+                self.gone = True
         return message
+
+    async def _receive_body(self) -> Message:
+        """The next part of the body, or the 408 once it is overdue."""
+        if self.body_due is None:
+            self.body_due = asyncio.get_running_loop().time() + self.body_timeout()
+        try:
+            async with asyncio.timeout_at(self.body_due):
+                return await self.receive()
+        except TimeoutError:
+            self.refusal = body_too_slow(self.body_timeout())
+            raise _BodyRefused() from None
 
 
 class RequestEdgeMiddleware:
@@ -131,9 +156,13 @@ class RequestEdgeMiddleware:
     never are, and a case reference in the path is logged as `{case_ref}`.
     """
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics):
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, state: State):
         self.app = app
         self.metrics = metrics
+        self.state = state  # the app's: `body_timeout` is read from it when a body is first read
+
+    def _body_timeout(self) -> float:
+        return self.state.body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,16 +183,15 @@ class RequestEdgeMiddleware:
         head = method == "HEAD"
         # Routes are declared for GET; a HEAD is answered as that GET, without its body.
         app_scope = {**scope, "method": "GET", HEAD_AS_GET: True} if head else scope
-        exchange = _Exchange(receive, app_scope, checks_json)
+        exchange = _Exchange(receive, app_scope, checks_json, self._body_timeout)
         started = time.perf_counter()
         status = 500
-        responding = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, responding
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                responding = True
+                exchange.responding = True
                 headers = message.get("headers", [])
                 message["headers"] = [*(h for h in headers if h[0].lower() != b"x-request-id"), id_header]
             elif message["type"] == "http.response.body":
@@ -191,7 +219,7 @@ class RequestEdgeMiddleware:
                     if exchange.refusal is None:
                         log.error("unhandled error", path=loggable_path(app_scope), error=error_name(error),
                                   traceback=traceback_without_messages(error))
-                        if responding:
+                        if exchange.responding:
                             return  # the answer is cut short; the server closes the connection
                         refusal = Problem(
                             500, "Internal error", f"Quote request id {request_id} when reporting this.",
@@ -201,7 +229,7 @@ class RequestEdgeMiddleware:
             if exchange.gone:
                 status = CLIENT_GONE_STATUS
                 log.info("client went away", path=loggable_path(app_scope))
-            elif refusal is not None and not responding:
+            elif refusal is not None and not exchange.responding:
                 await problem_response(Request(scope), refusal)(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started

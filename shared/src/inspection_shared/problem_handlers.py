@@ -86,7 +86,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 def file_problems_under_problem_json(app: FastAPI) -> None:
-    """Error responses are application/problem+json; FastAPI would also list them as application/json."""
+    """Error responses are application/problem+json; FastAPI would also list them as application/json.
+    An operation that takes a body also lists the edge's 408, for a body too slow to come."""
     build = app.openapi
 
     def openapi() -> dict:
@@ -94,7 +95,13 @@ def file_problems_under_problem_json(app: FastAPI) -> None:
             schema = build()
             for path in schema.get("paths", {}).values():
                 for operation in path.values():
-                    for response in operation.get("responses", {}).values():
+                    responses = operation.get("responses", {})
+                    if "requestBody" in operation and "408" not in responses:
+                        responses["408"] = {
+                            "description": "The body took longer than the service's body timeout to arrive.",
+                            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}},
+                        }
+                    for response in responses.values():
                         content = response.get("content", {})
                         if PROBLEM_JSON in content:
                             content.pop("application/json", None)

@@ -175,3 +175,12 @@ def takes_files(route: Any) -> bool:
     content = request_body.get("content") or {}
     return "multipart/form-data" in content or "text/csv" in content
 
+
+def body_too_slow(seconds: float) -> Problem:
+    """408: the client took longer than `seconds` to send the request's body. The connection is closed:
+    what is left of the body is not read."""
+    return Problem(
+        408, "Request timeout",
+        f"The request's body took longer than {seconds:g} seconds to arrive; send it again on a faster connection.",
+        slug="request-timeout", headers={"Connection": "close"},
+    )

@@ -5,7 +5,9 @@ benchmarked), with limits it lacks: the request's target and its headers are cou
 a request over `max_request_line_bytes` (414) or `max_header_bytes` (431) is refused as soon as it is
 known to be, with a problem, and its connection closed. Without them one 64 MB header was taken in
 whole, a piece at a time, while every other request on the process waited. uvicorn's own answer to
-bytes that are not HTTP (a plain-text 400) is given as a problem too.
+bytes that are not HTTP (a plain-text 400) is given as a problem too. A connection closed after an answer
+given before the request's body was all read (the edge's 408 for a body too slow to come) lingers the
+same way, so that the client, still sending, reads the answer rather than a reset.
 """
 
 from __future__ import annotations
@@ -60,6 +62,22 @@ def not_http(reason: str) -> Problem:
     return Problem(400, "Bad request", f"The request could not be read as HTTP/1.1: {reason}.", slug="bad-request")
 
 
+class _LingeringTransport:
+    """The connection's transport as a request's cycle sees it: its `close` lingers if the request's
+    body is still coming (see `LimitedHttpToolsProtocol.close_after_answer`)."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: LimitedHttpToolsProtocol):
+        self._protocol = protocol
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._protocol.transport, name)
+
+    def close(self) -> None:
+        self._protocol.close_after_answer()
+
+
 class LimitedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with limits on the request line and the headers.
 
@@ -80,13 +98,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._head_read_bytes = 0
         self._refusal: Problem | None = None
+        self._in_message = False  # a request's head or body is still coming
+        self._dropping = False  # what the client still sends is read and dropped until the connection closes
         self._closing: Any = None
 
     # Parser callbacks
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._in_head = True
+        self._in_head = self._in_message = True
         self._requests += 1
         self._target_bytes = self._header_bytes = self._head_read_bytes = 0
 
@@ -107,12 +127,18 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = _LingeringTransport(self)
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        super().on_message_complete()
 
     # Protocol interface
 
     def data_received(self, data: bytes) -> None:
         # uvicorn's, but a request it cannot or will not read is answered by `_refuse`.
-        if self._refusal is not None:
+        if self._dropping or self._refusal is not None:
             return  # what a refused client still sends is dropped until the connection closes
         in_head, requests = self._in_head, self._requests
         self._unset_keepalive_if_required()
@@ -166,6 +192,22 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(b"".join(head) + body)
         # The target and headers are not logged: they may name a case.
         log.warning("request refused", status=problem.status, detail=problem.detail, request_id=request_id)
+        self._linger()
+
+    def close_after_answer(self) -> None:
+        """Close the connection after an answer that closes it: at once, unless the request's body is still
+        coming, when it lingers so that the client reads the answer (a socket closed with unread data is
+        reset, and what was sent before may be lost with it)."""
+        if self._in_message and not self.transport.is_closing():
+            self._linger()
+        else:
+            self.transport.close()
+
+    def _linger(self) -> None:
+        """Shut the writing side, drop what the client still sends, and close after `LINGER_SECONDS`."""
+        self._dropping = True
+        if self._closing is not None:
+            return
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self._closing = self.loop.call_later(LINGER_SECONDS, self.transport.close)
@@ -187,6 +229,7 @@ def serve(build_app: Callable[[], FastAPI], settings: ServiceSettings, *, servic
     configure_logging(service, settings.log_level)
     app = build_app()
     app.state.readiness_timeout = settings.readiness_timeout_seconds
+    app.state.body_timeout = settings.body_timeout_seconds
     freeze_startup_objects()
     uvicorn.run(
         app, host=settings.host, port=settings.port, log_config=None, http=limited_protocol(settings)

@@ -19,3 +19,7 @@ class ServiceSettings(BaseSettings):
     readiness_timeout_seconds: float = Field(
         default=2.0, gt=0, description="How long /readyz waits for each dependency before saying it timed out."
     )
+    body_timeout_seconds: float = Field(
+        default=60.0, gt=0,
+        description="How long a client may take to send a request's body, from the first read of it; longer is a 408.",
+    )

@@ -45,6 +45,9 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 READINESS_TIMEOUT_SECONDS = 2.0
 """How long /readyz waits for each check by default (each service's `readiness_timeout_seconds`)."""
 
+BODY_TIMEOUT_SECONDS = 60.0
+"""How long a client may take to send a request's body by default (each service's `body_timeout_seconds`)."""
+
 log = structlog.get_logger("http")
 
 
@@ -84,13 +87,15 @@ def create_service_app(
     description: str,
     readiness: dict[str, ReadinessCheck] | None = None,
     readiness_timeout: float = READINESS_TIMEOUT_SECONDS,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
     lifespan=None,
     openapi_tags: list[dict] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the house conventions; the service adds its routers.
 
-    `readiness_timeout` bounds each readiness check (`app.state.readiness_timeout`; `server.serve` sets it
-    from the service's settings).
+    `readiness_timeout` bounds each readiness check (`app.state.readiness_timeout`) and `body_timeout` the
+    time a client may take to send a request's body (`app.state.body_timeout`, a 408 past it);
+    `server.serve` sets both from the service's settings.
     """
     app = FastAPI(
         title=title,
@@ -105,6 +110,7 @@ def create_service_app(
         telemetry={"logs": False},
     )
     app.state.readiness_timeout = readiness_timeout
+    app.state.body_timeout = body_timeout
     install_problem_handlers(app)
     file_problems_under_problem_json(app)
     checks = readiness or {}
@@ -142,5 +148,5 @@ def create_service_app(
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(RequestEdgeMiddleware, metrics=metrics)
+    app.add_middleware(RequestEdgeMiddleware, metrics=metrics, state=app.state)
     return app
