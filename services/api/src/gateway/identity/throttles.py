@@ -29,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity.models import SignInThrottle
+from gateway.writes import BOOKKEEPING
 from inspection_shared.problems import Problem
 
 
@@ -37,6 +38,10 @@ class ThrottleLimits:
     account_failures: int = 5
     address_failures: int = 20
     window: timedelta = timedelta(minutes=15)
+
+
+_COUNTERS = {BOOKKEEPING: True}
+"""The counts are the gateway's own counters, not records of anything: the sign-ins themselves are audited."""
 
 
 def _key(kind: str, value: str) -> str:
@@ -67,7 +72,7 @@ async def take_attempt(session: AsyncSession, limits: ThrottleLimits, email: str
                 "resets_at": case((ended, now + limits.window), else_=SignInThrottle.resets_at),
             },
         ).returning(SignInThrottle.failures, SignInThrottle.resets_at)
-        failures, resets_at = (await session.execute(statement)).one()
+        failures, resets_at = (await session.execute(statement, execution_options=_COUNTERS)).one()
         if failures > limit:
             held_back.append((math.ceil((resets_at - now).total_seconds()), whose))
     if held_back:
@@ -75,14 +80,17 @@ async def take_attempt(session: AsyncSession, limits: ThrottleLimits, email: str
     # Counts whose window has ended go, a few at a time; rows another sign-in holds are left for later, so
     # that two sign-ins never wait on each other.
     ended_keys = select(SignInThrottle.key).where(ended).limit(100).with_for_update(skip_locked=True)
-    await session.execute(delete(SignInThrottle).where(SignInThrottle.key.in_(ended_keys)))
+    await session.execute(delete(SignInThrottle).where(SignInThrottle.key.in_(ended_keys)), execution_options=_COUNTERS)
 
 
 async def succeeded(session: AsyncSession, email: str, address: str) -> None:
     """The attempt succeeded: clear the account's count, and take the attempt back from the address's."""
-    await session.execute(delete(SignInThrottle).where(SignInThrottle.key == _key("account", email)))
+    await session.execute(
+        delete(SignInThrottle).where(SignInThrottle.key == _key("account", email)), execution_options=_COUNTERS
+    )
     await session.execute(
         update(SignInThrottle)
         .where(SignInThrottle.key == _key("address", address), SignInThrottle.failures > 0)
-        .values(failures=SignInThrottle.failures - 1)
+        .values(failures=SignInThrottle.failures - 1),
+        execution_options=_COUNTERS,
     )
