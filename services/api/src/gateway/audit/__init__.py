@@ -10,8 +10,9 @@ before and after (for an update, only those that changed). Case references never
 (`masking`). A statement marked bookkeeping is not recorded; one the log cannot describe is refused
 (`rows.Undescribable`), never let through unrecorded.
 
-**Named events** (sign-ins, refused sign-ins, API keys created and revoked) are recorded by the code that
-sees them::
+**Named events** are recorded by the code that sees them: `sign_in`, `sign_in.refused`,
+`sign_in.held_back` and `sign_out` (`gateway.identity.sign_in`, `throttles`), `api_key.created` and
+`api_key.revoked` (`gateway.identity.api_keys`)::
 
     from gateway import audit
 

@@ -1,6 +1,7 @@
 """How a column's value is written into the audit log: as JSON, and never a case reference in clear.
 
-- A column named `case_ref`, `replaced_case_ref` or `reserve_case_ref` is recorded as `MASKED`.
+- A column named `case_ref`, `replaced_case_ref` or `reserve_case_ref` (or their blind indexes) is
+  recorded as `MASKED`, as are the hashes of secrets (`SECRET_COLUMNS`).
 - Binary content (a frame's compressed CSV) is recorded by its SHA-256 and size.
 - A JSON document is recorded by the SHA-256 of its canonical form, unless it is one of the few known to
   hold no case reference (`CLEAR_DOCUMENTS`). So a document added later is kept out of the log until
@@ -33,6 +34,9 @@ CASE_REF_COLUMNS = frozenset({
     # Their blind indexes: keyed, but the same for a case wherever it appears, so they would link entries.
     "case_ref_index", "replaced_case_ref_index", "reserve_case_ref_index",
 })
+SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "key_hash"})
+"""Hashes of passwords, refresh tokens and API keys: recorded as `MASKED`, so that whoever reads the log
+holds nothing to test guesses against."""
 CLEAR_DOCUMENTS = frozenset({
     ("case_assessments", "answers"),  # key question -> yes / no / not_applicable
     ("case_assessments", "attributes"),  # the attributes case filters read
@@ -103,7 +107,7 @@ def _is_json(column: Column) -> bool:
 
 def recorder(table: Table, column: Column) -> Recorder:
     """How the values of `column` are recorded."""
-    if column.name in CASE_REF_COLUMNS:
+    if column.name in CASE_REF_COLUMNS or column.name in SECRET_COLUMNS:
         return _masked
     if any(isinstance(kind, LargeBinary) for kind in _kinds(column)):
         return _binary

@@ -10,6 +10,7 @@ import uuid
 from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import audit
 from gateway.db import utcnow
 from gateway.identity import repository
 from gateway.identity.authentication import API_KEY_PREFIX
@@ -54,6 +55,9 @@ async def create_key(session: AsyncSession, data: ApiKeyCreate) -> ApiKeyCreated
     )
     session.add(key)
     await flush(session, clash="Making the key clashed with a change made at the same time; try again.")
+    await audit.record(session, "api_key.created", "api_keys", key.id,
+                       {"name": key.name, "prefix": key.prefix, "scopes": key.scopes, "unit_id": key.unit_id,
+                        "expires_at": key.expires_at})
     codes = await repository.unit_codes(session, [key.unit_id])
     return ApiKeyCreated(**read(key, codes.get(key.unit_id)).model_dump(), key=secret)  # type: ignore[arg-type]
 
@@ -89,3 +93,4 @@ async def revoke_key(session: AsyncSession, key_id: uuid.UUID) -> None:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await flush(session, clash="Revoking the key clashed with a change made at the same time; try again.")
+        await audit.record(session, "api_key.revoked", "api_keys", key.id, {"name": key.name, "prefix": key.prefix})

@@ -23,6 +23,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import audit
 from gateway.actors import SESSION_KEY, Actor
 from gateway.db import release, utcnow
 from gateway.identity import passwords, repository, throttles
@@ -83,15 +84,27 @@ async def password_grant(
     if account is not None and matched:
         account = await repository.user(session, account.id, fresh=True)  # it may have changed meanwhile
     if not matched or account is None or not account.active:
-        log.info("sign-in refused", user_id=str(account.id) if account is not None else None)
+        why = "no such account" if account is None else "wrong password" if not matched else "account not active"
+        await _refused(session, account.id if account is not None else None, why, address)
         raise oauth_error("invalid_grant", "The email address or password is wrong, or the account is not active.")
     act_for(session, as_person(account))
     if new_hash is not None:
         account.password_hash = new_hash  # made with weaker settings than today's
     await throttles.succeeded(session, email, address)
     answer = await _issue(session, identity, account, uuid.uuid4(), utcnow())
+    await audit.record(session, "sign_in", "users", account.id, {"grant": "password", "address": address})
     log.info("signed in", user_id=str(account.id))
     return answer
+
+
+async def _refused(session: AsyncSession, user_id: uuid.UUID | None, why: str, address: str | None = None) -> None:
+    """Record a refused sign-in, and commit it (with whatever the refusal revoked): the request is then
+    answered with an error, which would roll it back. What was typed as the user name is not kept (now and
+    then it is a password); the account is named when there is one."""
+    details = {"reason": why} | ({"address": address} if address is not None else {})
+    await audit.record(session, "sign_in.refused", "users", user_id, details, actor=SIGN_IN)
+    await session.commit()
+    log.info("sign-in refused", user_id=str(user_id) if user_id is not None else None, reason=why)
 
 
 async def refresh_grant(session: AsyncSession, identity: Identity, refresh_token: str) -> TokenResponse:
@@ -103,7 +116,7 @@ async def refresh_grant(session: AsyncSession, identity: Identity, refresh_token
         held = await repository.refresh_token(session, token_hash)
         if held is not None and held.used_at is not None:
             revoked = await repository.revoke_families(session, now, family_id=held.family_id)
-            await session.commit()
+            await _refused(session, held.user_id, "refresh token used twice: its sign-in revoked")
             log.warning("refresh token used twice: its family is revoked", user_id=str(held.user_id),
                         family_id=str(held.family_id), revoked=revoked)
             raise oauth_error(
@@ -116,7 +129,7 @@ async def refresh_grant(session: AsyncSession, identity: Identity, refresh_token
     account = await repository.user(session, user_id)
     if account is None or not account.active:
         await repository.revoke_families(session, now, family_id=family)
-        await session.commit()
+        await _refused(session, user_id, "account not active")
         raise oauth_error("invalid_grant", "The account this refresh token was issued to is not active.")
     act_for(session, as_person(account))
     return await _issue(session, identity, account, family, now)
@@ -137,19 +150,21 @@ async def sign_out(
         await repository.revoke_families(session, now, user_id=account.id)
         await flush(session, clash="Signing out clashed with a change made at the same time; try again.",
                     changed="the account")
+        await audit.record(session, "sign_out", "users", account.id, {"everywhere": True})
         log.info("signed out everywhere", user_id=str(account.id))
         return
     if refresh_token is not None:
         held = await repository.refresh_token(session, secret_hash(refresh_token))
         if held is None:
             return  # nothing to revoke: answered as a success all the same (RFC 7009)
-        family = held.family_id
+        family, user_id = held.family_id, held.user_id
         if actor is None:
             owner = await repository.user(session, held.user_id)
             act_for(session, as_person(owner) if owner is not None else SIGN_IN)
     elif claims is not None:
-        family = claims.session_id
+        family, user_id = claims.session_id, claims.user_id
     else:
         raise oauth_error("invalid_request", "Send the refresh_token to revoke, or sign out with your access token.")
-    await repository.revoke_families(session, now, family_id=family)
+    if await repository.revoke_families(session, now, family_id=family):
+        await audit.record(session, "sign_out", "users", user_id, {"everywhere": False, "sign_in": str(family)})
     log.info("signed out", family_id=str(family))

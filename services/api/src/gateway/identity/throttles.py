@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import audit
 from gateway.identity.models import SignInThrottle
 from gateway.writes import BOOKKEEPING
 from inspection_shared.problems import Problem
@@ -44,6 +45,9 @@ _COUNTERS = {BOOKKEEPING: True}
 """The counts are the gateway's own counters, not records of anything: the sign-ins themselves are audited."""
 
 
+_WHOSE = {"account": "to this account", "address": "from this address"}
+
+
 def _key(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
@@ -58,13 +62,16 @@ def too_many(seconds: int, whose: str) -> Problem:
 
 async def take_attempt(session: AsyncSession, limits: ThrottleLimits, email: str, address: str, now: datetime) -> None:
     """Count the attempt as a failure to the account and from the address, each in one statement; a 429 if
-    either was at its limit already (the request is then rolled back, and the attempt not counted)."""
+    either was at its limit already (the request is then rolled back, and the attempt not counted, unless
+    it is the first refused in the window: that one is recorded in the audit log and its count kept, so
+    that the next is not the first, and guessing cannot fill the log)."""
     insert = postgres_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     ended = SignInThrottle.resets_at <= now
     held_back = []
-    for key, limit, whose in ((_key("account", email), limits.account_failures, "to this account"),
-                              (_key("address", address), limits.address_failures, "from this address")):
-        statement = insert(SignInThrottle).values(key=key, failures=1, resets_at=now + limits.window)
+    newly_held = {}
+    for kind, value, limit in (("account", email, limits.account_failures),
+                               ("address", address, limits.address_failures)):
+        statement = insert(SignInThrottle).values(key=_key(kind, value), failures=1, resets_at=now + limits.window)
         statement = statement.on_conflict_do_update(
             index_elements=[SignInThrottle.key],
             set_={
@@ -74,8 +81,14 @@ async def take_attempt(session: AsyncSession, limits: ThrottleLimits, email: str
         ).returning(SignInThrottle.failures, SignInThrottle.resets_at)
         failures, resets_at = (await session.execute(statement, execution_options=_COUNTERS)).one()
         if failures > limit:
-            held_back.append((math.ceil((resets_at - now).total_seconds()), whose))
+            held_back.append((math.ceil((resets_at - now).total_seconds()), _WHOSE[kind]))
+            if failures == limit + 1:
+                newly_held[kind] = resets_at
     if held_back:
+        if newly_held:
+            await audit.record(session, "sign_in.held_back", "users", None,
+                               {"held_back": newly_held, "address": address})
+            await session.commit()
         raise too_many(*max(held_back))
     # Counts whose window has ended go, a few at a time; rows another sign-in holds are left for later, so
     # that two sign-ins never wait on each other.
