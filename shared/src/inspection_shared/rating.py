@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator, with_config
 from typing_extensions import NotRequired, TypedDict
 
+from inspection_shared.fields import SentAsNumber
 from inspection_shared.framework import CaseFilter, Framework, KeyQuestionId, Rating, StandardId
 
 Answer = Literal["yes", "no", "not_applicable"]
@@ -28,7 +29,7 @@ KeyQuestionStatus = Literal["rated", "no_applicable_cases"]
 
 CaseRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 AttributeValue = str | int | bool | None
-Confidence = Annotated[float, Field(gt=0, lt=1)]
+Confidence = Annotated[float, Field(gt=0, lt=1), SentAsNumber]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 UnitRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -59,8 +60,10 @@ class CaseAnswers(TypedDict):
 class KeyQuestionCount(_Model):
     """Aggregate figures for one key question, for callers who hold counts rather than cases."""
 
-    yes: int = Field(ge=0)
-    applicable: int = Field(ge=0, description="Cases answered yes or no; not-applicable cases are left out.")
+    yes: Annotated[int, Field(ge=0), SentAsNumber]
+    applicable: Annotated[int, Field(ge=0), SentAsNumber] = Field(
+        description="Cases answered yes or no; not-applicable cases are left out."
+    )
 
 
 class StandardEvidence(_Model):

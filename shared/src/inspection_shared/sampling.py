@@ -11,11 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from inspection_shared.fields import SentAsNumber
+
 ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 FrameValue = str | int | float | bool | None
 """A cell of a caseload frame. Values are compared as text, so `1` in JSON and `1` in a CSV file match."""
 
-Seed = Annotated[int, Field(ge=0, lt=2**64, description="Seed of the draw; the same seed redraws the same sample.")]
+Seed = Annotated[
+    int, Field(ge=0, lt=2**64, description="Seed of the draw; the same seed redraws the same sample."), SentAsNumber
+]
 
 
 class _Request(BaseModel):
@@ -34,22 +38,30 @@ class _Response(BaseModel):
 class Precision(_Request):
     """How precisely a sample should estimate a proportion: the inputs of the sample-size formula."""
 
-    confidence: float = Field(0.80, gt=0, lt=1, description="Two-sided confidence level, e.g. 0.80.")
-    margin: float = Field(0.05, gt=0, le=0.5, description="Margin of error as a proportion, e.g. 0.05 for 5 points.")
-    proportion: float = Field(0.5, gt=0, lt=1, description="Expected proportion; 0.5 is the most cautious.")
-    design_effect: float = Field(1.0, gt=0, description="Variance inflation of the design relative to SRS.")
-    response_rate: float = Field(
-        1.0, gt=0, le=1, description="Expected share of sampled cases that turn out usable (inspectable)."
+    confidence: Annotated[float, Field(gt=0, lt=1), SentAsNumber] = Field(
+        0.80, description="Two-sided confidence level, e.g. 0.80."
+    )
+    margin: Annotated[float, Field(gt=0, le=0.5), SentAsNumber] = Field(
+        0.05, description="Margin of error as a proportion, e.g. 0.05 for 5 points."
+    )
+    proportion: Annotated[float, Field(gt=0, lt=1), SentAsNumber] = Field(
+        0.5, description="Expected proportion; 0.5 is the most cautious."
+    )
+    design_effect: Annotated[float, Field(gt=0), SentAsNumber] = Field(
+        1.0, description="Variance inflation of the design relative to SRS."
+    )
+    response_rate: Annotated[float, Field(gt=0, le=1), SentAsNumber] = Field(
+        1.0, description="Expected share of sampled cases that turn out usable (inspectable)."
     )
 
 
 class SampleSizeRequest(Precision):
     """A precision target and the population it applies to (absent: infinite), or one per stratum."""
 
-    population: int | None = Field(
-        None, ge=1, description="Cases in the population; absent means an infinite population."
+    population: Annotated[int, Field(ge=1), SentAsNumber] | None = Field(
+        None, description="Cases in the population; absent means an infinite population."
     )
-    populations: dict[str, Annotated[int, Field(ge=1)]] | None = Field(
+    populations: dict[str, Annotated[int, Field(ge=1), SentAsNumber]] | None = Field(
         None,
         min_length=1,
         description="Per-stratum precision: the cases in each stratum; each stratum is sized on its own.",
@@ -118,15 +130,15 @@ AllocationMethod = Literal["proportional", "neyman", "equal"]
 
 
 class AllocationRequest(_Request):
-    total: int = Field(ge=0, description="Cases to share out.")
-    populations: dict[str, Annotated[int, Field(ge=0)]] = Field(
+    total: Annotated[int, Field(ge=0), SentAsNumber] = Field(description="Cases to share out.")
+    populations: dict[str, Annotated[int, Field(ge=0), SentAsNumber]] = Field(
         min_length=1, description="Cases in each stratum (or unit)."
     )
     method: AllocationMethod = "proportional"
-    minimum: int = Field(
-        0, ge=0, description="Minimum per stratum (a stratum holding fewer cases gets all of them)."
+    minimum: Annotated[int, Field(ge=0), SentAsNumber] = Field(
+        0, description="Minimum per stratum (a stratum holding fewer cases gets all of them)."
     )
-    std_devs: dict[str, Annotated[float, Field(ge=0)]] | None = Field(
+    std_devs: dict[str, Annotated[float, Field(ge=0), SentAsNumber]] | None = Field(
         None, description="For Neyman allocation: the standard deviation in each stratum."
     )
 
@@ -200,7 +212,9 @@ UnitMode = Literal["overall", "per_unit"]
 class SampleDesign(_Request):
     """How to draw a case sample from a caseload frame (domain.md section 4)."""
 
-    size: int | None = Field(None, ge=1, description="A fixed sample size. Give this or precision.")
+    size: Annotated[int, Field(ge=1), SentAsNumber] | None = Field(
+        None, description="A fixed sample size. Give this or precision."
+    )
     precision: Precision | None = Field(
         None, description="Size the sample from the eligible frame to this precision. Give this or size."
     )
@@ -211,13 +225,15 @@ class SampleDesign(_Request):
         description="overall: one sample across all units with min_per_unit each; "
         "per_unit: each unit sized to its own precision.",
     )
-    min_per_unit: int = Field(0, ge=0, description="Minimum cases per unit (overall mode).")
-    min_per_stratum: int = Field(0, ge=0, description="Minimum cases per stratum.")
+    min_per_unit: Annotated[int, Field(ge=0), SentAsNumber] = Field(0, description="Minimum cases per unit (overall mode).")
+    min_per_stratum: Annotated[int, Field(ge=0), SentAsNumber] = Field(0, description="Minimum cases per stratum.")
     eligibility: EligibilityWindow | None = None
     exclude: list[ExclusionFilter] = Field(default_factory=list, description="Exclusion filters, applied in order.")
-    reserves_per_stratum: int | None = Field(None, ge=0, description="Ordered reserves per sampled stratum.")
-    reserve_ratio: float | None = Field(
-        None, gt=0, le=10, description="Reserves per sampled stratum as a ratio of its sample, rounded up."
+    reserves_per_stratum: Annotated[int, Field(ge=0), SentAsNumber] | None = Field(
+        None, description="Ordered reserves per sampled stratum."
+    )
+    reserve_ratio: Annotated[float, Field(gt=0, le=10), SentAsNumber] | None = Field(
+        None, description="Reserves per sampled stratum as a ratio of its sample, rounded up."
     )
     seed: Seed | None = Field(None, description="Absent: the service picks one and returns it.")
     carried: list[ColumnName] = Field(
@@ -369,12 +385,14 @@ class SampleResult(_Response):
 
 class UnitCandidate(_Request):
     id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    size: float | None = Field(None, ge=0, description="Size or concern measure; needed for pps.")
+    size: Annotated[float, Field(ge=0), SentAsNumber] | None = Field(
+        None, description="Size or concern measure; needed for pps."
+    )
 
 
 class UnitSelectionRequest(_Request):
     units: list[UnitCandidate] = Field(min_length=1)
-    k: int = Field(ge=1, description="Units to choose, must-include units counted.")
+    k: Annotated[int, Field(ge=1), SentAsNumber] = Field(description="Units to choose, must-include units counted.")
     method: Literal["srs", "pps"] = "srs"
     include: list[str] = Field(default_factory=list, description="Units that must be chosen.")
     seed: Seed | None = None

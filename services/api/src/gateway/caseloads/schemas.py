@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from gateway.pagination import PageQuery
+from inspection_shared.fields import SentAsNumber
 from inspection_shared.sampling import (
     BalanceRow,
     ColumnName,
@@ -123,7 +124,9 @@ class SampleDrawRequest(BaseModel):
     )
 
     sample_type: SampleTypeId = Field(description="A sample type the pinned framework names, with a frame uploaded.")
-    size: int | None = Field(None, ge=1, description="A fixed sample size. Give this or precision.")
+    size: Annotated[int, Field(ge=1), SentAsNumber] | None = Field(
+        None, description="A fixed sample size. Give this or precision."
+    )
     precision: Precision | None = Field(
         None,
         description="Size the sample from the eligible frame to this precision. "
@@ -137,18 +140,18 @@ class SampleDrawRequest(BaseModel):
         description="Column holding the delivery unit. Default: `unit` when the frame has it; null for none.",
     )
     unit_mode: UnitMode = "overall"
-    min_per_unit: int = Field(0, ge=0, description="Minimum cases per unit (overall mode).")
-    min_per_stratum: int = Field(0, ge=0, description="Minimum cases per stratum.")
+    min_per_unit: Annotated[int, Field(ge=0), SentAsNumber] = Field(0, description="Minimum cases per unit (overall mode).")
+    min_per_stratum: Annotated[int, Field(ge=0), SentAsNumber] = Field(0, description="Minimum cases per stratum.")
     eligibility: EligibilityRequest | None = Field(None, description="A window on the frame's start_date column.")
     exclude: list[ExclusionFilter] = Field(default_factory=list, description="Exclusion filters, applied in order.")
-    reserves_per_stratum: int | None = Field(
-        None, ge=0, le=1000, description="Ordered reserves per sampled stratum. Default 2 (unless reserve_ratio)."
+    reserves_per_stratum: Annotated[int, Field(ge=0, le=1000), SentAsNumber] | None = Field(
+        None, description="Ordered reserves per sampled stratum. Default 2 (unless reserve_ratio)."
     )
-    reserve_ratio: float | None = Field(
-        None, gt=0, le=10, description="Reserves per sampled stratum as a ratio of its sample, rounded up."
+    reserve_ratio: Annotated[float, Field(gt=0, le=10), SentAsNumber] | None = Field(
+        None, description="Reserves per sampled stratum as a ratio of its sample, rounded up."
     )
-    seed: int | None = Field(
-        None, ge=0, lt=MAX_SEED, description="Seed of the draw. Absent: one is chosen and stored with the sample."
+    seed: Annotated[int, Field(ge=0, lt=MAX_SEED), SentAsNumber] | None = Field(
+        None, description="Seed of the draw. Absent: one is chosen and stored with the sample."
     )
 
     @model_validator(mode="after")

@@ -14,11 +14,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
 )
 
 from gateway.pagination import PageQuery
 from gateway.permissions import Permission, Role
+from inspection_shared.fields import Flag, Omittable
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -71,16 +71,9 @@ class UserUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": False}]})
 
-    name: PersonName | None = None
-    active: bool | None = None
-    password: Password | None = None
-
-    @model_validator(mode="after")
-    def _not_null(self) -> UserUpdate:
-        for field in ("name", "active", "password"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null; leave it out to keep it")
-        return self
+    name: Omittable[PersonName] = None
+    active: Omittable[Flag] = None
+    password: Omittable[Password] = None
 
 
 class GrantCreate(BaseModel):

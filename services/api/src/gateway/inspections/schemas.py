@@ -13,7 +13,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
 )
 
 from gateway.inspections.lifecycle import (
@@ -22,6 +21,7 @@ from gateway.inspections.lifecycle import (
     InspectionType,
 )
 from gateway.pagination import PageQuery
+from inspection_shared.fields import Omittable
 from inspection_shared.framework import FrameworkId
 from inspection_shared.rating import OverallRatingValue
 
@@ -103,21 +103,14 @@ class InspectionUpdate(BaseModel):
         json_schema_extra={"examples": [{"lead": "Lead inspector, Midlands team"}, {"fieldwork_end": "2027-03-12"}]},
     )
 
-    unit_id: uuid.UUID | None = None
-    framework_id: FrameworkId | None = None
-    type: InspectionType | None = None
+    unit_id: Omittable[uuid.UUID] = None
+    framework_id: Omittable[FrameworkId] = None
+    type: Omittable[InspectionType] = None
     title: ShortText | None = None
     lead: ShortText | None = None
-    partner_inspectorates: PartnerList | None = None
+    partner_inspectorates: Omittable[PartnerList] = None
     fieldwork_start: date | None = Field(default=None, description=FIELDWORK_DESCRIPTION)
     fieldwork_end: date | None = Field(default=None, description=FIELDWORK_DESCRIPTION)
-
-    @field_validator("unit_id", "framework_id", "type", "partner_inspectorates")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
 
 class InspectionRead(BaseModel):

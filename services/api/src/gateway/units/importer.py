@@ -29,6 +29,7 @@ from gateway.units.schemas import (
 from gateway.units.service import clash
 from gateway.writes import flush
 from inspection_shared.bulk_import import RowRef, nothing_imported, read_header, readable_csv
+from inspection_shared.fields import FROM_TEXT
 from inspection_shared.problems import FieldError, InvalidInput
 
 MAX_ROWS = 10_000
@@ -58,9 +59,9 @@ def _field_of(loc: tuple[Any, ...]) -> str | None:
     return str(loc[0]) if loc else None
 
 
-def _parse_row(parsed: ParsedImport, ref: RowRef, raw: dict[str, Any]) -> None:
+def _parse_row(parsed: ParsedImport, ref: RowRef, raw: dict[str, Any], *, from_text: bool = False) -> None:
     try:
-        unit = UnitImportRow.model_validate(raw)
+        unit = UnitImportRow.model_validate(raw, context=FROM_TEXT if from_text else None)
     except ValidationError as invalid:
         code = raw.get("code") if isinstance(raw.get("code"), str) else None
         for error in invalid.errors():
@@ -115,7 +116,7 @@ def parse_csv(text: str) -> ParsedImport:
                     raw[name] = False
                 elif name not in REQUIRED_COLUMNS:  # a blank required cell reads as missing
                     raw[name] = None
-            _parse_row(parsed, ref, raw)
+            _parse_row(parsed, ref, raw, from_text=True)
     if not parsed.rows and not parsed.errors:
         raise InvalidInput("The file holds no units.", [FieldError(field="body", message="no rows after the header")])
     return parsed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,7 @@ from pydantic import (
 
 from gateway.pagination import PageQuery
 from gateway.units.rules import UnitType, canonical_nation
+from inspection_shared.fields import Flag, Omittable, SentAsNumber
 
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]*$")
 
@@ -63,7 +64,9 @@ Nation = Annotated[
 ]
 MAX_CASELOAD = 1_000_000
 """Far above any unit's caseload (the national probation caseload is about 250,000): catches slips."""
-CaseloadSize = Annotated[int, Field(ge=0, le=MAX_CASELOAD, description="Cases under supervision, where known.")]
+CaseloadSize = Annotated[
+    int, Field(ge=0, le=MAX_CASELOAD, description="Cases under supervision, where known."), SentAsNumber
+]
 SearchText = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_control_characters)]
 
 VALID_TO_DESCRIPTION = "Last day the unit is in service (inclusive); empty while it is current."
@@ -100,35 +103,28 @@ class UnitCreate(BaseModel):
     valid_from: date | None = Field(default=None, description="First day the unit is in service.")
     valid_to: date | None = Field(default=None, description=VALID_TO_DESCRIPTION)
     caseload_size: CaseloadSize | None = None
-    synthetic: bool = Field(default=False, description="Invented for demonstrations; not a real unit.")
+    synthetic: Flag = Field(default=False, description="Invented for demonstrations; not a real unit.")
 
     _valid_to_in_order = field_validator("valid_to")(_dates_in_order)
 
 
 class UnitUpdate(BaseModel):
-    """Only the fields sent change; `null` clears a field that may be empty."""
+    """Only the fields sent change; `null` clears a field that may be empty (the others may only be left out)."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"name": "Derby", "valid_to": "2025-03-31"}, {"caseload_size": 2150}]},
     )
 
-    code: UnitCode | None = None
-    name: UnitName | None = None
-    type: UnitType | None = None
-    nation: Nation | None = None
+    code: Omittable[UnitCode] = None
+    name: Omittable[UnitName] = None
+    type: Omittable[UnitType] = None
+    nation: Omittable[Nation] = None
     parent_id: uuid.UUID | None = None
     valid_from: date | None = None
     valid_to: date | None = Field(default=None, description=VALID_TO_DESCRIPTION)
     caseload_size: CaseloadSize | None = None
-    synthetic: bool | None = None
-
-    @field_validator("code", "name", "type", "nation", "synthetic")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
+    synthetic: Omittable[Flag] = None
 
     _valid_to_in_order = field_validator("valid_to")(_dates_in_order)
 
@@ -216,7 +212,7 @@ class UnitImportRow(BaseModel):
     valid_from: date | None = None
     valid_to: date | None = Field(default=None, description=VALID_TO_DESCRIPTION)
     caseload_size: CaseloadSize | None = None
-    synthetic: bool = False
+    synthetic: Flag = False
 
     _valid_to_in_order = field_validator("valid_to")(_dates_in_order)
 
