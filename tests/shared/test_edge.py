@@ -161,6 +161,17 @@ async def test_malformed_json_says_where_it_broke(client):
     ]
 
 
+@pytest.mark.parametrize("path", ["/file-imports", "/imports"])
+async def test_a_form_that_cannot_be_read_is_a_documented_422_not_a_400(client, path):
+    # Found by schemathesis: Starlette refuses a multipart body without its boundary with a bare 400.
+    response = await client.post(path, content=b"--x\r\n", headers={"content-type": "multipart/form-data"})
+    body = problem(response, 422)
+    assert body["detail"] == "The body could not be read: Missing boundary in multipart."
+    assert body["errors"] == [{"field": "body", "message": "Missing boundary in multipart"}]
+    spec = (await client.get("/openapi.json")).json()
+    assert "422" in spec["paths"]["/file-imports"]["post"]["responses"]
+
+
 async def test_json_that_is_not_utf8_is_refused_saying_where(client):
     for path in ("/things/1", "/imports"):
         method = client.put if path.startswith("/things") else client.post

@@ -1,8 +1,9 @@
 """Every error answered as an RFC 9457 problem (`application/problem+json`), and documented as one.
 
 A raised `Problem` is answered as itself; an engine core's `InputFault` and a request FastAPI could not
-validate as a 422 naming each field (a body that is not JSON, with its line and column); a 404 or 405
-of the router as a problem too, the 405 with an `Allow` header naming every method of the path.
+validate as a 422 naming each field (a body that is not JSON, with its line and column, or a form that
+cannot be read); a 404 or 405 of the router as a problem too, the 405 with an `Allow` header naming every
+method of the path.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from inspection_shared.request_checks import not_json
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
     body = problem.body(instance=request.url.path).model_dump(mode="json", exclude_none=True)
     return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers)
+
+
+def unreadable_body(reason: str | None) -> InvalidInput:
+    """422: the body could not be read as its media type (a form without its boundary, a part cut short)."""
+    reason = (reason or "unreadable").rstrip(".")
+    return InvalidInput(f"The body could not be read: {reason}.", [FieldError(field="body", message=reason)])
 
 
 def _field_path(loc: tuple) -> str:
@@ -75,6 +82,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else None
         headers = dict(exc.headers or {})
+        if exc.status_code == 400:
+            # Only the framework raises these (our code raises problems): a body it could not read, such as a
+            # form without its boundary. Like JSON that cannot be read, that is the documented 422.
+            return problem_response(request, unreadable_body(detail))
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No resource at {request.url.path}"
         elif exc.status_code == 405:
