@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run setup test bench demo check-contracts clean purge
+.PHONY: install run setup test fuzz bench demo check-contracts clean purge
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -29,6 +29,10 @@ run: setup  ## start all three services in the foreground (Ctrl-C stops them)
 
 test: install  ## the whole suite: PostgreSQL (TEST_DATABASE_URL) and the embedded SQLite path
 	$(PY) -m pytest
+
+FUZZ_EXAMPLES ?= 500
+fuzz: install  ## each service against its own OpenAPI document (schemathesis), FUZZ_EXAMPLES random requests per operation
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz -p no:cacheprovider
 
 bench: install  ## performance figures, each beside a reference measured in the same run
 	$(PY) -m bench
