@@ -1,9 +1,9 @@
 """Faults in a request's input as the engines' cores raise them: plain data, free of HTTP.
 
 A core that cannot meet a request as asked raises `InputFault` (or its service's subclass of it) with a
-one-line `detail` and every `Fault` it found. The cores know nothing of responses: `inspection_shared.web`
-answers an `InputFault` in every service as the 422 problem `/problems/invalid-input`, its faults listed
-under `errors`.
+one-line `detail` and every `Fault` it found. The cores know nothing of responses: the shared edge
+(`inspection_shared.problem_handlers`) answers an `InputFault` in every service as the 422 problem
+`/problems/invalid-input`, its faults listed under `errors`.
 """
 
 from __future__ import annotations
