@@ -17,6 +17,7 @@ from gateway.audit.models import AuditEntry
 from gateway.units.models import Unit
 from tests.conftest import ROOT
 from tests.e2e.test_faults import _run
+from tests.support.identity import sign_in
 from tests.support.servers import service
 
 pytestmark = pytest.mark.e2e
@@ -24,9 +25,9 @@ pytestmark = pytest.mark.e2e
 UNITS = 24
 
 
-async def _write_at_once(urls: list[str], prefix: str) -> list[int]:
+async def _write_at_once(urls: list[str], prefix: str, auth: dict[str, str]) -> list[int]:
     """Create units through both gateways at once, then rename each with its ETag, again all at once."""
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as client:
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64), headers=auth) as client:
         created = await asyncio.gather(*(
             client.post(f"{urls[n % 2]}/api/v1/units", json={
                 "code": f"{prefix}{n:03d}", "name": f"Audited {n}", "type": "region", "nation": "England"})
@@ -64,13 +65,15 @@ def test_parallel_requests_through_two_gateways_leave_one_valid_chain(database_u
            "GATEWAY_SAMPLING_URL": "http://127.0.0.1:9"}
     try:
         with service("gateway", "GATEWAY_", tmp_path, env) as one, service("gateway", "GATEWAY_", tmp_path, env) as two:
-            statuses = asyncio.run(_write_at_once([one.url, two.url], prefix))
+            auth = {"Authorization": f"Bearer {sign_in(one.url)['access_token']}"}  # honoured by both gateways
+            admin_id = httpx.get(f"{two.url}/api/v1/me", headers=auth, timeout=30).json()["id"]
+            statuses = asyncio.run(_write_at_once([one.url, two.url], prefix, auth))
             assert statuses == [201] * UNITS + [200] * UNITS, statuses
             assert "Traceback" not in one.log() + two.log()
 
         entries = _entries_about(database_url, prefix)
         assert sorted(e.action for e in entries) == ["insert"] * UNITS + ["update"] * UNITS
-        assert all(e.request_id and e.actor_id == "system" for e in entries)
+        assert all(e.request_id and e.actor_id == admin_id for e in entries)
         ids = sorted(e.id for e in entries)  # nothing else wrote meanwhile: one run of the chain, no gap
         assert ids == list(range(ids[0], ids[0] + 2 * UNITS))
         verified = subprocess.run(

@@ -25,20 +25,24 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway.app import create_app
-from gateway.cli import alembic_config, load_library, migrate
+from gateway.cli import alembic_config, ensure_admin, load_library, migrate
 from gateway.db import create_engine, create_sessionmaker
+from gateway.identity.authentication import Identity
+from gateway.identity.keys import load as load_signing_keys
 from gateway.inspections.models import Inspection
 from gateway.ratings.models import RatingSnapshot
 from gateway.settings import Settings
 from gateway.summaries.documents import SummaryDocuments
 from tests.conftest import (
     TEST_ACTOR,
+    TEST_SETTINGS,
     _admin,
     _create_postgres_database,
     _postgres_skip_reason,
     engine_clients_in_process,
 )
 from tests.gateway.inspection_run import PREFIX, read_back, run_inspection
+from tests.support.identity import ADMIN_EMAIL, ADMIN_PASSWORD
 
 REFERENCE = re.compile(rf"{PREFIX}\d{{6}}")
 GZIP = b"\x1f\x8b"
@@ -51,6 +55,7 @@ def scratch_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
         url = f"sqlite+aiosqlite:///{tmp_path / 'at-rest.db'}"
         migrate(url)
         asyncio.run(load_library(url))
+        asyncio.run(ensure_admin(url, ADMIN_EMAIL, ADMIN_PASSWORD))
         yield url
         return
     created = _create_postgres_database()
@@ -60,6 +65,7 @@ def scratch_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     try:
         migrate(url)
         asyncio.run(load_library(url))
+        asyncio.run(ensure_admin(url, ADMIN_EMAIL, ADMIN_PASSWORD))
         yield url
     finally:
         asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
@@ -67,8 +73,10 @@ def scratch_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
 @asynccontextmanager
 async def gateway_on(url: str, engine_apps) -> AsyncIterator[httpx.AsyncClient]:
-    """The gateway in process on the database at `url`, each request's writes committed."""
+    """The gateway in process on the database at `url`, each request's writes committed, signed in as its
+    administrator."""
     app = create_app(Settings(database_url=url))
+    app.state.identity = Identity.configured(TEST_SETTINGS, load_signing_keys(TEST_SETTINGS))
     engine = create_engine(url)
     app.state.db_engine = engine
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
@@ -76,6 +84,9 @@ async def gateway_on(url: str, engine_apps) -> AsyncIterator[httpx.AsyncClient]:
     app.state.summaries = SummaryDocuments(None, capacity=16)
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as client:
+            signed_in = await client.post("/api/v1/auth/token", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+            assert signed_in.status_code == 200, signed_in.text
+            client.headers["Authorization"] = f"Bearer {signed_in.json()['access_token']}"
             yield client
     finally:
         for client in (app.state.rating_engine, app.state.sampling):
@@ -176,6 +187,7 @@ async def test_the_migration_seals_what_is_held_and_its_downgrade_opens_it(scrat
     assert _references(repr(results).encode()) >= {c["case_ref"] for c in _selected(before)}
 
     await asyncio.to_thread(command.upgrade, config, "head")
+    await ensure_admin(scratch_database, ADMIN_EMAIL, ADMIN_PASSWORD)  # accounts came after the sealing step
     async with gateway_on(scratch_database, engine_apps) as client:
         assert await read_back(client, run) == before
     if scratch_database.startswith("sqlite"):
