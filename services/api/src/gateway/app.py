@@ -23,6 +23,7 @@ from gateway.identity.router import well_known as identity_well_known
 from gateway.inspections.lifecycle import InspectionStatus
 from gateway.inspections.router import router as inspections_router
 from gateway.inspections.transitions import entry_checks
+from gateway.permissions import document_refusals
 from gateway.ratings import publication
 from gateway.ratings.router import router as ratings_router
 from gateway.settings import Settings
@@ -89,4 +90,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(identity_well_known)
     document_sign_in(app, f"{API_PREFIX}/auth/token")
+    document_refusals(app)
     return app

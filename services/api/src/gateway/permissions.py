@@ -22,7 +22,7 @@ from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from gateway.actors import Actor, CurrentActor
-from inspection_shared.problems import Problem
+from inspection_shared.problems import PROBLEM_JSON, Problem
 
 
 class Permission(StrEnum):
@@ -189,3 +189,28 @@ def declared_routes(app: FastAPI, prefix: str) -> list[DeclaredRoute]:
         for context in iter_route_contexts(app.router.routes)
         if context.path.startswith(prefix) and isinstance(context.route, APIRoute)
     ]
+
+
+def document_refusals(app: FastAPI) -> None:
+    """List in the app's OpenAPI document the refusals each route's declaration gives: 401 on every route
+    that reads its caller (credentials that are not good, on any of them; none, where a caller is needed)
+    and 403 where a permission is needed."""
+    build = app.openapi
+    problem = {"content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
+
+    def openapi() -> dict:
+        fresh = app.openapi_schema is None
+        schema = build()
+        if fresh:
+            for route in declared_routes(app, "/"):
+                for method in route.methods if route.declarations else ():
+                    responses = schema["paths"].get(route.path, {}).get(method.lower(), {}).get("responses")
+                    if responses is None:
+                        continue
+                    responses.setdefault("401", {"description": "Not signed in, or credentials that are not good.",
+                                                 **problem})
+                    if any(d.permission is not None for d in route.declarations):
+                        responses.setdefault("403", {"description": "The caller lacks the permission.", **problem})
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
