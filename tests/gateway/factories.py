@@ -68,12 +68,12 @@ async def make_inspection(
 
 
 async def make_account(
-    session: AsyncSession, role: Role | None = None, unit: Unit | None = None, *, active: bool = True
+    session: AsyncSession, role: Role | None = None, unit: Unit | None = None, *, active: bool = True, **fields
 ) -> User:
     """An account (its password `tests.support.identity.ADMIN_PASSWORD`) holding `role` on `unit` (admin: everywhere)."""
     tag = uuid.uuid4().hex[:8]
     user = User(email=f"person-{tag}@justice.example", name=f"Person {tag}", password_hash=known_hash(),
-                active=active, token_generation=0)
+                active=active, token_generation=0, **fields)
     session.add(user)
     await session.flush()
     if role is not None:
