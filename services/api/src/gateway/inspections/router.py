@@ -173,7 +173,7 @@ def _team_etag(response: Response, version: str | None) -> None:
     responses={200: {"headers": _TEAM_ETAG_HEADER}, **problem_responses(404, 422)},
     dependencies=[requires(Permission.INSPECTIONS_READ)],
 )
-async def get_team(inspection_id: uuid.UUID, response: Response, session: SessionDep) -> TeamRead:
+async def get_inspection_team(inspection_id: uuid.UUID, response: Response, session: SessionDep) -> TeamRead:
     team, version = await teams.read_team(session, inspection_id)
     _team_etag(response, version)
     return team
@@ -193,7 +193,7 @@ async def get_team(inspection_id: uuid.UUID, response: Response, session: Sessio
     responses={200: {"headers": _TEAM_ETAG_HEADER}, **problem_responses(404, 409, 412, 422, 428)},
     dependencies=[requires(Permission.TEAMS_WRITE)],
 )
-async def set_team(
+async def set_inspection_team(
     inspection_id: uuid.UUID, data: TeamWrite, response: Response, session: SessionDep, if_match: IfMatch = None
 ) -> TeamRead:
     team, version = await teams.set_team(session, inspection_id, data, if_match)
