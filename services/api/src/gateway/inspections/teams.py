@@ -90,15 +90,16 @@ def team_version(members: Iterable[tuple[uuid.UUID, str]]) -> str | None:
     return hashlib.sha256("\n".join(held).encode()).hexdigest()[:20] if held else None
 
 
-async def _accounts(session: AsyncSession, inspection: Inspection, user_ids: list[uuid.UUID]
-                    ) -> tuple[dict[uuid.UUID, Account], str]:
+async def _accounts(
+    session: AsyncSession, inspection: Inspection, user_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, Account], str]:
     """The accounts named, as the rule sees them, and the code of the inspection's unit."""
     unit = await units.get(session, inspection.unit_id)
     assert unit is not None  # pinned by a foreign key
-    above = {u.id for u in await units.ancestry(session, unit)}
+    covering = {u.id for u in await units.ancestry(session, unit)}  # a grant on any of these covers it
     accounts = {
         user.id: Account(user.email, user.active, frozenset(
-            grant.role for grant in user.grants if grant.unit_id is None or grant.unit_id in above
+            grant.role for grant in user.grants if grant.unit_id is None or grant.unit_id in covering
         ))
         for user in (await identity.users_with_grants(session, user_ids)).values()
     }
