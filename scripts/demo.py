@@ -1,8 +1,9 @@
 """`make demo`: one inspection run end to end through the gateway's public API, printed as a report would.
 
 It uses the demo units that `make run` loaded and a synthetic caseload (clearly labelled synthetic: no
-real person's data), then plans the inspection, uploads the caseloads, draws the samples, records
-generated case answers and domain-one judgements, rates, lets the panel decide, and publishes.
+real person's data), then plans the inspection, puts the one signed in on its team as lead inspector,
+uploads the caseloads, draws the samples, records generated case answers and domain-one judgements,
+rates, lets the panel decide, and publishes.
 Run it against the services `make run` started: GATEWAY_URL (default http://127.0.0.1:8000). It signs in
 as the administrator GATEWAY_ADMIN_EMAIL with GATEWAY_ADMIN_PASSWORD, and asks for them if they are unset.
 """
@@ -121,6 +122,10 @@ def main() -> int:
         }), 201)
         iid = inspection["id"]
         print(f"Planned inspection {iid} of {unit['name']} ({unit['code']}) under {FRAMEWORK}")
+        me = check(http.get(f"{GATEWAY}/me"), 200)
+        check(http.put(f"{GATEWAY}/inspections/{iid}/team",
+                       json={"members": [{"user_id": me["id"], "role": "lead_inspector"}]}), 200)
+        print(f"  team: {me['name']} as lead inspector")
 
         def move(to: str) -> None:
             check(http.post(f"{GATEWAY}/inspections/{iid}/transitions", json={"to": to, "note": "demo"}), 200)

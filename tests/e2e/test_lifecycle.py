@@ -17,7 +17,7 @@ from gateway.idempotency.models import IdempotentRequest
 from gateway.inspections.models import Inspection
 from gateway.ratings.models import RatingSnapshot
 from tests.conftest import ROOT, TEST_ACTOR
-from tests.support.identity import admin_env, signed_in
+from tests.support.identity import ADMIN_EMAIL, admin_env, signed_in
 
 pytestmark = pytest.mark.e2e
 
@@ -64,6 +64,8 @@ def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, 
         assert samples["case_supervision"]["in_sample"] == 151  # 80% / 5 points on 1,850 cases
         assert summary["assessments"]["recorded"] == summary["assessments"]["cases_sampled"]
         assert summary["judgements"]["missing"] == []
+        team = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/team").json()["members"]
+        assert [(m["email"], m["role"]) for m in team] == [(ADMIN_EMAIL, "lead_inspector")]
 
         runs = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs").json()["items"]
         assert [r["kind"] for r in runs] == ["override", "run"]

@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments.models import CaseAssessment, Judgement
 from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase
-from gateway.inspections.models import Inspection
+from gateway.identity.models import RoleGrant, User
+from gateway.inspections.models import Inspection, TeamMember
+from gateway.permissions import Role
 from gateway.units.models import Unit
+from tests.support.identity import known_hash
 
 
 async def make_unit(session: AsyncSession, *, type: str = "pdu", parent: Unit | None = None, **fields) -> Unit:
@@ -59,6 +62,30 @@ async def make_inspection(
     session.add(inspection)
     await session.flush()
     return inspection
+
+
+# --- people and teams ---------------------------------------------------------------------------------
+
+
+async def make_account(
+    session: AsyncSession, role: Role | None = None, unit: Unit | None = None, *, active: bool = True, **fields
+) -> User:
+    """An account (its password `tests.support.identity.ADMIN_PASSWORD`) holding `role` on `unit` (admin: everywhere)."""
+    tag = uuid.uuid4().hex[:8]
+    user = User(email=f"person-{tag}@justice.example", name=f"Person {tag}", password_hash=known_hash(),
+                active=active, token_generation=0, **fields)
+    session.add(user)
+    await session.flush()
+    if role is not None:
+        session.add(RoleGrant(user_id=user.id, role=role, unit_id=None if role is Role.ADMIN else unit.id))
+        await session.flush()
+    return user
+
+
+async def make_team(session: AsyncSession, inspection: Inspection, members: dict[User, str]) -> None:
+    """Places on the inspection's team, by member and team role, unchecked."""
+    session.add_all(TeamMember(inspection_id=inspection.id, user_id=user.id, role=role) for user, role in members.items())
+    await session.flush()
 
 
 # --- evidence for rating: samples with assessed cases, and judgements --------------------------------

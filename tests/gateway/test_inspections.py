@@ -600,6 +600,8 @@ async def test_openapi_declares_operations_problems_and_examples(gateway):
         ("patch", one): ("update_inspection", {"404", "409", "412", "422", "428"}),
         ("post", f"{one}/transitions"): ("move_inspection", {"404", "409", "412", "422"}),
         ("get", f"{one}/history"): ("list_inspection_history", {"404", "422"}),
+        ("get", f"{one}/team"): ("get_inspection_team", {"404", "422"}),
+        ("put", f"{one}/team"): ("set_inspection_team", {"404", "409", "412", "422", "428"}),
         ("get", f"{one}/summary"): ("get_inspection_summary", {"404", "422"}),
         ("get", "/api/v1/units/{unit_id}/ratings-history"): ("get_unit_ratings_history", {"404", "422"}),
     }
@@ -609,5 +611,5 @@ async def test_openapi_declares_operations_problems_and_examples(gateway):
         assert problems <= set(operations[key]["responses"])
         assert operations[key]["summary"]
     assert set(operations[("post", INSPECTIONS)]["responses"]["201"]["headers"]) == {"ETag", "Location"}
-    for schema in ("InspectionCreate", "InspectionRead", "TransitionRequest"):
+    for schema in ("InspectionCreate", "InspectionRead", "TransitionRequest", "TeamWrite"):
         assert spec["components"]["schemas"][schema]["examples"], schema

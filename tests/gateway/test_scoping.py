@@ -1,10 +1,11 @@
 """Who reaches what: every role (and no credentials) against every route, generated from the routes'
 own declarations; then the rules that depend on the record reached — units outside a caller's grants
-are not found, readers see what is published and nothing at case level, and publication takes a lead
-inspector of the unit.
+are not found, readers see what is published and nothing at case level, publication takes a lead
+inspector of the unit, and recording takes a place on the inspection's team.
 
 The actors here are built from grants directly (the app's authenticator is swapped for one that
-answers them), so these tests are about authorisation alone; signing in is tested on its own.
+answers them), so these tests are about authorisation alone; signing in is tested on its own. The
+lead inspector and the inspector are on the team of the draft the matrix records in.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import pytest
 from gateway.actors import Actor
 from gateway.app import API_PREFIX
 from gateway.permissions import ROLE_PERMISSIONS, Grant, Permission, Role, declared_routes
-from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
+from tests.gateway.factories import (
+    make_account,
+    make_assessed_sample,
+    make_inspection,
+    make_judgement,
+    make_team,
+    make_unit,
+)
 
 INSPECTIONS = "/api/v1/inspections"
 
@@ -42,10 +50,18 @@ def acting_as(gateway_app):
     return act
 
 
-def holding(role: Role, *units) -> Actor:
+def person_id(role: Role, n: int = 1) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"scoping/{role}/{n}")
+
+
+def holding(role: Role, *units, n: int = 1) -> Actor:
     covered = None if role is Role.ADMIN else frozenset(u.id for u in units)
-    return Actor(id=f"{role}-1", name=f"A {role}", kind="person",
+    return Actor(id=str(person_id(role, n)), name=f"A {role}", kind="person",
                  grants=(Grant(ROLE_PERMISSIONS[role], covered, role),))
+
+
+TEAM = {Role.LEAD_INSPECTOR: "lead_inspector", Role.INSPECTOR: "inspector"}
+"""The draft's team: the first person of each of these roles, in this place."""
 
 
 @pytest.fixture
@@ -60,6 +76,8 @@ async def estate(db_session):
     cases = [{"case_ref": f"Q{i:06d}", "answers": {kq: "yes" for kq in ("2.2.1", "2.2.2", "2.2.3")}} for i in range(3)]
     sample = await make_assessed_sample(db_session, draft, "case_supervision", cases)
     await make_judgement(db_session, draft, "1.1", "good")
+    await make_team(db_session, draft, {await make_account(db_session, id=person_id(role)): place
+                                        for role, place in TEAM.items()})
     return {"north": north, "south": south, "here": here, "there": there, "published": published, "draft": draft,
             "elsewhere": elsewhere, "sample": sample}
 
@@ -170,6 +188,18 @@ async def test_publication_takes_a_lead_inspector_of_the_unit(gateway, acting_as
     with acting_as(holding(Role.LEAD_INSPECTOR, estate["north"], estate["here"])):
         moved = await gateway.post(f"{INSPECTIONS}/{draft.id}/transitions", json={"to": "fieldwork"})
         assert moved.status_code == 200, moved.text
+
+
+async def test_recording_takes_a_place_on_the_inspections_team(gateway, acting_as, estate):
+    judgement = f"{INSPECTIONS}/{estate['draft'].id}/judgements/1.2"
+    sent = {"rating": "good", "evidence_summary": "Interviews."}
+    with acting_as(holding(Role.INSPECTOR, estate["north"], estate["here"], n=2)):
+        refused = await gateway.put(judgement, json=sent)
+        assert (refused.status_code, refused.json()["type"]) == (403, "/problems/not-on-team")
+        assert "this needs a place on this inspection's team" in refused.json()["detail"]
+    with acting_as(holding(Role.INSPECTOR, estate["north"], estate["here"])):
+        recorded = await gateway.put(judgement, json=sent)
+        assert (recorded.status_code, recorded.json()["updated_by"]) == (201, str(person_id(Role.INSPECTOR)))
 
 
 async def test_planning_takes_the_permission_on_the_unit_planned(gateway, acting_as, estate):

@@ -124,6 +124,10 @@ def allows(actor: Actor, permission: Permission, unit_id: uuid.UUID) -> bool:
     return any(permission in grant.permissions and grant.covers(unit_id) for grant in actor.grants)
 
 
+def is_admin(actor: Actor) -> bool:
+    return any(grant.role == Role.ADMIN for grant in actor.grants)
+
+
 def not_signed_in() -> Problem:
     return Problem(
         401, "Not signed in", "Sign in (POST /api/v1/auth/token) and send the token as Authorization: Bearer.",

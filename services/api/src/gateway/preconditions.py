@@ -1,7 +1,8 @@
 """Optimistic concurrency for shared records: `ETag` on read, `If-Match` on update.
 
-A record's ETag is its version number, bumped by SQLAlchemy on every write, so a change based on a
-stale read is refused (412) rather than silently overwriting someone else's; an update without
+A record's ETag is its version number, bumped by SQLAlchemy on every write (or, for a record held as
+several rows, such as an inspection's team, a digest of what it holds), so a change based on a stale
+read is refused (412) rather than silently overwriting someone else's; an update without
 If-Match is refused (428) for the same reason. Documents served whole (the inspection summary) carry
 an ETag too, for If-None-Match.
 """
@@ -13,11 +14,11 @@ from fastapi import Request, Response
 from inspection_shared.problems import PreconditionFailed, PreconditionRequired
 
 
-def etag(version: int) -> str:
+def etag(version: int | str) -> str:
     return f'"{version}"'
 
 
-def check_if_match(what: str, version: int | None, if_match: str | None, *, required: bool = True) -> None:
+def check_if_match(what: str, version: int | str | None, if_match: str | None, *, required: bool = True) -> None:
     """Let a change of `what` (such as "the unit") through only with the ETag of its last read.
 
     `version` None: there is no such record yet, so it is created without If-Match, and an If-Match can

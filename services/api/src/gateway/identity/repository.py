@@ -36,6 +36,15 @@ async def user(session: AsyncSession, user_id: uuid.UUID, *, grants: bool = Fals
     return (await session.scalars(statement)).one_or_none()
 
 
+async def users_with_grants(session: AsyncSession, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, User]:
+    """The accounts of these ids that exist, with their grants, by id."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    statement = select(User).where(User.id.in_(wanted)).options(selectinload(User.grants))
+    return {user.id: user for user in (await session.scalars(statement)).all()}
+
+
 async def user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.scalars(select(User).where(User.email == email))).one_or_none()
 

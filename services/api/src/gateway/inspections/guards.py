@@ -4,7 +4,8 @@ its phase does not allow (the table in `lifecycle`).
 
 An actor sees an inspection with `inspections:read` on its unit, and one not yet published only with
 `drafts:read` there too: readers see what is published. Every domain reaches inspections through here,
-so this is where the unit scoping of the security rules is applied.
+so this is where the unit scoping of the security rules is applied, and where an activity only the
+inspection's team does (recording case answers and judgements) is refused to anyone else.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.actors import Actor
 from gateway.frameworks.service import get_framework
-from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, PUBLISHED, Activity
+from gateway.inspections import repository
+from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, PUBLISHED, Activity, ActivityRule
 from gateway.inspections.models import Inspection
-from gateway.permissions import Permission, allows, forbidden
+from gateway.permissions import Permission, allows, forbidden, is_admin
 from gateway.writes import BOOKKEEPING, actor_of
 from inspection_shared.framework import Framework
-from inspection_shared.problems import Conflict, NotFound
+from inspection_shared.problems import Conflict, NotFound, Problem
 
 
 def sees(actor: Actor, unit_id: uuid.UUID, status: str) -> bool:
@@ -38,6 +40,21 @@ def authorize(actor: Actor, inspection: Inspection, need: Permission) -> None:
         raise NotFound(f"No inspection {inspection.id}")
     if not allows(actor, need, inspection.unit_id):
         raise forbidden(need)
+
+
+async def ensure_on_team(session: AsyncSession, actor: Actor, inspection: Inspection, rule: ActivityRule) -> None:
+    """Refuse (403) an activity only the team does to anyone not on the inspection's team: administrators
+    are not refused, API keys always are."""
+    if actor.kind == "key":
+        detail = (f"An API key cannot do this: {rule.what} by the people on an inspection's team, each signed in "
+                  "as themselves.")
+    elif is_admin(actor) or await repository.on_team(session, inspection.id, uuid.UUID(actor.id)):
+        return
+    else:
+        detail = (f"In inspection {inspection.id}, {rule.what} by its team only: this needs a place on this "
+                  "inspection's team. Its lead inspector or an administrator sets the team "
+                  f"(PUT /api/v1/inspections/{inspection.id}/team).")
+    raise Problem(403, "Forbidden", detail, slug="not-on-team")
 
 
 async def get_inspection(
@@ -86,8 +103,9 @@ async def inspection_for_change(
     unchanged_since: int | None = None,
 ) -> Inspection:
     """The inspection, for a request that changes what is recorded for it: its row locked until the
-    request ends, its evidence revision moved on, and refused if its phase does not allow `activity`
-    (or if it is frozen), or if its evidence revision has moved on since `unchanged_since` (what a request
+    request ends, its evidence revision moved on, and refused if the actor may not do `activity` in it
+    (its permission on the unit, and a place on the team where the activity takes one), if its phase
+    does not allow `activity` (or if it is frozen), or if its evidence revision has moved on since `unchanged_since` (what a request
     read before it waited on an engine, without holding anything).
 
     Every such write comes here before it takes any other lock. So writes to one inspection queue on its
@@ -106,7 +124,10 @@ async def inspection_for_change(
     inspection = await session.get(Inspection, inspection_id, populate_existing=True)
     assert inspection is not None  # the row was just updated in this transaction
     if activity is not None:
-        authorize(actor_of(session), inspection, ACTIVITIES[activity].permission)
+        rule, actor = ACTIVITIES[activity], actor_of(session)
+        authorize(actor, inspection, rule.permission)
+        if rule.team_only:
+            await ensure_on_team(session, actor, inspection, rule)
     ensure_phase(inspection, activity)
     if unchanged_since is not None and inspection.evidence_revision != unchanged_since + 1:
         raise Conflict(

@@ -62,6 +62,8 @@ class ActivityRule:
     """The activity as a refusal names it: "<what> only while it is in ..."."""
     listed_as: str = "allowed_statuses"
     """The member of the 409 problem that lists `statuses`."""
+    team_only: bool = False
+    """Done only by the inspection's team (see `TEAM_ROLES`); administrators apart, and never by an API key."""
 
 
 ACTIVITIES: dict[Activity, ActivityRule] = {
@@ -71,13 +73,18 @@ ACTIVITIES: dict[Activity, ActivityRule] = {
     ),
     Activity.RECORDING: ActivityRule(
         (FIELDWORK, RATING), Permission.ASSESSMENTS_WRITE, "case answers and judgements are recorded",
-        listed_as="recording_statuses",
+        listed_as="recording_statuses", team_only=True,
     ),
     # Not during fieldwork: every snapshot joins the record publication rests on, and answers are still coming in.
     Activity.RATING_RUN: ActivityRule((RATING,), Permission.RATINGS_RUN, "its evidence is rated"),
     Activity.PANEL_DECISION: ActivityRule((RATING,), Permission.PANEL_DECIDE, "a ratings panel decides"),
 }
 """For each activity, the statuses it is allowed in and the permission it takes. Frozen statuses allow none."""
+
+TeamRole = Literal["lead_inspector", "inspector"]
+TEAM_ROLES: tuple[str, ...] = get_args(TeamRole)
+"""A place on an inspection's team. A team that has members has exactly one lead inspector."""
+LEAD: TeamRole = "lead_inspector"
 
 MAX_FIELDWORK_DAYS = 21
 """Fieldwork lasts up to three weeks, counting its first and last days."""

@@ -6,11 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.db import Base, JSONDocument, UTCDateTime
-from gateway.inspections.lifecycle import INSPECTION_TYPES, InspectionStatus, allowed_moves
+from gateway.inspections.lifecycle import INSPECTION_TYPES, TEAM_ROLES, InspectionStatus, allowed_moves
 from gateway.units.models import Unit
 from gateway.writes import Recorded, when, who
 
@@ -84,3 +84,19 @@ class InspectionStatusChange(Base):
 
     # Written beside the inspection, which the unit of work then inserts first.
     inspection: Mapped[Inspection] = relationship(lazy="raise_on_sql")
+
+
+class TeamMember(Recorded, Base):
+    """A person's place on an inspection's team: only the team records case answers and judgements in it."""
+
+    __tablename__ = "inspection_team_members"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "user_id"),
+        CheckConstraint(_one_of("role", TEAM_ROLES), name="role_known"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    # Accounts are deactivated, never deleted, while they hold a place on a team.
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    role: Mapped[str] = mapped_column(String(32))

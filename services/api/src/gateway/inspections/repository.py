@@ -1,4 +1,5 @@
-"""The queries that read inspections and their status history, in keyset pages where they are lists.
+"""The queries that read inspections, their status history and their teams, in keyset pages where they
+are lists.
 
 Each read is a fixed, small number of queries whatever the size of the inspection; an inspection is
 read with its unit, which its reads name.
@@ -12,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from gateway.actors import Actor
-from gateway.inspections.lifecycle import PUBLISHED
-from gateway.inspections.models import Inspection, InspectionStatusChange
+from gateway.identity.models import User
+from gateway.inspections.lifecycle import LEAD, PUBLISHED
+from gateway.inspections.models import Inspection, InspectionStatusChange, TeamMember
 from gateway.pagination import Key, PageQuery, keyset_page
 from gateway.permissions import ALL_UNITS, Permission, units_with
 from gateway.units.models import Unit
@@ -56,6 +58,22 @@ async def status_changes(
 ) -> Page[Item]:
     statement = select(InspectionStatusChange).where(InspectionStatusChange.inspection_id == inspection_id)
     return await keyset_page(session, statement, OLDEST_FIRST, query, item)
+
+
+async def team(session: AsyncSession, inspection_id: uuid.UUID) -> list[tuple[TeamMember, User]]:
+    """The inspection's team with each member's account: the lead first, then by name."""
+    statement = (
+        select(TeamMember, User)
+        .join(User, User.id == TeamMember.user_id)
+        .where(TeamMember.inspection_id == inspection_id)
+        .order_by(case((TeamMember.role == LEAD, 0), else_=1), User.name, User.email)
+    )
+    return [(member, user) for member, user in (await session.execute(statement)).all()]
+
+
+async def on_team(session: AsyncSession, inspection_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    statement = select(TeamMember.id).where(TeamMember.inspection_id == inspection_id, TeamMember.user_id == user_id)
+    return (await session.scalar(statement)) is not None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Inspections: planning one, changing its plan, moving it through its phases, the list of them and an
-inspection's status history."""
+"""Inspections: planning one, changing its plan, moving it through its phases, the list of them, an
+inspection's status history, and its team."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from gateway.db import SessionDep
-from gateway.inspections import service, transitions
+from gateway.inspections import service, teams, transitions
 from gateway.inspections.schemas import (
     InspectionCreate,
     InspectionListQuery,
     InspectionRead,
     InspectionUpdate,
     StatusChangeRead,
+    TeamRead,
+    TeamWrite,
     TransitionRequest,
 )
 from gateway.pagination import PageQuery
 from gateway.permissions import Permission, requires
+from gateway.preconditions import etag
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
 
@@ -149,3 +152,50 @@ async def list_inspection_history(
     inspection_id: uuid.UUID, query: Annotated[PageQuery, Query()], session: SessionDep
 ) -> Page[StatusChangeRead]:
     return await service.history(session, inspection_id, query)
+
+
+_TEAM_ETAG_HEADER = {
+    "ETag": {
+        "description": "Version of the team, while it has members; send it back in If-Match to change it.",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _team_etag(response: Response, version: str | None) -> None:
+    if version is not None:
+        response.headers["ETag"] = etag(version)
+
+
+@router.get(
+    "/inspections/{inspection_id}/team",
+    summary="The inspection's team: who records its case answers and judgements",
+    responses={200: {"headers": _TEAM_ETAG_HEADER}, **problem_responses(404, 422)},
+    dependencies=[requires(Permission.INSPECTIONS_READ)],
+)
+async def get_inspection_team(inspection_id: uuid.UUID, response: Response, session: SessionDep) -> TeamRead:
+    team, version = await teams.read_team(session, inspection_id)
+    _team_etag(response, version)
+    return team
+
+
+@router.put(
+    "/inspections/{inspection_id}/team",
+    summary="Set the inspection's team",
+    description=(
+        "Replaces the whole team. Only its members record case answers and judgements in the inspection "
+        "(administrators apart; API keys never). Each member is an active account holding admin, "
+        "lead_inspector or inspector on the inspection's unit or a unit above it, named once; a team with "
+        "members has exactly one lead_inspector (422 naming each member at fault). A team that has members "
+        "changes only with If-Match: 428 without it, 412 if it has changed since your read. Frozen once the "
+        "inspection is published or withdrawn (409)."
+    ),
+    responses={200: {"headers": _TEAM_ETAG_HEADER}, **problem_responses(404, 409, 412, 422, 428)},
+    dependencies=[requires(Permission.TEAMS_WRITE)],
+)
+async def set_inspection_team(
+    inspection_id: uuid.UUID, data: TeamWrite, response: Response, session: SessionDep, if_match: IfMatch = None
+) -> TeamRead:
+    team, version = await teams.set_team(session, inspection_id, data, if_match)
+    _team_etag(response, version)
+    return team

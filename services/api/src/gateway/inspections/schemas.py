@@ -19,6 +19,7 @@ from gateway.inspections.lifecycle import (
     MAX_FIELDWORK_DAYS,
     InspectionStatus,
     InspectionType,
+    TeamRole,
 )
 from gateway.pagination import PageQuery
 from inspection_shared.fields import Omittable
@@ -198,3 +199,51 @@ class InspectionListQuery(PageQuery):
     rating: list[OverallRatingValue] | None = Field(
         default=None, description="Current overall rating, any of these; repeat to give several."
     )
+
+
+MAX_TEAM = 50
+"""Members of one team at most: far more than any inspection's fieldwork takes."""
+
+
+class TeamMemberWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID = Field(
+        description="An active account holding a role that records case answers (admin, lead_inspector or "
+        "inspector) on the inspection's unit or a unit above it."
+    )
+    role: TeamRole
+
+
+class TeamWrite(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "members": [
+                        {"user_id": "3c8f2d4e-1a5b-4c7d-9e0f-2b4d6f8a0c1e", "role": "lead_inspector"},
+                        {"user_id": "7a1b3c5d-9e2f-4a6b-8c0d-1e3f5a7b9c2d", "role": "inspector"},
+                    ]
+                }
+            ]
+        },
+    )
+
+    members: list[TeamMemberWrite] = Field(
+        max_length=MAX_TEAM,
+        description="The whole team as it is to stand, each person once; [] empties it. A team with members has "
+        "exactly one lead_inspector.",
+    )
+
+
+class TeamMemberRead(BaseModel):
+    user_id: uuid.UUID
+    name: str
+    email: str
+    role: TeamRole
+
+
+class TeamRead(BaseModel):
+    inspection_id: uuid.UUID
+    members: list[TeamMemberRead] = Field(description="The lead inspector first, then the inspectors by name.")
