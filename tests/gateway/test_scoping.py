@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 
 import pytest
 
@@ -21,25 +20,6 @@ from gateway.permissions import ROLE_PERMISSIONS, Grant, Permission, Role, decla
 from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
 
 INSPECTIONS = "/api/v1/inspections"
-
-
-@pytest.fixture
-def acting_as(gateway_app):
-    """Act, within the block, as an actor with the grants given (None: with no credentials)."""
-    real = gateway_app.state.authenticate
-
-    @contextmanager
-    def act(actor: Actor | None):
-        async def authenticate(request):
-            return actor
-
-        gateway_app.state.authenticate = authenticate
-        try:
-            yield
-        finally:
-            gateway_app.state.authenticate = real
-
-    return act
 
 
 def holding(role: Role, *units) -> Actor:

@@ -57,7 +57,7 @@ def _status_changed(connection: Connection, change: Any) -> None:
     if change.to_status == PUBLISHED:
         details = change.details or {}
         events.append((PUBLISHED_EVENT, {
-            "published_at": change.changed_at.isoformat(),
+            "published_at": change.inspection.published_at.isoformat(),  # the change is made with its inspection
             "snapshot_id": details.get("snapshot_id"),
             "overall_rating": details.get("overall_rating"),
         }))

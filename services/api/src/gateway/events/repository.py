@@ -26,6 +26,8 @@ from inspection_shared.pagination import Page
 Item = TypeVar("Item")
 _BOOKKEEPING = {BOOKKEEPING: True}
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+FEED_PAGE = PageQuery.sized(100, 500)
+"""The feed's pages: 100 events unless asked, at most 500 (`schemas.EventQuery`)."""
 
 
 # --- the feed ------------------------------------------------------------------------------------------
@@ -42,7 +44,7 @@ async def events_after(
     )
     if types:
         statement = statement.where(Event.type.in_(types))
-    return await keyset_page(session, statement, (Key(Event.id),), PageQuery(limit=limit), item)
+    return await keyset_page(session, statement, (Key(Event.id),), FEED_PAGE(limit=limit), item)
 
 
 async def latest_event_id(session: AsyncSession) -> int:
