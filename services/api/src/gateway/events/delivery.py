@@ -195,25 +195,26 @@ class DeliveryWorker:
     # --- 2 to 4. claiming, sending, recording -------------------------------------------------------
 
     async def send_due(self) -> int:
-        """Claim, send and record the deliveries due now; how many there were."""
+        """Claim the deliveries due now, send them side by side, then record what came of each; how many."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
             claims = await repository.claim_due(session, now, now + self.policy.claim, self.policy.batch)
-        await asyncio.gather(*(self._deliver(claim) for claim in claims))
+        if not claims:
+            return 0
+        sent = await asyncio.gather(*(self._attempt(claim) for claim in claims))
+        async with self._sessions() as session, session.begin():
+            for claim, (attempt, outcome) in zip(claims, sent):
+                status, next_attempt_at = (repository.DELIVERED, None) if outcome.delivered else self._after_failure(claim)
+                await repository.record_attempt(session, claim, attempt, status, next_attempt_at)
+                log.info("webhook attempt", delivery_id=str(claim.delivery_id), event_id=claim.event.id,
+                         status_code=outcome.status_code, error=outcome.error, outcome=status)
         return len(claims)
 
-    async def _deliver(self, claim: repository.Claim) -> None:
+    async def _attempt(self, claim: repository.Claim) -> tuple[dict, Outcome]:
         attempted_at = utcnow()
         outcome = await self.send(claim)
-        status, next_attempt_at = repository.DELIVERED, None
-        if not outcome.delivered:
-            status, next_attempt_at = self._after_failure(claim)
-        attempt = {"attempted_at": attempted_at, "status_code": outcome.status_code, "error": outcome.error,
-                   "duration_ms": outcome.duration_ms}
-        async with self._sessions() as session, session.begin():
-            await repository.record_attempt(session, claim, attempt, status, next_attempt_at)
-        log.info("webhook attempt", delivery_id=str(claim.delivery_id), event_id=claim.event.id,
-                 status_code=outcome.status_code, error=outcome.error, outcome=status)
+        return {"attempted_at": attempted_at, "status_code": outcome.status_code, "error": outcome.error,
+                "duration_ms": outcome.duration_ms}, outcome
 
     def _after_failure(self, claim: repository.Claim) -> tuple[str, datetime | None]:
         """Due again after the backoff (the last time at the end of the retries), or failed after them."""
