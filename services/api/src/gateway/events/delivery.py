@@ -178,6 +178,7 @@ class DeliveryWorker:
         """Make deliveries of the next events for the subscription; the last event considered, if there may
         be more, else None."""
         async with self._sessions() as session, session.begin():
+            await repository.lightly(session)
             subscription = await repository.claim_subscription(session, subscription_id, through)
             if subscription is None:
                 return None  # another process is considering it, or it is gone
@@ -198,11 +199,13 @@ class DeliveryWorker:
         """Claim the deliveries due now, send them side by side, then record what came of each; how many."""
         now = utcnow()
         async with self._sessions() as session, session.begin():
+            await repository.lightly(session)
             claims = await repository.claim_due(session, now, now + self.policy.claim, self.policy.batch)
         if not claims:
             return 0
         sent = await asyncio.gather(*(self._attempt(claim) for claim in claims))
         async with self._sessions() as session, session.begin():
+            await repository.lightly(session)
             for claim, (attempt, outcome) in zip(claims, sent):
                 status, next_attempt_at = (repository.DELIVERED, None) if outcome.delivered else self._after_failure(claim)
                 await repository.record_attempt(session, claim, attempt, status, next_attempt_at)

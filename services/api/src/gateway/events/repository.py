@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.actors import Actor
@@ -28,6 +28,13 @@ _BOOKKEEPING = {BOOKKEEPING: True}
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 FEED_PAGE = PageQuery.sized(100, 500)
 """The feed's pages: 100 events unless asked, at most 500 (`schemas.EventQuery`)."""
+
+
+async def lightly(session: AsyncSession) -> None:
+    """Commit the transaction without waiting for its flush to disk (PostgreSQL): what a crash could lose of
+    the worker's log is a delivery made or recorded again, which at-least-once delivery allows."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 # --- the feed ------------------------------------------------------------------------------------------
