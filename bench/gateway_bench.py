@@ -19,6 +19,8 @@ and the inspection moved to fieldwork.
   in rounds so that drift on the machine touches both alike; a round of a target stops early after a time
   budget, so a slow gateway keeps the bench bounded (fewer requests are then counted). Goal: at least half
   the bare throughput. The CPU each server process spends per request is reported beside.
+- Webhooks: an event from commit to webhook delivery on loopback, median and p99, beside a bare HTTP POST
+  round trip to the same receiver (`bench.webhook_bench`).
 
 The load client is one asyncio loop on raw keep-alive HTTP/1.1 connections (one per client), the same for
 both targets. It costs about 0.15 ms of CPU per request; httpx.AsyncClient with a pool of 50 cost about 5 ms
@@ -51,6 +53,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench.table import BenchRow
+from bench.webhook_bench import run_webhooks
 from tests.support.identity import admin_env, signed_in
 from tests.support.servers import ROOT, free_port, service, stop, wait_until_healthy
 
@@ -465,7 +468,7 @@ def run(log_dir: Path) -> list[BenchRow]:
         gateway = stack.enter_context(service(
             "gateway", "GATEWAY_", log_dir,
             {"DATABASE_URL": database_url, "GATEWAY_RATING_ENGINE_URL": rating.url,
-             "GATEWAY_SAMPLING_URL": sampling.url},
+             "GATEWAY_SAMPLING_URL": sampling.url, "GATEWAY_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
         ))
         auth = signed_in(gateway.url)
         http = stack.enter_context(httpx.Client(timeout=120, headers=auth))
@@ -525,6 +528,8 @@ def run(log_dir: Path) -> list[BenchRow]:
         finally:
             document.unlink(missing_ok=True)
         summary_inside = _inside_ms(gateway.log_path, summary_path)[-gateway_target.requests:]
+        webhooks = run_webhooks(http, api.base, units[0]["id"])
+        _progress("webhook deliveries done")
     load_after = _loadavg()
 
     measured_import, reference_import = statistics.median(first), statistics.median(direct)
@@ -571,6 +576,7 @@ def run(log_dir: Path) -> list[BenchRow]:
             f"reference: the same {ANSWERS:,} answers as rows, asyncpg executemany in one transaction "
             f"(median of {len(direct)}); pass criterion the {IMPORT_GOAL_S:g} s goal",
         ),
+        webhooks,
     ]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 
 import pytest
 
@@ -29,25 +28,6 @@ from tests.gateway.factories import (
 )
 
 INSPECTIONS = "/api/v1/inspections"
-
-
-@pytest.fixture
-def acting_as(gateway_app):
-    """Act, within the block, as an actor with the grants given (None: with no credentials)."""
-    real = gateway_app.state.authenticate
-
-    @contextmanager
-    def act(actor: Actor | None):
-        async def authenticate(request):
-            return actor
-
-        gateway_app.state.authenticate = authenticate
-        try:
-            yield
-        finally:
-            gateway_app.state.authenticate = real
-
-    return act
 
 
 def person_id(role: Role, n: int = 1) -> uuid.UUID:

@@ -15,6 +15,8 @@ from gateway.casedata.sealing import CaseKeys, use_case_keys
 from gateway.caseloads.router import router as caseloads_router
 from gateway.db import answer_database_outages, create_engine, create_sessionmaker
 from gateway.engines import engine_clients
+from gateway.events.delivery import DeliveryPolicy, DeliveryWorker, owners_from
+from gateway.events.router import router as events_router
 from gateway.frameworks.router import router as frameworks_router
 from gateway.identity.authentication import Identity, authenticate
 from gateway.identity.router import document_sign_in
@@ -49,9 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.summaries = await summary_documents(
             app.state.db_engine, settings.summary_cache_size, settings.database_limits()
         )
+        app.state.deliveries = DeliveryWorker(
+            app.state.sessionmaker, owners_from(app.state.identity.cache, app.state.sessionmaker),
+            DeliveryPolicy.from_settings(settings),
+        )
+        app.state.deliveries.start()
         try:
             yield
         finally:
+            await app.state.deliveries.aclose()
             await app.state.summaries.aclose()
             await app.state.rating_engine.aclose()
             await app.state.sampling.aclose()
@@ -80,13 +88,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     answer_database_outages(app)
     app.state.authenticate = authenticate
+    app.state.webhook_hosts = settings.webhook_hosts_allowed()
     # What a move into a phase rests on, in the domains above inspections (see inspections.transitions).
     app.state.entry_checks = entry_checks({InspectionStatus.PUBLISHED: (publication.rated,)})
     # Routes are matched in the order they are included, each tried in turn (about 1 µs each): the summary,
     # the read dashboards poll, comes first (no other route's path can match its own), and sign-in, account
     # administration and the audit log, called seldom, last.
     for router in (summaries_router, frameworks_router, units_router, inspections_router, caseloads_router,
-                   assessments_router, ratings_router, identity_router, audit_router):
+                   assessments_router, ratings_router, events_router, identity_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(identity_well_known)
     document_sign_in(app, f"{API_PREFIX}/auth/token")

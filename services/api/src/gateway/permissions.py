@@ -50,6 +50,11 @@ class Permission(StrEnum):
     USERS_ADMIN = "users:admin"
     KEYS_ADMIN = "keys:admin"
     AUDIT_READ = "audit:read"
+    EVENTS_READ = "events:read"
+    """The feed of events (publications, phase changes, rating runs, panel decisions) of the inspections the
+    caller may see."""
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    """Webhook subscriptions of one's own, delivering the events its owner may see."""
 
 
 class Role(StrEnum):
@@ -61,7 +66,7 @@ class Role(StrEnum):
 
 
 _READ_PUBLISHED = frozenset({Permission.UNITS_READ, Permission.INSPECTIONS_READ, Permission.RATINGS_READ,
-                             Permission.REPORTS_READ})
+                             Permission.REPORTS_READ, Permission.EVENTS_READ})
 _STAFF = _READ_PUBLISHED | {Permission.DRAFTS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -70,6 +70,27 @@ class Settings(CaseDataSettings, ServiceSettings):
     admin_email: str | None = Field(default=None, description="The administrator `gateway.cli setup` keeps.")
     admin_password: SecretStr | None = None
 
+    # Webhooks (see gateway.events.delivery): where they may deliver, and how they are retried.
+    webhook_allowed_hosts: str = Field(
+        default="",
+        description="Host names or addresses, comma-separated, that webhooks may deliver to although they are "
+        "private, loopback or link-local (refused otherwise).",
+    )
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60, description="The wait for a receiver's answer.")
+    webhook_retry_first_seconds: float = Field(
+        default=10.0, gt=0, description="The wait before the first retry; each retry then waits twice as long."
+    )
+    webhook_retry_longest_seconds: float = Field(default=3600.0, gt=0, description="The longest wait between retries.")
+    webhook_retry_for_seconds: float = Field(
+        default=86_400.0, gt=0, description="How long a delivery is retried before it is given up (a day)."
+    )
+    webhook_poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often the delivery worker looks for work it was not woken for."
+    )
+
+    def webhook_hosts_allowed(self) -> frozenset[str]:
+        return frozenset(host.strip().lower() for host in self.webhook_allowed_hosts.split(",") if host.strip())
+
     def database_limits(self) -> DatabaseLimits:
         return DatabaseLimits(
             connect_timeout=self.db_connect_timeout_seconds,

@@ -17,6 +17,11 @@
 - **Retention.** A statement that removes case data under the retention policy (`gateway.retention`)
   says so with `retention=True`: it passes the hook like any write (an actor is required; the audit log
   records it), but the who-and-when of the rows it empties stay those of the people who made them.
+- **Watched inserts.** A domain that derives something from the rows of a table as they are written
+  (`gateway.events`: the outbox of events) watches that table's inserts (`watch_inserts`); the watcher
+  is called in the flush's transaction, after the audit log has recorded the rows, so what it writes
+  stands or falls with them. Such rows are inserted by the unit of work only: a bulk INSERT into a
+  watched table is refused, never let through unwatched.
 - **Announcements.** A write to a table some process keeps in memory (`announcements.announce`) is
   announced as its transaction commits: by NOTIFY inside that transaction on PostgreSQL, and to this
   process's subscribers right after the commit.
@@ -28,13 +33,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import Connection, String, Table, TextClause, event, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
@@ -56,7 +62,8 @@ from gateway.db import UTCDateTime, utcnow
 from inspection_shared.problems import Conflict, PreconditionFailed, Problem
 
 BOOKKEEPING = "bookkeeping"
-"""Execution option of a statement that changes no record, only the gateway's own counters."""
+"""Execution option of a statement that changes no record, only the gateway's own counters and logs of
+its own work (such as its webhook deliveries)."""
 
 RETENTION = "retention"
 """Execution option of a statement that removes case data under retention (see the module docstring)."""
@@ -88,7 +95,8 @@ class Recorded:
     updated_by: Mapped[str] = who(on="change")
 
 
-__all__ = ["BOOKKEEPING", "NoActor", "Recorded", "actor_of", "answering_clashes", "flush", "when", "who"]
+__all__ = ["BOOKKEEPING", "NoActor", "Recorded", "actor_of", "answering_clashes", "flush", "watch_inserts", "when",
+           "who"]
 
 
 @cache
@@ -106,6 +114,7 @@ def _stamp_values(session: Session, table: Table, *, inserting: bool) -> dict[st
 
 @event.listens_for(Session, "before_flush")
 def _stamp_flushed_objects(session: Session, flush_context: UOWTransaction, instances: object) -> None:
+    session.info.pop(_INSERTED, None)  # nothing left over from a flush that failed
     if not (session.new or session.dirty or session.deleted):
         return
     actor_of(session)  # refuse any write, deletions included, for nobody
@@ -124,6 +133,8 @@ def _stamp_flushed_objects(session: Session, flush_context: UOWTransaction, inst
 @event.listens_for(Mapper, "after_insert")
 def _inserted(mapper: Mapper, connection: Connection, target: object) -> None:
     flushes.written(INSERT, target)
+    if mapper.local_table.name in _WATCHED:
+        sa_inspect(target).session.info.setdefault(_INSERTED, []).append(target)
 
 
 @event.listens_for(Mapper, "after_update")
@@ -144,6 +155,8 @@ def _deleted(mapper: Mapper, connection: Connection, target: object) -> None:
 @event.listens_for(Session, "after_flush")
 def _audit_flushed_objects(session: Session, flush_context: UOWTransaction) -> None:
     flushes.after_flush(session, actor_of(session))
+    for row in session.info.pop(_INSERTED, None) or ():
+        _WATCHED[row.__table__.name](session.connection(), row)
 
 
 _DML_TEXT = re.compile(r"^\s*(?:WITH\b.*\b)?(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE|REPLACE|UPSERT)\b", re.I | re.S)
@@ -159,10 +172,26 @@ def _stamp_statements(state: ORMExecuteState) -> Any:
     if state.execution_options.get(BOOKKEEPING):
         return None
     actor = actor_of(state.session)  # refuse any write for nobody
+    if state.is_insert and state.statement.table.name in _WATCHED:
+        raise Undescribable(f"rows of {state.statement.table.name} are watched as they are inserted: add them to the session")
     _note_change(state.session, state.statement.table)
     unstamped = state.is_delete or state.execution_options.get(RETENTION)
     stamps = {} if unstamped else _stamp_values(state.session, state.statement.table, inserting=state.is_insert)
     return statements.execute(state, actor, stamps)
+
+
+# --- inserts watched by the domains that derive something from them ---------------------------------
+
+InsertWatcher = Callable[[Connection, Any], None]
+"""Called with the flush's connection and each row object inserted into the table watched."""
+_WATCHED: dict[str, InsertWatcher] = {}
+_INSERTED = "watched.inserted"
+"""`session.info` key: the objects of watched tables the flush has inserted, in order."""
+
+
+def watch_inserts(table: str, watcher: InsertWatcher) -> None:
+    """Call `watcher` for each row of `table` a flush inserts, in its transaction, after it is audited."""
+    _WATCHED[table] = watcher
 
 
 # --- announcing changes to the tables processes keep in memory ---------------------------------------

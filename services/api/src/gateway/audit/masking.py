@@ -34,9 +34,9 @@ CASE_REF_COLUMNS = frozenset({
     # Their blind indexes: keyed, but the same for a case wherever it appears, so they would link entries.
     "case_ref_index", "replaced_case_ref_index", "reserve_case_ref_index",
 })
-SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "key_hash"})
-"""Hashes of passwords, refresh tokens and API keys: recorded as `MASKED`, so that whoever reads the log
-holds nothing to test guesses against."""
+SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "key_hash", "signing_key"})
+"""Hashes of passwords, refresh tokens and API keys, and the keys webhooks are signed with: recorded as
+`MASKED`, so that whoever reads the log holds nothing to test guesses against, nor to sign with."""
 CLEAR_DOCUMENTS = frozenset({
     ("case_assessments", "answers"),  # key question -> yes / no / not_applicable
     ("case_assessments", "attributes"),  # the attributes case filters read
@@ -44,6 +44,7 @@ CLEAR_DOCUMENTS = frozenset({
     ("inspections", "partner_inspectorates"),
     ("inspection_status_changes", "details"),  # the notice given, the snapshot published
     ("idempotent_requests", "headers"),  # Location, ETag
+    ("webhook_subscriptions", "event_types"),
 })
 """JSON documents recorded as they are: none of them holds a case reference."""
 

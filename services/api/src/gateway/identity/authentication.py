@@ -41,6 +41,8 @@ CHANNEL = "identity_changed"
 announcements.announce(CHANNEL, "users", "grants", "api_keys", "units")
 
 API_KEY_PREFIX = "ik_live_"
+KEY_ACTOR_PREFIX = "key:"
+"""An API key acts as `key:<its id>`."""
 MOST_HELD = 50_000
 """Identities held per process at most (every account and key of the inspectorate, many times over)."""
 
@@ -170,12 +172,36 @@ class IdentityCache:
             units = (await self._units(session, epoch)).covered(found.unit_id) if found.unit_id else None
         grant = Grant(frozenset(Permission(scope) for scope in found.scopes), units)
         held = HeldKey(
-            Actor(id=f"key:{found.id}", name=found.name, kind="key", grants=(grant,)),
+            Actor(id=f"{KEY_ACTOR_PREFIX}{found.id}", name=found.name, kind="key", grants=(grant,)),
             found.expires_at.timestamp() if found.expires_at is not None else None,
             found.revoked_at is not None,
         )
         self._keep(self.keys, key_hash, held, epoch)
         return held
+
+
+    async def acting(self, sessions: async_sessionmaker[AsyncSession], actor_id: str) -> Actor | None:
+        """The actor of a person's id or of `key:<id>`, as it may act now: None for an account deactivated,
+        a key revoked or expired, or an id of neither."""
+        if actor_id.startswith(KEY_ACTOR_PREFIX):
+            try:
+                key_id = uuid.UUID(actor_id.removeprefix(KEY_ACTOR_PREFIX))
+            except ValueError:
+                return None
+            async with sessions() as session:
+                found = await repository.api_key(session, key_id)
+            held_key = await self.key(sessions, found.key_hash) if found is not None else None
+            if held_key is None or held_key.revoked or (
+                held_key.expires_at is not None and held_key.expires_at <= time.time()
+            ):
+                return None
+            return held_key.actor
+        try:
+            user_id = uuid.UUID(actor_id)
+        except ValueError:
+            return None  # the system, or a set-up command's actor
+        held = await self.person(sessions, user_id)
+        return held.actor if held is not None and held.active else None
 
 
 @dataclass

@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, case, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -37,6 +37,14 @@ OLDEST_FIRST = (Key(InspectionStatusChange.changed_at), Key(InspectionStatusChan
 def with_unit(statement: Select) -> Select:
     """Inspections joined with, and carrying, their units."""
     return statement.join(Inspection.unit).options(contains_eager(Inspection.unit))
+
+
+def unit_and_status(connection: Connection, inspection_id: uuid.UUID) -> tuple[uuid.UUID, str]:
+    """The inspection's unit and status, read on the connection of a flush under way (where the write
+    path's hooks run, and the session cannot be asked)."""
+    table = Inspection.__table__
+    unit_id, status = connection.execute(select(table.c.unit_id, table.c.status).where(table.c.id == inspection_id)).one()
+    return unit_id, status
 
 
 async def inspection_with_unit(session: AsyncSession, inspection_id: uuid.UUID) -> Inspection | None:
@@ -106,16 +114,19 @@ class InspectionFilters:
         return conditions
 
 
-def visible(actor: Actor) -> list[ColumnElement[bool]]:
+def visible(
+    actor: Actor, unit_id: ColumnElement[Any] = Inspection.unit_id, status: ColumnElement[Any] = Inspection.status
+) -> list[ColumnElement[bool]]:
     """What an actor may see of inspections: those of the units it may read, and of those only the
-    published ones where it may not read drafts."""
+    published ones where it may not read drafts (`guards.sees`, in SQL). `unit_id` and `status` are the
+    columns that hold them, by default the inspection's own (an event holds them as they were)."""
     conditions: list[ColumnElement[bool]] = []
     readable = units_with(actor, Permission.INSPECTIONS_READ)
     if readable is not ALL_UNITS:
-        conditions.append(Inspection.unit_id.in_(readable))
+        conditions.append(unit_id.in_(readable))
     drafts = units_with(actor, Permission.DRAFTS_READ)
     if drafts is not ALL_UNITS:
-        conditions.append(or_(Inspection.status == PUBLISHED, Inspection.unit_id.in_(drafts)))
+        conditions.append(or_(status == PUBLISHED, unit_id.in_(drafts)))
     return conditions
 
 
