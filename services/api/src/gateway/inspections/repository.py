@@ -90,14 +90,17 @@ class InspectionFilters:
 
 def visible(actor: Actor) -> list[ColumnElement[bool]]:
     """What an actor may see of inspections: those of the units it may read, and of those only the
-    published ones where it may not read drafts."""
+    public ones (`guards.is_public`: published, or withdrawn after publication) where it may not read
+    drafts."""
     conditions: list[ColumnElement[bool]] = []
     readable = units_with(actor, Permission.INSPECTIONS_READ)
     if readable is not ALL_UNITS:
         conditions.append(Inspection.unit_id.in_(readable))
     drafts = units_with(actor, Permission.DRAFTS_READ)
     if drafts is not ALL_UNITS:
-        conditions.append(or_(Inspection.status == PUBLISHED, Inspection.unit_id.in_(drafts)))
+        conditions.append(
+            or_(Inspection.status == PUBLISHED, Inspection.published_at.is_not(None), Inspection.unit_id.in_(drafts))
+        )
     return conditions
 
 
@@ -114,10 +117,10 @@ async def list_inspections(
 
 
 async def published_before(session: AsyncSession, moment: datetime) -> list[Inspection]:
-    """Inspections published before `moment` (and not withdrawn since), with their units, oldest first."""
+    """Inspections published before `moment` (withdrawn since or not), with their units, oldest first."""
     statement = (
         with_unit(select(Inspection))
-        .where(Inspection.status == "published", Inspection.published_at < moment)
+        .where(Inspection.published_at < moment)
         .order_by(Inspection.published_at, Inspection.id)
     )
     return list((await session.scalars(statement)).all())
