@@ -6,7 +6,7 @@ judgements. A fixed handful of queries whatever the size of the inspection."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +34,9 @@ from gateway.summaries.schemas import (
 )
 from inspection_shared.problems import NotFound
 from inspection_shared.rating import RatingResult
+
+if TYPE_CHECKING:
+    from gateway.inspections.models import Inspection
 
 
 def ratings_table(snapshot: Any, version: int | None) -> RatingsTable:
@@ -80,14 +83,14 @@ def sample_counts(tallies: list[SampleTally]) -> list[SampleCounts]:
     ]
 
 
-def publication_record(published: list[PublishedRow], version: int, withdrawn: bool) -> PublicationRecord:
+def publication_record(inspection: Inspection, published: list[PublishedRow], version: int) -> PublicationRecord:
     corrections = publication.corrections(published)
     return PublicationRecord(
         version=version,
         latest_version=len(published),
-        published_at=published[0][0].created_at,
+        published_at=inspection.published_at,
         corrected=bool(corrections),
-        withdrawn=withdrawn,
+        withdrawn=inspection.status == InspectionStatus.WITHDRAWN,
         corrections=corrections,
     )
 
@@ -109,7 +112,6 @@ async def summary(session: AsyncSession, inspection_id: uuid.UUID, version: int 
     samples = sample_counts(await caseloads.sample_tallies(session, inspection_id))
     judged = await assessments.judged_standards(session, inspection_id, inspection.framework_id)
     region = unit if unit.type == "region" else parent if parent is not None and parent.type == "region" else None
-    withdrawn = inspection.status == InspectionStatus.WITHDRAWN
     return InspectionSummary(
         inspection=InspectionRead.model_validate(inspection),
         unit=InspectedUnit(
@@ -121,7 +123,7 @@ async def summary(session: AsyncSession, inspection_id: uuid.UUID, version: int 
             region=RegionBrief.model_validate(region) if region is not None else None,
         ),
         framework=PinnedFramework(id=inspection.framework_id, version=head.framework_version, name=head.framework_name),
-        publication=publication_record(published, shown, withdrawn) if shown is not None else None,
+        publication=publication_record(inspection, published, shown) if shown is not None else None,
         ratings=ratings_table(snapshot, shown) if snapshot is not None else None,
         samples=samples,
         assessments=AssessmentProgress(
