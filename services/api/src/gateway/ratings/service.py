@@ -13,7 +13,8 @@ an immutable snapshot; the gateway itself computes no rating.
 - A panel decision re-rates the latest snapshot's own evidence with the decision added: the computed
   rating, the panel's rating and its reason all stay in the result. The new snapshot is of kind
   `override`, based on the one decided on; history is the list of snapshots.
-- Publication and withdrawal freeze the inspection: no run or decision after either.
+- Publication and withdrawal freeze the inspection: no run or decision after either. What was published
+  is changed only by a correction, as its next published version (`corrections`).
 - Engine down, slow or failing: a 503/504/502 problem and nothing written (`engines.call_engine`).
 - Regional ratings pool several inspections (`regional`).
 - The gateway's copy of a framework version is what an inspection is rated against. It is named by id
