@@ -3,7 +3,8 @@
 It uses the demo units that `make run` loaded and a synthetic caseload (clearly labelled synthetic: no
 real person's data), then plans the inspection, puts the one signed in on its team as lead inspector,
 uploads the caseloads, draws the samples, records generated case answers and domain-one judgements,
-rates, lets the panel decide, and publishes.
+rates, lets the panel decide, and publishes; then it corrects the published ratings openly, as a second
+published version, and reads both versions back.
 Run it against the services `make run` started: GATEWAY_URL (default http://127.0.0.1:8000). It signs in
 as the administrator GATEWAY_ADMIN_EMAIL with GATEWAY_ADMIN_PASSWORD, and asks for them if they are unset.
 """
@@ -34,6 +35,12 @@ JUDGEMENTS = {
     "1.2": ("requires_improvement", "Workloads were high and vacancies persisted (synthetic evidence)."),
     "1.3": ("good", "A wide range of services was available to people on probation (synthetic evidence)."),
     "1.4": ("requires_improvement", "Case records were hard to navigate (synthetic evidence)."),
+}
+CORRECTION = {
+    "reason": "The factual accuracy check found that the vacancy figures quoted were another PDU's (synthetic).",
+    "judgements": {"1.2": {
+        "rating": "good", "evidence_summary": "Vacancies were filled by the time of fieldwork (synthetic evidence).",
+    }},
 }
 LABELS = {"outstanding": "Outstanding", "good": "Good", "requires_improvement": "Requires improvement",
           "inadequate": "Inadequate", "not_rated": "Not rated", None: "-"}
@@ -178,9 +185,13 @@ def main() -> int:
         }]}, headers={"Idempotency-Key": f"demo-{run}-panel"}), 201)
         print("  rated, and the ratings panel decided one standard")
         move("published")
+        print_report(unit, check(http.get(f"{GATEWAY}/inspections/{iid}/summary"), 200))
 
-        summary = check(http.get(f"{GATEWAY}/inspections/{iid}/summary"), 200)
-    print_report(unit, summary)
+        correction = check(http.post(f"{GATEWAY}/inspections/{iid}/corrections", json=CORRECTION,
+                                     headers={"Idempotency-Key": f"demo-{run}-correction"}), 201)
+        versions = {v: check(http.get(f"{GATEWAY}/inspections/{iid}/summary", params={"version": v}), 200)
+                    for v in (1, correction["version"])}
+    print_correction(correction, versions)
     return 0
 
 
@@ -208,6 +219,19 @@ def print_report(unit: dict, summary: dict) -> None:
     print("-" * 100)
     print(f"Overall: {overall['rating_label'] or LABELS[overall['rating']]}, score {overall['score']}/{overall['max_score']}"
           + (" (score bands provisional)" if overall["bands_provisional"] else ""))
+
+
+def print_correction(correction: dict, versions: dict[int, dict]) -> None:
+    """The correction as a published version, and the overall rating of every version, each still readable."""
+    changes = correction["changes"]
+    print()
+    print(f"Correction, published as version {correction['version']}: {correction['reason']}")
+    for change in changes["ratings"]:
+        print(f"  {change['standard']}: {LABELS[change['before']]} -> {LABELS[change['after']]}")
+    for version, summary in versions.items():
+        overall = summary["ratings"]["overall"]
+        shown = "as first published" if version == 1 else "latest, corrected"
+        print(f"  Version {version} ({shown}): {LABELS[overall['rating']]}, score {overall['score']}/{overall['max_score']}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """A whole inspection through the gateway's public API, with the three services as real processes:
-`make demo` plans, samples, records, rates, lets the panel decide and publishes; then a report reads it."""
+`make demo` plans, samples, records, rates, lets the panel decide, publishes and corrects; then a report
+reads both published versions."""
 
 import asyncio
 import os
@@ -15,7 +16,7 @@ from sqlalchemy import delete
 from gateway.db import create_engine, create_sessionmaker
 from gateway.idempotency.models import IdempotentRequest
 from gateway.inspections.models import Inspection
-from gateway.ratings.models import RatingSnapshot
+from gateway.ratings.models import PublishedVersion, RatingSnapshot
 from tests.conftest import ROOT, TEST_ACTOR
 from tests.support.identity import ADMIN_EMAIL, admin_env, signed_in
 
@@ -28,9 +29,11 @@ async def _remove(database_url: str, inspection_id: uuid.UUID) -> None:
     try:
         async with create_sessionmaker(engine, TEST_ACTOR).begin() as session:
             await session.execute(delete(IdempotentRequest).where(IdempotentRequest.key.like("demo-%")))
-            await session.execute(
-                delete(RatingSnapshot).where(RatingSnapshot.inspection_id == inspection_id, RatingSnapshot.kind == "override")
-            )
+            await session.execute(delete(PublishedVersion).where(PublishedVersion.inspection_id == inspection_id))
+            for kind in ("correction", "override"):  # each based on the one before
+                await session.execute(
+                    delete(RatingSnapshot).where(RatingSnapshot.inspection_id == inspection_id, RatingSnapshot.kind == kind)
+                )
             await session.execute(delete(RatingSnapshot).where(RatingSnapshot.inspection_id == inspection_id))
             await session.execute(delete(Inspection).where(Inspection.id == inspection_id))
     finally:
@@ -51,11 +54,12 @@ def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, 
         assert "1.4 Information and facilities" in demo.stdout
         assert re.search(r"Overall: Good, score 15/27 \(score bands provisional\)", demo.stdout), demo.stdout
 
-        summary = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/summary").json()
+        # Version 1, as published.
+        summary = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/summary", params={"version": 1}).json()
         assert summary["inspection"]["status"] == "published"
         assert summary["unit"]["code"] == "N53DRBY"
         table = summary["ratings"]
-        assert table["published"] is True and table["kind"] == "override"
+        assert table["published"] is True and table["kind"] == "override" and table["version"] == 1
         standards = {s["standard"]: s for s in table["standards"]}
         assert standards["1.4"]["rating"] == "good" and standards["1.4"]["computed_rating"] == "requires_improvement"
         assert standards["1.4"]["override_reason"].startswith("The panel found")
@@ -67,8 +71,20 @@ def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, 
         team = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/team").json()["members"]
         assert [(m["email"], m["role"]) for m in team] == [(ADMIN_EMAIL, "lead_inspector")]
 
+        # Version 2, the correction, is the default: 1.2 judged Good, one point more, and said why.
+        assert "Correction, published as version 2: The factual accuracy check" in demo.stdout
+        assert re.search(r"Version 1 \(as first published\): Good, score 15/27", demo.stdout), demo.stdout
+        assert re.search(r"Version 2 \(latest, corrected\): Good, score 16/27", demo.stdout), demo.stdout
+        latest = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/summary").json()
+        assert (latest["ratings"]["version"], latest["ratings"]["kind"]) == (2, "correction")
+        assert {s["standard"]: s["rating"] for s in latest["ratings"]["standards"]}["1.2"] == "good"
+        assert latest["ratings"]["overall"]["score"] == 16
+        publication = latest["publication"]
+        assert (publication["corrected"], publication["withdrawn"], publication["latest_version"]) == (True, False, 2)
+        assert publication["corrections"][0]["reason"].startswith("The factual accuracy check")
+
         runs = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs").json()["items"]
-        assert [r["kind"] for r in runs] == ["override", "run"]
+        assert [r["kind"] for r in runs] == ["correction", "override", "run"]
         frozen = http.post(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs")
         assert frozen.status_code == 409
         assert frozen.headers["content-type"] == "application/problem+json"

@@ -162,12 +162,21 @@ async def _records(gateway: httpx.AsyncClient, session) -> dict[str, list[str]]:
         await make_judgement(session, in_rating, standard, rating)
     run = await gateway.post(f"/api/v1/inspections/{in_rating.id}/rating-runs")
     assert run.status_code == 201, run.text
+    # A third, published and corrected once: its published versions and the reads of each.
+    published = await make_inspection(session, unit=yos, framework_id="youth-2021", status="rating")
+    await make_judgement(session, published, "1.1", "good")
+    for step in (gateway.post(f"/api/v1/inspections/{published.id}/rating-runs"),
+                 gateway.post(f"/api/v1/inspections/{published.id}/transitions", json={"to": "published"}),
+                 gateway.post(f"/api/v1/inspections/{published.id}/corrections", json={
+                     "reason": "Fuzzing", "judgements": {"1.1": {"rating": "outstanding", "evidence_summary": "Seen."}}})):
+        done = await step
+        assert done.status_code in (200, 201), done.text
     key = await gateway.post("/api/v1/api-keys", json={"name": "Fuzzing", "scopes": ["inspections:read"]})
     assert key.status_code == 201, key.text
     grant = await session.scalar(RoleGrant.__table__.select().with_only_columns(RoleGrant.id)
                                  .where(RoleGrant.user_id == TEST_ADMIN_ID))
     return {
-        "inspection_id": [str(in_fieldwork.id), str(in_rating.id)],
+        "inspection_id": [str(in_fieldwork.id), str(in_rating.id), str(published.id)],
         "unit_id": [str(pdu.id), str(yos.id)],
         "region_id": [str(region.id)],
         "framework_id": ["probation-pdu-2021", "youth-2021"],
@@ -179,6 +188,7 @@ async def _records(gateway: httpx.AsyncClient, session) -> dict[str, list[str]]:
         "user_id": [str(TEST_ADMIN_ID)],
         "grant_id": [str(grant)],
         "key_id": [key.json()["id"]],
+        "version": ["1", "2"],
     }
 
 

@@ -30,7 +30,7 @@ from gateway.db import create_engine, create_sessionmaker
 from gateway.identity.authentication import Identity
 from gateway.identity.keys import load as load_signing_keys
 from gateway.inspections.models import Inspection
-from gateway.ratings.models import RatingSnapshot
+from gateway.ratings.models import PublishedVersion, RatingSnapshot
 from gateway.settings import Settings
 from gateway.summaries.documents import SummaryDocuments
 from tests.conftest import (
@@ -199,6 +199,7 @@ async def test_the_migration_seals_what_is_held_and_its_downgrade_opens_it(scrat
     engine = create_engine(scratch_database)
     try:
         async with create_sessionmaker(engine, TEST_ACTOR).begin() as session:
+            await session.execute(delete(PublishedVersion))
             await session.execute(delete(RatingSnapshot).where(RatingSnapshot.kind == "override"))
             await session.execute(delete(RatingSnapshot))
             await session.execute(delete(Inspection).where(Inspection.id == uuid.UUID(run.inspection_id)))

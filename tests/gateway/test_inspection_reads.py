@@ -350,7 +350,9 @@ async def test_the_summary_takes_a_fixed_handful_of_queries_and_one_while_it_is_
         held = len(statements) - built
     finally:
         event.remove(db_engine.sync_engine, "before_cursor_execute", record)
-    assert (built, held) == (5, 1), statements  # its state, then four queries to build it; then the state
+    # Its state, then five queries to build it (head, published versions, ratings, samples, judgements);
+    # then the state.
+    assert (built, held) == (6, 1), statements
 
 
 # --- a unit's ratings history ------------------------------------------------------------------------

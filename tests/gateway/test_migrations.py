@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, make_url
 
-from gateway.cli import alembic_config, migrate
-from gateway.db import create_engine
+from gateway.cli import alembic_config, load_library, migrate
+from gateway.db import create_engine, create_sessionmaker
+from gateway.inspections.models import InspectionStatusChange
 from gateway.models import Base
-from tests.conftest import _admin, _create_postgres_database, _postgres_skip_reason
+from tests.conftest import TEST_ACTOR, _admin, _create_postgres_database, _postgres_skip_reason
+from tests.gateway.factories import make_inspection, make_unit
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -94,3 +99,54 @@ def test_the_units_step_down_undoes_its_step_up(scratch_database):
     assert "units" in tables(scratch_database)
     migrate(scratch_database)
     assert differences(scratch_database) == []
+
+
+PUBLISHED_VERSIONS_REVISION = "e7b3c1d9a2f6"
+BEFORE_PUBLISHED_VERSIONS = "c4d9e2a7f310"
+
+
+def test_inspections_published_before_versions_were_kept_get_their_version_1(scratch_database):
+    """Each published inspection: the snapshot it was published with (its latest), when and by whom."""
+    config = alembic_config(scratch_database)
+    command.upgrade(config, BEFORE_PUBLISHED_VERSIONS)
+    asyncio.run(load_library(scratch_database))
+    published_at = datetime(2026, 5, 4, 10, 30, tzinfo=UTC)
+    typed = {"id": sa.Uuid(), "inspection_id": sa.Uuid(), "created_at": sa.DateTime(timezone=True)}
+    snapshots = sa.table("rating_snapshots", *(sa.column(c, typed.get(c)) for c in (
+        "id", "inspection_id", "sequence", "kind", "framework_id", "framework_version", "rules_version",
+        "input_fingerprint", "request", "result", "overall_rating", "created_at", "created_by")))
+
+    async def before() -> dict[str, uuid.UUID]:
+        engine = create_engine(scratch_database)
+        try:
+            async with create_sessionmaker(engine, TEST_ACTOR).begin() as session:
+                unit = await make_unit(session)
+                made = {status: await make_inspection(session, unit=unit, status=status)
+                        for status in ("published", "rating", "withdrawn")}
+                made["published"].published_at = published_at
+                session.add(InspectionStatusChange(inspection_id=made["published"].id, from_status="rating",
+                                                   to_status="published"))  # by the session's actor
+                ids = {"run": uuid.uuid4(), "override": uuid.uuid4(), "draft": uuid.uuid4()}
+                connection = await session.connection()  # the rows as they stood, beside the write path
+                for n, (name, inspection) in enumerate((("run", "published"), ("override", "published"),
+                                                         ("draft", "rating"))):
+                    await connection.execute(sa.insert(snapshots).values(
+                        id=ids[name], inspection_id=made[inspection].id, sequence=n + 1 if n < 2 else 1, kind="run",
+                        framework_id="probation-pdu-2021", framework_version="2021.1", rules_version="1.0.0",
+                        input_fingerprint="f", request="{}", result="{}", overall_rating="good",
+                        created_at=published_at, created_by="rating-run"))
+                return {**{name: i.id for name, i in made.items()}, **{f"snapshot {k}": v for k, v in ids.items()}}
+        finally:
+            await engine.dispose()
+
+    made = asyncio.run(before())
+    command.upgrade(config, PUBLISHED_VERSIONS_REVISION)
+
+    def rows(connection: Connection) -> list[tuple]:
+        return [tuple(row) for row in connection.execute(sa.text(
+            "SELECT inspection_id, version, kind, snapshot_id, reason, created_at, created_by FROM published_versions"))]
+
+    [(inspection_id, version, kind, snapshot_id, reason, at, by)] = on(scratch_database, rows)
+    assert (uuid.UUID(str(inspection_id)), version, kind, uuid.UUID(str(snapshot_id)), reason, by) == (
+        made["published"], 1, "publication", made["snapshot override"], None, TEST_ACTOR.id)
+    assert str(at).startswith("2026-05-04 10:30")

@@ -7,6 +7,9 @@ bulk statements, whatever the number of cases, so that 10,000 answers import in 
 An import adds to what is held and never takes away: it sets the answers, attributes and evidence notes
 it gives and leaves the rest of each case's assessment as it was (remove an answer with PUT on the case).
 Importing the same file again reports every case unchanged.
+
+A correction of a published inspection takes its changed case answers as such an import, in JSON:
+checked with the correction (`check_import`) and written once the engine has rated it (`write_import`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import io
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, update
@@ -24,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments import repository
 from gateway.assessments.models import CaseAssessment
+from gateway.assessments.repository import AssessedCase
 from gateway.assessments.rules import AssessmentRules, case_faults, value_fault
 from gateway.assessments.schemas import (
     EVIDENCE_NOTE_MAX,
@@ -39,6 +43,9 @@ from gateway.inspections.lifecycle import Activity
 from gateway.writes import answering_clashes
 from inspection_shared.bulk_import import RowRef, nothing_imported, read_header, readable_csv
 from inspection_shared.problems import FieldError, InvalidInput
+
+if TYPE_CHECKING:
+    from gateway.inspections.models import Inspection
 
 MAX_ANSWERS = 50_000
 """Far above an inspection's answers (a large sample is a few hundred cases of a dozen key questions)."""
@@ -307,11 +314,29 @@ def parse_json(document: Any, rules: AssessmentRules) -> ParsedImport:
     return parsed
 
 
+@dataclass(frozen=True)
+class CheckedImport:
+    """An import checked whole against the framework and the sampled cases: the case assessed on each
+    sampled case it names, ready to write."""
+
+    targets: dict[uuid.UUID, CaseImport]
+    answers: int
+
+    def cases(self) -> list[AssessedCase]:
+        """What the import gives for each case, as the evidence for rating reads a case."""
+        return [AssessedCase(c.case_ref, c.sample_type, c.answers, c.attributes) for c in self.targets.values()]
+
+
 async def import_assessments(
     session: AsyncSession, inspection_id: uuid.UUID, kind: str, content: Any
 ) -> AssessmentImportReport:
     """Create or update the assessment of every case the import names, or refuse it all naming each fault."""
     inspection = await inspection_for_change(session, inspection_id, Activity.RECORDING)
+    return await write_import(session, inspection.id, await check_import(session, inspection, kind, content))
+
+
+async def check_import(session: AsyncSession, inspection: Inspection, kind: str, content: Any) -> CheckedImport:
+    """The import checked whole, or a 422 naming every fault; nothing is written."""
     rules = await assessment_rules(session, inspection)
     parsed = parse_csv(content, rules) if kind == "csv" else parse_json(content, rules)
     errors = list(parsed.errors)
@@ -338,12 +363,12 @@ async def import_assessments(
 
     if errors:
         raise nothing_imported(errors, MAX_ERRORS)
-    return await _write(session, inspection.id, targets, parsed.answers)
+    return CheckedImport(targets, parsed.answers)
 
 
-async def _write(
-    session: AsyncSession, inspection_id: uuid.UUID, targets: dict[uuid.UUID, CaseImport], answers: int
-) -> AssessmentImportReport:
+async def write_import(session: AsyncSession, inspection_id: uuid.UUID, checked: CheckedImport) -> AssessmentImportReport:
+    """Write a checked import; the caller holds the inspection (`inspection_for_change`)."""
+    targets, answers = checked.targets, checked.answers
     held = await repository.held_assessments(session, inspection_id)
     created: list[dict[str, Any]] = []
     updated: list[dict[str, Any]] = []

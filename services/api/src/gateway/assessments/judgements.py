@@ -20,17 +20,23 @@ from inspection_shared.framework import Framework, Standard
 from inspection_shared.problems import FieldError, InvalidInput, NotFound, PreconditionFailed
 
 
-def judged_standard(framework: Framework, standard_id: str) -> Standard:
-    """The judged standard of this id, or a 422 naming it: unknown and case-based standards are not judged."""
+def judged_fault(framework: Framework, standard_id: str) -> str | None:
+    """Why this standard takes no judgement (unknown, or case-based), or None for a judged standard."""
     standard = framework.standard(standard_id)
     if standard is None:
-        message = f"no standard {standard_id} in framework {framework.id}"
-    elif standard.kind != "judged":
-        message = (
+        return f"no standard {standard_id} in framework {framework.id}"
+    if standard.kind != "judged":
+        return (
             f"standard {standard_id} ({standard.name}) is case-based: it is rated from case answers, not "
             "judged by inspectors"
         )
-    else:
+    return None
+
+
+def judged_standard(framework: Framework, standard_id: str) -> Standard:
+    """The judged standard of this id, or a 422 naming it: unknown and case-based standards are not judged."""
+    standard, message = framework.standard(standard_id), judged_fault(framework, standard_id)
+    if standard is not None and message is None:
         return standard
     judged = ", ".join(s.id for s in framework.standards() if s.kind == "judged")
     raise InvalidInput(
@@ -69,6 +75,19 @@ async def put_judgement(
         held.rating, held.evidence_summary = data.rating, data.evidence_summary
     await flush(session, clash=PreconditionFailed.changed_meanwhile(what), changed=what)
     return _read(held, standard), created
+
+
+async def correct_judgements(session: AsyncSession, inspection_id: uuid.UUID, corrected: dict[str, JudgementWrite]) -> None:
+    """Record the judgements a correction of the published inspection gives (each checked with
+    `judged_fault`); the caller holds the inspection (`inspection_for_change`) and flushes."""
+    held = {j.standard_id: j for j in await repository.judgements(session, inspection_id)}
+    for standard_id, data in corrected.items():
+        judgement = held.get(standard_id)
+        if judgement is None:
+            judgement = Judgement(inspection_id=inspection_id, standard_id=standard_id)
+            session.add(judgement)
+        if (judgement.rating, judgement.evidence_summary) != (data.rating, data.evidence_summary):
+            judgement.rating, judgement.evidence_summary = data.rating, data.evidence_summary
 
 
 async def list_judgements(session: AsyncSession, inspection_id: uuid.UUID) -> JudgementList:

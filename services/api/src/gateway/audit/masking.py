@@ -43,6 +43,7 @@ CLEAR_DOCUMENTS = frozenset({
     ("caseload_frames", "columns"),  # column names
     ("inspections", "partner_inspectorates"),
     ("inspection_status_changes", "details"),  # the notice given, the snapshot published
+    ("published_versions", "changes"),  # ratings, panel decisions, judgements, counts of case assessments
     ("idempotent_requests", "headers"),  # Location, ETag
     ("webhook_subscriptions", "event_types"),
 })

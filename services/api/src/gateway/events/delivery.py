@@ -47,6 +47,7 @@ from gateway.events.schemas import EventRead
 from gateway.events.targets import TargetRefused, check_target
 from gateway.identity.authentication import IdentityCache
 from gateway.inspections.guards import sees
+from gateway.inspections.lifecycle import PUBLISHED
 from gateway.settings import Settings
 
 log = structlog.get_logger("webhooks")
@@ -188,7 +189,7 @@ class DeliveryWorker:
             wanted = [
                 e.id for e in events
                 if e.type in subscription.event_types and owner is not None
-                and sees(owner, e.unit_id, e.inspection_status)
+                and sees(owner, e.unit_id, e.inspection_status == PUBLISHED)
             ]
             await repository.add_deliveries(session, subscription_id, wanted, utcnow(), events[-1].id)
         return events[-1].id if len(events) == EVENTS_PER_ROUND else None

@@ -47,7 +47,7 @@ async def events_after(
     """Events after the id `after`, oldest first, of the inspections the actor could see as each event left
     them (a reader sees a publication, never a draft's rating run)."""
     statement = select(Event).where(
-        Event.id > after, *visible(visible_to, Event.unit_id, Event.inspection_status)
+        Event.id > after, *visible(visible_to, Event.unit_id, Event.inspection_status, None)
     )
     if types:
         statement = statement.where(Event.type.in_(types))

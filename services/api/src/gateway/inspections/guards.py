@@ -3,14 +3,16 @@
 its phase does not allow (the table in `lifecycle`).
 
 An actor sees an inspection with `inspections:read` on its unit, and one not yet published only with
-`drafts:read` there too: readers see what is published. Every domain reaches inspections through here,
-so this is where the unit scoping of the security rules is applied, and where an activity only the
-inspection's team does (recording case answers and judgements) is refused to anyone else.
+`drafts:read` there too: readers see what is published, and a publication withdrawn stays on the
+record. Every domain reaches inspections through here, so this is where the unit scoping of the security
+rules is applied, and where an activity only the inspection's team does (recording case answers and
+judgements) is refused to anyone else.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,17 +28,22 @@ from inspection_shared.framework import Framework
 from inspection_shared.problems import Conflict, NotFound, Problem
 
 
-def sees(actor: Actor, unit_id: uuid.UUID, status: str) -> bool:
-    """Whether the actor may see an inspection of this unit in this status at all."""
+def is_public(status: str, published_at: datetime | None) -> bool:
+    """Published, or published once and withdrawn since: a report pulled is marked withdrawn, not hidden."""
+    return status == PUBLISHED or published_at is not None
+
+
+def sees(actor: Actor, unit_id: uuid.UUID, public: bool) -> bool:
+    """Whether the actor may see an inspection of this unit at all, public (`is_public`) or not."""
     return allows(actor, Permission.INSPECTIONS_READ, unit_id) and (
-        status == PUBLISHED or allows(actor, Permission.DRAFTS_READ, unit_id)
+        public or allows(actor, Permission.DRAFTS_READ, unit_id)
     )
 
 
 def authorize(actor: Actor, inspection: Inspection, need: Permission) -> None:
     """404 if the actor may not see the inspection (its existence does not leak), 403 naming the permission
     if it may see it but lacks `need` on its unit."""
-    if not sees(actor, inspection.unit_id, inspection.status):
+    if not sees(actor, inspection.unit_id, is_public(inspection.status, inspection.published_at)):
         raise NotFound(f"No inspection {inspection.id}")
     if not allows(actor, need, inspection.unit_id):
         raise forbidden(need)
@@ -73,16 +80,17 @@ async def get_inspection(
 
 
 def ensure_phase(inspection: Inspection, activity: Activity | None = None) -> None:
-    """Refuse any change to a frozen (published or withdrawn) inspection, and `activity` in a phase
-    that does not allow it: a 409 naming the status and the statuses that would."""
-    if inspection.status in FROZEN_STATUSES:
+    """Refuse any change to a frozen (published or withdrawn) inspection but an activity allowed in it
+    (a correction), and `activity` in a phase that does not allow it: a 409 naming the status and the
+    statuses that would."""
+    rule = ACTIVITIES[activity] if activity is not None else None
+    if inspection.status in FROZEN_STATUSES and (rule is None or inspection.status not in rule.statuses):
         raise Conflict(
             f"Inspection {inspection.id} is {inspection.status} and can no longer be changed.",
             status_of_inspection=inspection.status,
         )
-    if activity is None:
+    if rule is None:
         return
-    rule = ACTIVITIES[activity]
     if inspection.status not in rule.statuses:
         raise Conflict(
             f"Inspection {inspection.id} is in {inspection.status}: {rule.what} only while it is in "

@@ -38,7 +38,8 @@ TRANSITIONS: dict[InspectionStatus, tuple[InspectionStatus, ...]] = {
 """From each status, the statuses it may move to. Published and withdrawn are final."""
 
 FROZEN_STATUSES = frozenset({PUBLISHED, WITHDRAWN})
-"""No edit of any kind is accepted once an inspection is in one of these."""
+"""No edit of any kind is accepted once an inspection is in one of these, but a correction of what was
+published (a new published version, or its withdrawal)."""
 
 ANNOUNCED_STATUSES = frozenset({PRE_FIELDWORK, FIELDWORK, RATING, PUBLISHED})
 """From the announcement on, the service has been told the fieldwork dates: they can move but not vanish."""
@@ -51,6 +52,7 @@ class Activity(StrEnum):
     RECORDING = "recording"
     RATING_RUN = "rating_run"
     PANEL_DECISION = "panel_decision"
+    CORRECTION = "correction"
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,11 @@ ACTIVITIES: dict[Activity, ActivityRule] = {
     # Not during fieldwork: every snapshot joins the record publication rests on, and answers are still coming in.
     Activity.RATING_RUN: ActivityRule((RATING,), Permission.RATINGS_RUN, "its evidence is rated"),
     Activity.PANEL_DECISION: ActivityRule((RATING,), Permission.PANEL_DECIDE, "a ratings panel decides"),
+    # What is published stays final: it is corrected openly, as a new published version, by those who publish.
+    Activity.CORRECTION: ActivityRule((PUBLISHED,), Permission.INSPECTIONS_PUBLISH, "a correction is issued"),
 }
-"""For each activity, the statuses it is allowed in and the permission it takes. Frozen statuses allow none."""
+"""For each activity, the statuses it is allowed in and the permission it takes. Frozen statuses allow only
+the activities that name them."""
 
 TeamRole = Literal["lead_inspector", "inspector"]
 TEAM_ROLES: tuple[str, ...] = get_args(TeamRole)

@@ -115,18 +115,23 @@ class InspectionFilters:
 
 
 def visible(
-    actor: Actor, unit_id: ColumnElement[Any] = Inspection.unit_id, status: ColumnElement[Any] = Inspection.status
+    actor: Actor,
+    unit_id: ColumnElement[Any] = Inspection.unit_id,
+    status: ColumnElement[Any] = Inspection.status,
+    published_at: ColumnElement[Any] | None = Inspection.published_at,
 ) -> list[ColumnElement[bool]]:
     """What an actor may see of inspections: those of the units it may read, and of those only the
-    published ones where it may not read drafts (`guards.sees`, in SQL). `unit_id` and `status` are the
-    columns that hold them, by default the inspection's own (an event holds them as they were)."""
+    public ones (`guards.is_public`: published, or withdrawn after publication) where it may not read
+    drafts. `unit_id`, `status` and `published_at` are the columns that hold them, by default the
+    inspection's own (an event holds the first two as they were, and no `published_at`)."""
     conditions: list[ColumnElement[bool]] = []
     readable = units_with(actor, Permission.INSPECTIONS_READ)
     if readable is not ALL_UNITS:
         conditions.append(unit_id.in_(readable))
     drafts = units_with(actor, Permission.DRAFTS_READ)
     if drafts is not ALL_UNITS:
-        conditions.append(or_(status == PUBLISHED, unit_id.in_(drafts)))
+        public = [status == PUBLISHED] + ([published_at.is_not(None)] if published_at is not None else [])
+        conditions.append(or_(*public, unit_id.in_(drafts)))
     return conditions
 
 
@@ -143,10 +148,10 @@ async def list_inspections(
 
 
 async def published_before(session: AsyncSession, moment: datetime) -> list[Inspection]:
-    """Inspections published before `moment` (and not withdrawn since), with their units, oldest first."""
+    """Inspections published before `moment` (withdrawn since or not), with their units, oldest first."""
     statement = (
         with_unit(select(Inspection))
-        .where(Inspection.status == "published", Inspection.published_at < moment)
+        .where(Inspection.published_at < moment)
         .order_by(Inspection.published_at, Inspection.id)
     )
     return list((await session.scalars(statement)).all())

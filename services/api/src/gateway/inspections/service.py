@@ -112,6 +112,14 @@ def status_change(
     )
 
 
+def withdraw_publication(session: AsyncSession, inspection: Inspection, reason: str) -> None:
+    """Mark a published inspection withdrawn, as a correction does (`ratings.corrections`), with the move in
+    its status history: it stays on the record, readable and marked withdrawn. Not a move of
+    `lifecycle.TRANSITIONS`, where published is final; the caller holds the inspection and flushes."""
+    inspection.status = InspectionStatus.WITHDRAWN
+    session.add(status_change(inspection, InspectionStatus.PUBLISHED, reason))
+
+
 async def create_inspection(session: AsyncSession, data: InspectionCreate) -> Inspection:
     errors: list[FieldError] = []
     unit = await units.get(session, data.unit_id)

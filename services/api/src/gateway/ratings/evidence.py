@@ -8,6 +8,8 @@
 - A judged standard is sent its judgement's rating and evidence summary.
 - A standard with nothing recorded is left out. The engine then reports it as having no evidence and,
   if it is scored, the overall rating as not rated with that reason, rather than a guess.
+- A correction of a published inspection is rated on the evidence it was published with, with the
+  correction's judgements and case answers over it (`corrected_evidence`).
 
 Nothing here rates anything: the gateway gathers, the engine rates.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +30,17 @@ from inspection_shared.framework import Framework, Standard
 from inspection_shared.problems import FieldError, InvalidInput
 from inspection_shared.rating import StandardEvidence
 
-if TYPE_CHECKING:
-    from gateway.assessments.models import Judgement
+
+class JudgedRecord(Protocol):
+    """A judgement as the evidence reads it: one held, or one a correction gives."""
+
+    @property
+    def standard_id(self) -> str: ...
+    @property
+    def rating(self) -> str: ...
+    @property
+    def evidence_summary(self) -> str: ...
+
 
 def _filter_attributes(standard: Standard) -> frozenset[str]:
     if standard.case_filter is None:
@@ -91,7 +102,7 @@ def case_evidence(
 
 
 def judged_evidence(
-    framework: Framework, judgements: Iterable[Judgement], faults: list[FieldError]
+    framework: Framework, judgements: Iterable[JudgedRecord], faults: list[FieldError]
 ) -> dict[str, StandardEvidence]:
     """Per judged standard with a judgement: the inspectors' rating and evidence summary."""
     held = {j.standard_id: j for j in judgements}
@@ -110,6 +121,52 @@ def judged_evidence(
         if validated is not None:
             evidence[standard.id] = validated
     return evidence
+
+
+def corrected_evidence(
+    framework: Framework,
+    published: list[StandardEvidence],
+    cases: Iterable[AssessedCase],
+    judgements: Iterable[JudgedRecord],
+    faults: list[FieldError],
+) -> list[StandardEvidence]:
+    """The evidence a rating was published on, with a correction's judgements and case answers over it,
+    in the framework's order of standards.
+
+    Each case-based standard assessed on a sample with a corrected case is sent again: the sample's cases
+    as they were sent (their answers and attributes gathered across the standards assessed on it), each
+    corrected case's answers and attributes set over them, as an import sets them. Evidence purged under
+    retention (counts, no cases) cannot take a corrected case.
+    """
+    cases = list(cases)
+    by_standard = {e.standard: e for e in published}
+    corrected_samples = {c.sample_type for c in cases}
+    gathered: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+    for standard in framework.standards():
+        evidence = by_standard.get(standard.id)
+        if standard.kind != "case" or standard.sample_type not in corrected_samples or evidence is None:
+            continue
+        if evidence.cases is None:
+            faults.append(
+                FieldError(
+                    field="body.case_answers",
+                    message=f"the cases rated for standard {standard.id} were removed under retention; its case "
+                    "answers can no longer be corrected",
+                )
+            )
+            continue
+        for case in evidence.cases:
+            answers, attributes = gathered.setdefault((standard.sample_type, case["case_ref"]), ({}, {}))
+            answers.update(case["answers"])
+            attributes.update(case.get("attributes", {}))
+    for case in cases:
+        answers, attributes = gathered.setdefault((case.sample_type, case.case_ref), ({}, {}))
+        answers.update(case.answers)
+        attributes.update(case.attributes)
+    resent = [AssessedCase(ref, sample_type, *held) for (sample_type, ref), held in sorted(gathered.items())]
+    by_standard.update(case_evidence(framework, resent, faults))
+    by_standard.update(judged_evidence(framework, judgements, faults))
+    return [by_standard[s.id] for s in framework.standards() if s.id in by_standard]
 
 
 def refuse(faults: list[FieldError]) -> InvalidInput:

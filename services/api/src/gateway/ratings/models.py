@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.casedata.sealing import SealedDocument
@@ -37,5 +37,33 @@ class RatingSnapshot(Base):
     overall_rating: Mapped[str] = mapped_column(String(32))
     overall_score: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = when()
+    created_by: Mapped[str] = who()
+
+
+class PublishedVersion(Base):
+    """What was published, version by version: never updated, never deleted.
+
+    Version 1 is the publication; each correction adds the next version with a new snapshot (or, for a
+    withdrawal, the same one), and says why and what changed. Every version stays readable.
+    """
+
+    __tablename__ = "published_versions"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "version"),
+        CheckConstraint("kind IN ('publication', 'correction', 'withdrawal')", name="kind_known"),
+        CheckConstraint("version = 1 OR reason IS NOT NULL", name="correction_has_reason"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # Found by (inspection_id, version): the unique constraint's index serves.
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    snapshot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rating_snapshots.id", ondelete="RESTRICT"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # What the correction changed: ratings, panel decisions, judgements and how many case assessments (no
+    # case reference). Null for the publication itself.
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = when()
     created_by: Mapped[str] = who()

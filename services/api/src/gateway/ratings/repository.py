@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Select, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 
@@ -16,13 +16,17 @@ from gateway.casedata.sealing import holds_case_data
 from gateway.inspections.models import Inspection
 from gateway.inspections.repository import NEWEST_FIRST, visible
 from gateway.pagination import Key, PageQuery, keyset_page
-from gateway.ratings.models import RatingSnapshot
+from gateway.ratings.models import PublishedVersion, RatingSnapshot
 from gateway.writes import RETENTION
 from inspection_shared.pagination import Page
 
 Item = TypeVar("Item")
 
 NEWEST_SNAPSHOT_FIRST = (Key(RatingSnapshot.sequence, descending=True),)
+FIRST_VERSION_FIRST = (Key(PublishedVersion.version),)
+
+PublishedRow = tuple[PublishedVersion, str, int | None]
+"""A published version with the overall rating and score of its snapshot."""
 
 
 async def latest_snapshot(session: AsyncSession, inspection_id: uuid.UUID) -> RatingSnapshot | None:
@@ -58,6 +62,41 @@ async def latest_brief(session: AsyncSession, inspection_id: uuid.UUID) -> tuple
         )
     ).one_or_none()
     return (row[0], row[1], row[2]) if row is not None else None
+
+
+async def snapshot_result(session: AsyncSession, snapshot_id: uuid.UUID) -> RatingSnapshot | None:
+    """A snapshot without the evidence it was rated on (see `latest_result`)."""
+    return await session.scalar(
+        select(RatingSnapshot)
+        .options(defer(RatingSnapshot.request, raiseload=True))
+        .where(RatingSnapshot.id == snapshot_id)
+    )
+
+
+def _published() -> Select:
+    return select(PublishedVersion, RatingSnapshot.overall_rating, RatingSnapshot.overall_score).join(
+        RatingSnapshot, RatingSnapshot.id == PublishedVersion.snapshot_id
+    )
+
+
+async def published_versions(session: AsyncSession, inspection_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[PublishedRow]]:
+    """The published versions of each inspection, first first (a handful each)."""
+    if not inspection_ids:
+        return {}
+    rows = await session.execute(
+        _published().where(PublishedVersion.inspection_id.in_(inspection_ids)).order_by(PublishedVersion.version)
+    )
+    found: dict[uuid.UUID, list[PublishedRow]] = {}
+    for version, rating, score in rows:
+        found.setdefault(version.inspection_id, []).append((version, rating, score))
+    return found
+
+
+async def published_version_page(
+    session: AsyncSession, inspection_id: uuid.UUID, query: PageQuery, item: Callable[[tuple], Item]
+) -> Page[Item]:
+    statement = _published().where(PublishedVersion.inspection_id == inspection_id)
+    return await keyset_page(session, statement, FIRST_VERSION_FIRST, query, item, scalars=False)
 
 
 async def snapshots(

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from gateway.db import SessionDep
@@ -15,10 +15,13 @@ from gateway.engines import RatingEngineDep
 from gateway.idempotency.service import IdempotencyKey, run_once
 from gateway.pagination import PageQuery
 from gateway.permissions import Permission, requires
-from gateway.ratings import regional, service
+from gateway.ratings import corrections, publication, regional, service
 from gateway.ratings.models import RatingSnapshot
 from gateway.ratings.schemas import (
+    CorrectionCreate,
     PanelDecisionCreate,
+    PublishedVersionListQuery,
+    PublishedVersionRead,
     RatingRunListQuery,
     RatingsHistoryEntry,
     RatingSnapshotRead,
@@ -26,6 +29,7 @@ from gateway.ratings.schemas import (
     RatingSnapshotSummary,
     RegionalRating,
     RegionalRatingQuery,
+    VersionQuery,
 )
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
@@ -97,12 +101,19 @@ async def list_rating_runs(
 
 @router.get(
     "/inspections/{inspection_id}/rating-runs/latest",
-    summary="The inspection's ratings in force: its newest snapshot",
-    responses=problem_responses(404),
+    summary="The inspection's ratings in force: its newest snapshot, or those of a published version",
+    description=(
+        "Without `version`, the newest snapshot: after publication, the latest published version's. With "
+        "`version`, the snapshot that published version was published with (404 for a version that does not "
+        "exist)."
+    ),
+    responses=problem_responses(404, 422),
     dependencies=[requires(Permission.RATINGS_READ)],
 )
-async def get_latest_rating_run(inspection_id: uuid.UUID, session: SessionDep) -> RatingSnapshotRead:
-    return await service.read(session, await service.get_latest(session, inspection_id))
+async def get_latest_rating_run(
+    inspection_id: uuid.UUID, session: SessionDep, version: VersionQuery = None
+) -> RatingSnapshotRead:
+    return await service.read(session, await service.get_latest(session, inspection_id, version))
 
 
 @router.get(
@@ -166,9 +177,10 @@ async def get_regional_rating(
     tags=["inspections"],
     summary="A unit's inspections over time with their overall ratings, newest first",
     description=(
-        "Each inspection with the overall rating and score it was published with, or, before publication, "
-        "those of its latest rating snapshot (`rating_basis` says which). Withdrawn inspections are listed "
-        "without a rating."
+        "Each inspection with the overall rating and score of its latest published version (as corrected), "
+        "or, before publication, those of its latest rating snapshot (`rating_basis` says which), and the "
+        "corrections made after publication (`corrected`, `corrections`: when, by whom and why). Withdrawn "
+        "inspections are listed without a rating; a publication withdrawn lists its withdrawal among them."
     ),
     responses=problem_responses(404, 422),
     dependencies=[requires(Permission.RATINGS_READ)],
@@ -177,3 +189,76 @@ async def get_unit_ratings_history(
     unit_id: uuid.UUID, query: Annotated[PageQuery, Query()], session: SessionDep
 ) -> Page[RatingsHistoryEntry]:
     return await service.unit_ratings_history(session, unit_id, query)
+
+
+# --- published versions and corrections --------------------------------------------------------------
+
+
+@router.post(
+    "/inspections/{inspection_id}/corrections",
+    summary="Correct a published inspection (or withdraw it), as its next published version",
+    description=(
+        "What is published is never edited: a correction publishes the next version, with its reason. Give "
+        "the changed panel decisions (`overrides`), domain-one judgements (`judgements`) and case answers "
+        "(`case_answers`, the JSON items of an assessment import): the rating engine rates the evidence "
+        "published with those changes over it, the answer is kept as a new snapshot (kind `correction`), the "
+        "judgements and case answers are recorded as corrected, and the version records what changed. Or "
+        "withdraw (`withdraw: true`, with the reason alone): the inspection is marked withdrawn and stays "
+        "readable, no longer a published rating. By a lead inspector of the unit or an administrator; 409 for an "
+        "inspection not published, or a correction that changes nothing; the earlier versions stay readable."
+    ),
+    status_code=201,
+    response_model=PublishedVersionRead,
+    responses={
+        201: {
+            "description": "Published; Location names the new version. A repeat with the same Idempotency-Key "
+            "answers the first version again, with `Idempotent-Replayed: true`.",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(404, 409, 422, *_ENGINE_PROBLEMS),
+    },
+    dependencies=[requires(Permission.INSPECTIONS_PUBLISH)],
+)
+async def issue_correction(
+    inspection_id: uuid.UUID,
+    correction: CorrectionCreate,
+    request: Request,
+    session: SessionDep,
+    engine: RatingEngineDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def work() -> tuple[int, Any, dict[str, str]]:
+        version = await corrections.issue_correction(session, engine, inspection_id, correction)
+        read = await publication.get_version(session, inspection_id, version.version)
+        where = request.app.url_path_for(
+            "ratings.get_published_version", inspection_id=str(inspection_id), version=str(version.version)
+        )
+        return 201, read.model_dump(mode="json"), {"Location": where}
+
+    body = correction.model_dump(mode="json")
+    return await run_once(session, request, key=idempotency_key, request_body=body, work=work)
+
+
+@router.get(
+    "/inspections/{inspection_id}/published-versions",
+    summary="What the inspection was published with, version by version: its publication and each correction",
+    responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.RATINGS_READ)],
+)
+async def list_published_versions(
+    inspection_id: uuid.UUID, query: Annotated[PublishedVersionListQuery, Query()], session: SessionDep
+) -> Page[PublishedVersionRead]:
+    return await publication.list_versions(session, inspection_id, query)
+
+
+@router.get(
+    "/inspections/{inspection_id}/published-versions/{version}",
+    name="ratings.get_published_version",
+    summary="One published version: when, by whom and why, and what it changed",
+    responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.RATINGS_READ)],
+)
+async def get_published_version(
+    inspection_id: uuid.UUID, version: Annotated[int, Path(ge=1)], session: SessionDep
+) -> PublishedVersionRead:
+    return await publication.get_version(session, inspection_id, version)

@@ -10,19 +10,24 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_serializer
 
+from gateway.assessments.schemas import AssessmentImportReport, CaseAssessmentImportItem, JudgementWrite
 from gateway.inspections.lifecycle import InspectionStatus, InspectionType
 from gateway.pagination import PageQuery
+from inspection_shared.fields import Flag
+from inspection_shared.framework import Rating, StandardId
 from inspection_shared.rating import (
     OverallRatingValue,
     Override,
     PooledRatingResult,
     RatingRequest,
     RatingResult,
+    Reason,
 )
 
-SnapshotKind = Literal["run", "override"]
+SnapshotKind = Literal["run", "override", "correction"]
 Basis = Literal["published", "current"]
 
 _SNAPSHOT_EXAMPLE = {
@@ -62,7 +67,8 @@ class RatingSnapshotSummary(BaseModel):
     sequence: int = Field(description="1 for the inspection's first snapshot, counting up.")
     kind: SnapshotKind = Field(
         description="run: the engine rated the evidence held; override: a ratings panel decision on top "
-        "of the snapshot named by based_on_id."
+        "of the snapshot named by based_on_id; correction: a correction of the published ratings, on top of "
+        "the snapshot named by based_on_id (see the inspection's published versions)."
     )
     based_on_id: uuid.UUID | None = Field(
         description="For an override, the snapshot decided on; for a run, the snapshot whose panel "
@@ -77,11 +83,11 @@ class RatingSnapshotSummary(BaseModel):
     max_score: int
     reason: str | None = Field(
         description="For an override, the panel's reasons; for a run, which panel decisions were carried "
-        "forward and which could not be."
+        "forward and which could not be; for a correction, why it was made."
     )
     panel_decisions: list[Override] = Field(
-        description="For an override: the decisions made in it (earlier ones still in force are in the "
-        "request, not here). Empty for a run."
+        description="For an override or a correction: the decisions made in it (earlier ones still in force "
+        "are in the request, not here). Empty for a run."
     )
     carried_overrides: list[Override] = Field(
         description="For a run: the panel decisions in force before it, applied again to the fresh "
@@ -187,6 +193,129 @@ class RegionalRating(BaseModel):
     )
 
 
+# --- published versions and their corrections -------------------------------------------------------
+
+PublicationKind = Literal["publication", "correction", "withdrawal"]
+VersionQuery = Annotated[int | None, Query(ge=1, description="A published version (1: as first published); the "
+                                                 "latest is the default.")]
+
+
+class CorrectionCreate(BaseModel):
+    """A correction of a published inspection: a new published version, with why and what changed."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "reason": "The factual accuracy check found the vacancy figures were another PDU's.",
+                    "judgements": {"1.2": {"rating": "good", "evidence_summary": "Vacancies were filled by March."}},
+                },
+                {
+                    "reason": "Two cases were recorded against the wrong key question.",
+                    "overrides": [{"standard": "2.3", "rating": "good", "reason": "The panel met again."}],
+                    "case_answers": [
+                        {"case_ref": "X123456", "sample_type": "case_supervision", "answers": {"2.2.1": "yes"}}
+                    ],
+                },
+                {"reason": "The report was withdrawn on legal advice.", "withdraw": True},
+            ]
+        },
+    )
+
+    reason: Reason = Field(description="Why the correction is made. Required; shown with every version after it.")
+    withdraw: Flag = Field(
+        default=False, description="Withdraw the publication (with nothing else): it stays readable, marked withdrawn."
+    )
+    overrides: list[Override] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Ratings panel decisions, as on panel-decisions: a standard already overridden takes the new "
+        "decision; the others in force are kept.",
+    )
+    judgements: dict[StandardId, JudgementWrite] = Field(
+        default_factory=dict, max_length=50, description="Domain-one judgements as corrected, by judged standard."
+    )
+    case_answers: list[CaseAssessmentImportItem] = Field(
+        default_factory=list,
+        max_length=5000,
+        description="Case answers as corrected, as the JSON items of an assessment import: what an item gives is "
+        "set, what it leaves out keeps its value.",
+    )
+
+
+class RatingChange(BaseModel):
+    standard: str
+    before: Rating | None
+    after: Rating | None
+
+
+class OverallChange(BaseModel):
+    rating_before: OverallRatingValue
+    rating_after: OverallRatingValue
+    score_before: int | None
+    score_after: int | None
+
+
+class OverrideChange(BaseModel):
+    standard: str
+    before: Override | None = Field(description="The panel decision in force before; null if none.")
+    after: Override
+
+
+class JudgedEvidence(BaseModel):
+    rating: Rating
+    evidence_summary: str | None
+
+
+class JudgementChange(BaseModel):
+    standard: str
+    before: JudgedEvidence | None = Field(description="The judgement published before; null if none.")
+    after: JudgedEvidence
+
+
+class PublicationChanges(BaseModel):
+    """What a correction changed from the version before it."""
+
+    ratings: list[RatingChange] = Field(default_factory=list, description="Standards whose final rating changed.")
+    overall: OverallChange | None = Field(default=None, description="The overall rating and score before and after.")
+    overrides: list[OverrideChange] = Field(default_factory=list)
+    judgements: list[JudgementChange] = Field(default_factory=list)
+    case_answers: AssessmentImportReport | None = Field(
+        default=None, description="How many case assessments the correction changed (no case reference)."
+    )
+    withdrawn: bool = False
+
+
+class PublishedVersionRead(BaseModel):
+    """One published version of an inspection: its publication, or a correction of it."""
+
+    inspection_id: uuid.UUID
+    version: int = Field(description="1 for the publication, counting up with each correction.")
+    kind: PublicationKind
+    snapshot_id: uuid.UUID = Field(description="The rating snapshot published; a withdrawal keeps the one before.")
+    overall_rating: OverallRatingValue
+    overall_score: int | None
+    reason: str | None = Field(description="Why the correction was made; null for the publication.")
+    changes: PublicationChanges | None = Field(description="What the correction changed; null for the publication.")
+    created_at: datetime = Field(description="When it was published.")
+    created_by: str = Field(description="Who published it.")
+
+
+class CorrectionLine(BaseModel):
+    """A correction made after publication, as summaries and histories show it."""
+
+    version: int
+    kind: Literal["correction", "withdrawal"]
+    reason: str
+    overall_rating: OverallRatingValue = Field(description="The overall rating of this version.")
+    created_at: datetime
+    created_by: str
+
+
+PublishedVersionListQuery = PageQuery.sized(20, 100)
+
+
 # --- a unit's ratings history ------------------------------------------------------------------------
 
 
@@ -207,3 +336,6 @@ class RatingsHistoryEntry(BaseModel):
     overall_score: int | None
     max_score: int | None
     snapshot_id: uuid.UUID | None
+    published_version: int | None = Field(description="The latest published version; null before publication.")
+    corrected: bool = Field(description="Corrected (or withdrawn) after publication: see `corrections`.")
+    corrections: list[CorrectionLine] = Field(description="Each correction after publication, oldest first.")

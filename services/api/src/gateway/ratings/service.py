@@ -13,7 +13,8 @@ an immutable snapshot; the gateway itself computes no rating.
 - A panel decision re-rates the latest snapshot's own evidence with the decision added: the computed
   rating, the panel's rating and its reason all stay in the result. The new snapshot is of kind
   `override`, based on the one decided on; history is the list of snapshots.
-- Publication and withdrawal freeze the inspection: no run or decision after either.
+- Publication and withdrawal freeze the inspection: no run or decision after either. What was published
+  is changed only by a correction, as its next published version (`corrections`).
 - Engine down, slow or failing: a 503/504/502 problem and nothing written (`engines.call_engine`).
 - Regional ratings pool several inspections (`regional`).
 - The gateway's copy of a framework version is what an inspection is rated against. It is named by id
@@ -36,9 +37,10 @@ from gateway.inspections.guards import ensure_phase, get_inspection, inspection_
 from gateway.inspections.lifecycle import Activity, InspectionStatus
 from gateway.pagination import PageQuery
 from gateway.permissions import Permission
-from gateway.ratings import repository
+from gateway.ratings import publication, repository
 from gateway.ratings.evidence import inspection_evidence
 from gateway.ratings.models import RatingSnapshot
+from gateway.ratings.repository import PublishedRow
 from gateway.ratings.schemas import (
     RatingsHistoryEntry,
     RatingSnapshotRead,
@@ -48,6 +50,7 @@ from gateway.ratings.schemas import (
 from gateway.units import repository as units
 from gateway.writes import actor_of, flush
 from inspection_shared.clients import RatingEngineClient
+from inspection_shared.framework import Framework
 from inspection_shared.pagination import Page
 from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound, Problem
 from inspection_shared.rating import (
@@ -105,7 +108,7 @@ def _overrides(request: dict[str, Any]) -> list[Override]:
 
 def _summary_fields(snapshot: RatingSnapshot, based_on: RatingSnapshot | None) -> dict[str, Any]:
     overrides = _overrides(snapshot.request)
-    if snapshot.kind == "override":
+    if snapshot.kind in ("override", "correction"):
         earlier = _overrides(based_on.request) if based_on is not None else []
         decisions, carried = [o for o in overrides if o not in earlier], []
     else:
@@ -150,12 +153,17 @@ async def record(session: AsyncSession, snapshot: RatingSnapshot) -> RatingSnaps
     )
 
 
-async def get_latest(session: AsyncSession, inspection_id: uuid.UUID) -> RatingSnapshot:
+async def get_latest(session: AsyncSession, inspection_id: uuid.UUID, version: int | None = None) -> RatingSnapshot:
+    """The ratings in force (the newest snapshot), or those of published version `version`."""
     await get_inspection(session, inspection_id, Permission.RATINGS_READ)
-    snapshot = await repository.latest_snapshot(session, inspection_id)
-    if snapshot is None:
+    if version is not None:
+        chosen = publication.chosen(await publication.published_versions(session, inspection_id), inspection_id, version)
+        [snapshot] = await repository.snapshots_by_id(session, {chosen.snapshot_id})
+        return snapshot
+    latest = await repository.latest_snapshot(session, inspection_id)
+    if latest is None:
         raise NotFound(f"Inspection {inspection_id} has not been rated yet.")
-    return snapshot
+    return latest
 
 
 async def get_snapshot(session: AsyncSession, snapshot_id: uuid.UUID) -> RatingSnapshot:
@@ -181,7 +189,7 @@ async def list_snapshots(session: AsyncSession, inspection_id: uuid.UUID, query:
 # --- writing snapshots -------------------------------------------------------------------------------
 
 
-async def _pinned(session: AsyncSession, inspection: Inspection) -> HeldFramework:
+async def pinned(session: AsyncSession, inspection: Inspection) -> HeldFramework:
     held = await held_framework(session, inspection.framework_id)
     if held is None:  # the foreign key makes this unreachable; kept as a clear answer if it ever is not
         raise NotFound(f"No framework {inspection.framework_id!r}")
@@ -207,6 +215,29 @@ async def _write(
     inspection = await inspection_for_change(
         session, inspection.id, activity, unchanged_since=inspection.evidence_revision
     )
+    snapshot = await store_snapshot(
+        session, inspection, kind=kind, based_on=based_on, request=request, result=result, reason=reason
+    )
+    await flush(session, clash=rated_meanwhile(inspection.id))
+    return snapshot
+
+
+def rated_meanwhile(inspection_id: uuid.UUID) -> str:
+    return f"Inspection {inspection_id} was rated or changed by another request at the same time; repeat the request."
+
+
+async def store_snapshot(
+    session: AsyncSession,
+    inspection: Inspection,
+    *,
+    kind: str,
+    based_on: RatingSnapshot | None,
+    request: RatingRequest,
+    result: RatingResult,
+    reason: str | None,
+) -> RatingSnapshot:
+    """Add the engine's answer as the inspection's next snapshot, and its overall rating on the inspection;
+    the caller holds the inspection (`inspection_for_change`) and flushes."""
     latest = await repository.latest_brief(session, inspection.id)
     snapshot = RatingSnapshot(
         inspection_id=inspection.id,
@@ -225,11 +256,6 @@ async def _write(
     )
     session.add(snapshot)
     inspection.current_rating = result.overall.rating
-    await flush(
-        session,
-        clash=f"Inspection {inspection.id} was rated or changed by another request at the same time; "
-        "repeat the request.",
-    )
     return snapshot
 
 
@@ -266,7 +292,7 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
     """Rate the evidence held for the inspection and store the answer as a new snapshot."""
     inspection = await get_inspection(session, inspection_id, Permission.RATINGS_RUN)
     ensure_phase(inspection, Activity.RATING_RUN)
-    held = await _pinned(session, inspection)
+    held = await pinned(session, inspection)
     standards = await inspection_evidence(session, inspection.id, held.framework)
     latest = await repository.latest_snapshot(session, inspection.id)
     await release(session)
@@ -301,6 +327,40 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
     )
 
 
+def decision_faults(
+    framework: Framework, decisions: list[Override], evidenced: set[str], sequence: int
+) -> list[FieldError]:
+    """What is wrong with panel decisions on the evidence of snapshot `sequence`, each named by its place
+    in the body: an unknown standard, one decided twice, one with no evidence (no computed rating)."""
+    faults: list[FieldError] = []
+    seen: set[str] = set()
+    for index, decision in enumerate(decisions):
+        where = f"body.overrides.{index}.standard"
+        if framework.standard(decision.standard) is None:
+            known = ", ".join(s.id for s in framework.standards())
+            message = f"framework {framework.id} has no standard {decision.standard}; it has {known}"
+        elif decision.standard in seen:
+            message = f"standard {decision.standard} is decided more than once"
+        elif decision.standard not in evidenced:
+            message = (
+                f"standard {decision.standard} has no evidence in snapshot {sequence}, so no computed rating to "
+                "set aside; record its evidence and run the rating again"
+            )
+        else:
+            message = None
+        if message is not None:
+            faults.append(FieldError(field=where, message=message))
+        seen.add(decision.standard)
+    return faults
+
+
+def with_decisions(in_force: list[Override], decisions: list[Override]) -> list[Override]:
+    """The decisions in force with new ones added, a new one on a standard replacing the one in force.
+    New decisions first, so that an engine refusal names them by their place in the request's body."""
+    decided = {d.standard for d in decisions}
+    return [*decisions, *(o for o in in_force if o.standard not in decided)]
+
+
 async def record_panel_decisions(
     session: AsyncSession,
     engine: RatingEngineClient,
@@ -315,34 +375,10 @@ async def record_panel_decisions(
         raise Conflict(
             f"Inspection {inspection.id} has no rating snapshot for the panel to decide on; start a rating run first."
         )
-    held = await _pinned(session, inspection)
-    framework = held.framework
+    held = await pinned(session, inspection)
     stored = RatingRequest.model_validate(latest.request)
-    evidenced = {e.standard for e in stored.standards}
     in_force = {o.standard: o for o in stored.overrides}
-    faults: list[FieldError] = []
-    seen: set[str] = set()
-    for index, decision in enumerate(decisions):
-        where = f"body.overrides.{index}.standard"
-        if framework.standard(decision.standard) is None:
-            known = ", ".join(s.id for s in framework.standards())
-            faults.append(
-                FieldError(
-                    field=where,
-                    message=f"framework {framework.id} has no standard {decision.standard}; it has {known}",
-                )
-            )
-        elif decision.standard in seen:
-            faults.append(FieldError(field=where, message=f"standard {decision.standard} is decided more than once"))
-        elif decision.standard not in evidenced:
-            faults.append(
-                FieldError(
-                    field=where,
-                    message=f"standard {decision.standard} has no evidence in snapshot {latest.sequence}, so no "
-                    "computed rating to set aside; record its evidence and run the rating again",
-                )
-            )
-        seen.add(decision.standard)
+    faults = decision_faults(held.framework, decisions, {e.standard for e in stored.standards}, latest.sequence)
     if faults:
         raise InvalidInput(f"{faults[0].field}: {faults[0].message}", faults)
     repeated = [d.standard for d in decisions if in_force.get(d.standard) == d]
@@ -351,9 +387,7 @@ async def record_panel_decisions(
             f"The panel's decision on {', '.join(repeated)} is already in force in snapshot {latest.sequence}.",
             standards=repeated,
         )
-    # New decisions first, so that an engine refusal names them by their place in this request's body.
-    merged = [*decisions, *(o for standard, o in in_force.items() if standard not in seen)]
-    request = stored.model_copy(update={"overrides": merged})
+    request = stored.model_copy(update={"overrides": with_decisions(stored.overrides, decisions)})
     await release(session)
     sent, result = await rate_with(engine, engine.rate, request, held)
     return await _write(
@@ -371,10 +405,11 @@ async def record_panel_decisions(
 # --- a unit's ratings history ------------------------------------------------------------------------
 
 
-def _history_entry(row: tuple) -> RatingsHistoryEntry:
+def _history_entry(row: tuple, published: list[PublishedRow]) -> RatingsHistoryEntry:
     inspection, snapshot_id, overall_rating, overall_score, max_score = row
     rated = snapshot_id is not None and inspection.status != InspectionStatus.WITHDRAWN
     basis = ("published" if inspection.status == InspectionStatus.PUBLISHED else "latest") if rated else "none"
+    corrections = publication.corrections(published)
     return RatingsHistoryEntry.model_validate(
         {
             **row_fields(inspection),
@@ -384,13 +419,20 @@ def _history_entry(row: tuple) -> RatingsHistoryEntry:
             "overall_score": overall_score if rated else None,
             "max_score": max_score if rated else None,
             "snapshot_id": snapshot_id if rated else None,
+            "published_version": len(published) or None,
+            "corrected": bool(corrections),
+            "corrections": corrections,
         }
     )
 
 
 async def unit_ratings_history(session: AsyncSession, unit_id: uuid.UUID, query: PageQuery) -> Page[RatingsHistoryEntry]:
-    """The unit's inspections, newest first, each with the overall rating it was published with or, before
-    publication, that of its latest snapshot."""
+    """The unit's inspections, newest first, each with the overall rating of its latest published version
+    or, before publication, that of its latest snapshot, and the corrections made after publication."""
     if await units.get(session, unit_id) is None:
         raise NotFound(f"No unit {unit_id}")
-    return await repository.unit_ratings_history(session, unit_id, query, _history_entry, visible_to=actor_of(session))
+    page = await repository.unit_ratings_history(session, unit_id, query, tuple, visible_to=actor_of(session))
+    published = await repository.published_versions(session, [row[0].id for row in page.items])
+    return Page(
+        items=[_history_entry(row, published.get(row[0].id, [])) for row in page.items], next_cursor=page.next_cursor
+    )

@@ -12,6 +12,9 @@ versions never change once held, so their names need no part in the state.
 The state is read before the summary is built, so a document is never older than the state it is held
 under: a change committed in between only means one more build on the next read. The state is also the
 summary's ETag, so a client that holds it can ask with If-None-Match and be answered 304.
+
+A summary of an earlier published version (`?version=`) is held beside the latest, under the same state:
+a correction moves the state on, so every version's summary then says there is a later one.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.actors import Actor
 from gateway.db import DatabaseLimits, postgres_connect_args
-from gateway.inspections.guards import sees
+from gateway.inspections.guards import is_public, sees
+from gateway.ratings.publication import no_version
 from gateway.summaries import repository, service
 from gateway.summaries.repository import STATE, State
 from gateway.summaries.schemas import InspectionSummary
@@ -122,13 +126,21 @@ class SummaryDocument:
     etag: str
     body: bytes
     unit_id: uuid.UUID
-    status: str
-    """The inspection's unit and status as the document shows them: what decides who may read it."""
+    public: bool
+    """The inspection's unit and whether it is public (`guards.is_public`), as the document shows them:
+    what decides who may read it."""
+    versions: int
+    """Its published versions."""
 
 
-def etag_of(state: State) -> str:
+Version = int | None
+"""A published version, or None: the summary as it is now."""
+
+
+def etag_of(state: State, version: Version = None) -> str:
     inspection, evidence, unit, parent = state
-    return f'"{_SHAPE}-{inspection}-{evidence}-{unit}-{parent if parent is not None else 0}"'
+    shown = f"-v{version}" if version is not None else ""
+    return f'"{_SHAPE}-{inspection}-{evidence}-{unit}-{parent if parent is not None else 0}{shown}"'
 
 
 class SummaryDocuments:
@@ -137,40 +149,46 @@ class SummaryDocuments:
     def __init__(self, states: PostgresStates | None, capacity: int):
         self._states = states
         self._capacity = capacity
-        self._held: OrderedDict[uuid.UUID, tuple[State, SummaryDocument]] = OrderedDict()
+        self._held: OrderedDict[tuple[uuid.UUID, Version], tuple[State, SummaryDocument]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._held)
 
-    async def get(self, sessions: async_sessionmaker[AsyncSession], inspection_id: uuid.UUID) -> SummaryDocument:
-        """The summary as it is now; a session is opened only to build one."""
+    async def get(
+        self, sessions: async_sessionmaker[AsyncSession], inspection_id: uuid.UUID, version: Version = None
+    ) -> SummaryDocument:
+        """The summary as it is now (or of published version `version`); a session is opened only to build one."""
+        key = (inspection_id, version)
         if self._states is None:
             async with sessions() as session:
                 state = await repository.state(session, inspection_id)
-                return self._held_now(inspection_id, state) or await self._build(session, inspection_id, state)
+                return self._held_now(key, state) or await self._build(session, key, state)
         state = await self._states(inspection_id)
-        held = self._held_now(inspection_id, state)
+        held = self._held_now(key, state)
         if held is not None:
             return held
         async with sessions() as session:
-            return await self._build(session, inspection_id, state)
+            return await self._build(session, key, state)
 
-    def _held_now(self, inspection_id: uuid.UUID, state: State | None) -> SummaryDocument | None:
+    def _held_now(self, key: tuple[uuid.UUID, Version], state: State | None) -> SummaryDocument | None:
         if state is None:
-            raise NotFound(f"No inspection {inspection_id}")
-        held = self._held.get(inspection_id)
+            raise NotFound(f"No inspection {key[0]}")
+        held = self._held.get(key)
         if held is None or held[0] != state:
             return None
-        self._held.move_to_end(inspection_id)
+        self._held.move_to_end(key)
         return held[1]
 
-    async def _build(self, session: AsyncSession, inspection_id: uuid.UUID, state: State) -> SummaryDocument:
-        summary = await service.summary(session, inspection_id)
+    async def _build(self, session: AsyncSession, key: tuple[uuid.UUID, Version], state: State) -> SummaryDocument:
+        summary = await service.summary(session, *key)
+        inspection = summary.inspection
         document = SummaryDocument(
-            etag_of(state), summary.model_dump_json().encode(), summary.inspection.unit_id, summary.inspection.status
+            etag_of(state, key[1]), summary.model_dump_json().encode(), inspection.unit_id,
+            is_public(inspection.status, inspection.published_at),
+            summary.publication.latest_version if summary.publication else 0,
         )
-        self._held[inspection_id] = (state, document)
-        self._held.move_to_end(inspection_id)
+        self._held[key] = (state, document)
+        self._held.move_to_end(key)
         while len(self._held) > self._capacity:
             self._held.popitem(last=False)
         return document
@@ -186,11 +204,18 @@ async def summary_documents(engine: AsyncEngine, capacity: int, limits: Database
     return SummaryDocuments(states, capacity)
 
 
-async def read_summary(request: Request, inspection_id: uuid.UUID, actor: Actor) -> SummaryDocument:
-    """The summary as it is now, from the process's documents, built in the app's sessions if need be; not
-    found for an actor who may not see the inspection."""
+async def read_summary(
+    request: Request, inspection_id: uuid.UUID, actor: Actor, version: Version = None
+) -> SummaryDocument:
+    """The summary as it is now (or of published version `version`), from the process's documents, built in
+    the app's sessions if need be; not found for an actor who may not see the inspection, nor for a version
+    it does not have."""
     documents: SummaryDocuments = request.app.state.summaries
     document = await documents.get(request.app.state.sessionmaker, inspection_id)
-    if not sees(actor, document.unit_id, document.status):
+    if not sees(actor, document.unit_id, document.public):
         raise NotFound(f"No inspection {inspection_id}")
-    return document
+    if version is None:
+        return document
+    if version > document.versions:
+        raise no_version(inspection_id, version, document.versions)
+    return await documents.get(request.app.state.sessionmaker, inspection_id, version)

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.inspections.schemas import InspectionRead
+from gateway.ratings.schemas import CorrectionLine
 from inspection_shared.framework import Rating
 from inspection_shared.rating import OverallRatingValue
 
@@ -87,8 +88,12 @@ class OverallLine(BaseModel):
 class RatingsTable(BaseModel):
     snapshot_id: uuid.UUID
     sequence: int
-    kind: str = Field(description="run: as the engine rated the evidence; override: after a panel decision.")
-    published: bool = Field(description="The inspection is published with these ratings.")
+    kind: str = Field(
+        description="run: as the engine rated the evidence; override: after a panel decision; correction: as "
+        "corrected after publication."
+    )
+    published: bool = Field(description="These ratings are a published version's (withdrawn since or not).")
+    version: int | None = Field(description="The published version these ratings are; null before publication.")
     framework_version: str
     rules_version: str
     input_fingerprint: str
@@ -120,11 +125,29 @@ class JudgementProgress(BaseModel):
     missing: list[str] = Field(description="Judged standards with no judgement yet.")
 
 
+class PublicationRecord(BaseModel):
+    """What was published, and every correction since: a summary of any version says there were some."""
+
+    version: int = Field(description="The published version this summary shows.")
+    latest_version: int
+    published_at: datetime = Field(description="When version 1 was published.")
+    corrected: bool = Field(description="Corrected (or withdrawn) after publication: see `corrections`.")
+    withdrawn: bool = Field(description="The publication was withdrawn; it stays on the record.")
+    corrections: list[CorrectionLine] = Field(
+        description="Every correction after publication, oldest first (later ones too, in a summary of an "
+        "earlier version): when, by whom and why."
+    )
+
+
 class InspectionSummary(BaseModel):
     inspection: InspectionRead
     unit: InspectedUnit
     framework: PinnedFramework
-    ratings: RatingsTable | None = Field(description="From the latest rating snapshot; null before the first run.")
+    publication: PublicationRecord | None = Field(description="Null before publication.")
+    ratings: RatingsTable | None = Field(
+        description="From the latest rating snapshot (after publication, the latest published version's), or "
+        "the version asked for; null before the first run."
+    )
     samples: list[SampleCounts]
     assessments: AssessmentProgress
     judgements: JudgementProgress

@@ -1,11 +1,12 @@
 """The summary of an inspection, assembled from what each domain holds: the inspection and its unit,
-the pinned framework, the ratings table of its latest snapshot, and the progress of its samples, case
-assessments and judgements. A fixed handful of queries whatever the size of the inspection."""
+the pinned framework, what was published and each correction since, the ratings table of its latest
+snapshot (or of a published version asked for), and the progress of its samples, case assessments and
+judgements. A fixed handful of queries whatever the size of the inspection."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +17,9 @@ from gateway.caseloads.schemas import IN_SAMPLE, CaseStatus
 from gateway.db import row_fields
 from gateway.inspections.lifecycle import InspectionStatus
 from gateway.inspections.schemas import InspectionRead
+from gateway.ratings import publication
 from gateway.ratings import repository as ratings
+from gateway.ratings.repository import PublishedRow
 from gateway.summaries import repository
 from gateway.summaries.schemas import (
     AssessmentProgress,
@@ -24,6 +27,7 @@ from gateway.summaries.schemas import (
     InspectionSummary,
     JudgementProgress,
     PinnedFramework,
+    PublicationRecord,
     RatingsTable,
     RegionBrief,
     SampleCounts,
@@ -31,15 +35,20 @@ from gateway.summaries.schemas import (
 from inspection_shared.problems import NotFound
 from inspection_shared.rating import RatingResult
 
+if TYPE_CHECKING:
+    from gateway.inspections.models import Inspection
 
-def ratings_table(snapshot: Any, published: bool) -> RatingsTable:
-    """The ratings table of a snapshot, read from the engine's result it holds (a `RatingResult`)."""
+
+def ratings_table(snapshot: Any, version: int | None) -> RatingsTable:
+    """The ratings table of a snapshot (of published version `version`, or None), read from the engine's
+    result it holds (a `RatingResult`)."""
     result = RatingResult.model_validate(snapshot.result)
     return RatingsTable.model_validate(
         {
             **row_fields(snapshot),
             "snapshot_id": snapshot.id,
-            "published": published,
+            "published": version is not None,
+            "version": version,
             "standards": result.standards,
             "overall": result.overall,
         },
@@ -74,17 +83,35 @@ def sample_counts(tallies: list[SampleTally]) -> list[SampleCounts]:
     ]
 
 
-async def summary(session: AsyncSession, inspection_id: uuid.UUID) -> InspectionSummary:
+def publication_record(inspection: Inspection, published: list[PublishedRow], version: int) -> PublicationRecord:
+    corrections = publication.corrections(published)
+    return PublicationRecord(
+        version=version,
+        latest_version=len(published),
+        published_at=inspection.published_at,
+        corrected=bool(corrections),
+        withdrawn=inspection.status == InspectionStatus.WITHDRAWN,
+        corrections=corrections,
+    )
+
+
+async def summary(session: AsyncSession, inspection_id: uuid.UUID, version: int | None = None) -> InspectionSummary:
+    """The summary as it is now: its ratings those of the latest snapshot, or of published version `version`."""
     head = await repository.summary_head(session, inspection_id)
     if head is None:
         raise NotFound(f"No inspection {inspection_id}")
     inspection, parent = head.inspection, head.parent
     unit = inspection.unit
-    snapshot = await ratings.latest_result(session, inspection_id)
+    published = await publication.published_versions(session, inspection_id)
+    if version is None:
+        snapshot = await ratings.latest_result(session, inspection_id)
+        shown = len(published) or None  # once published, nothing is rated but as the next version
+    else:
+        snapshot = await ratings.snapshot_result(session, publication.chosen(published, inspection_id, version).snapshot_id)
+        shown = version
     samples = sample_counts(await caseloads.sample_tallies(session, inspection_id))
     judged = await assessments.judged_standards(session, inspection_id, inspection.framework_id)
     region = unit if unit.type == "region" else parent if parent is not None and parent.type == "region" else None
-    published = inspection.status == InspectionStatus.PUBLISHED
     return InspectionSummary(
         inspection=InspectionRead.model_validate(inspection),
         unit=InspectedUnit(
@@ -96,7 +123,8 @@ async def summary(session: AsyncSession, inspection_id: uuid.UUID) -> Inspection
             region=RegionBrief.model_validate(region) if region is not None else None,
         ),
         framework=PinnedFramework(id=inspection.framework_id, version=head.framework_version, name=head.framework_name),
-        ratings=ratings_table(snapshot, published) if snapshot is not None else None,
+        publication=publication_record(inspection, published, shown) if shown is not None else None,
+        ratings=ratings_table(snapshot, shown) if snapshot is not None else None,
         samples=samples,
         assessments=AssessmentProgress(
             recorded=sum(s.assessments_recorded for s in samples), cases_sampled=sum(s.in_sample for s in samples)
