@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.actors import Actor
 from gateway.frameworks.service import get_framework
-from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, PUBLISHED, Activity
+from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, IS_IN, PUBLISHED, Activity
 from gateway.inspections.models import Inspection
 from gateway.permissions import Permission, allows, forbidden
 from gateway.writes import BOOKKEEPING, actor_of
 from inspection_shared.framework import Framework
 from inspection_shared.problems import Conflict, NotFound
+from inspection_shared.wording import listed
 
 
 def sees(actor: Actor, unit_id: uuid.UUID, status: str) -> bool:
@@ -60,7 +61,7 @@ def ensure_phase(inspection: Inspection, activity: Activity | None = None) -> No
     that does not allow it: a 409 naming the status and the statuses that would."""
     if inspection.status in FROZEN_STATUSES:
         raise Conflict(
-            f"Inspection {inspection.id} is {inspection.status} and can no longer be changed.",
+            f"Inspection {inspection.id} is {IS_IN[inspection.status]} and can no longer be changed.",
             status_of_inspection=inspection.status,
         )
     if activity is None:
@@ -68,8 +69,8 @@ def ensure_phase(inspection: Inspection, activity: Activity | None = None) -> No
     rule = ACTIVITIES[activity]
     if inspection.status not in rule.statuses:
         raise Conflict(
-            f"Inspection {inspection.id} is in {inspection.status}: {rule.what} only while it is in "
-            f"{' or '.join(rule.statuses)}.",
+            f"Inspection {inspection.id} is {IS_IN[inspection.status]}: {rule.what} only while it is "
+            f"{listed((IS_IN[s] for s in rule.statuses), 'or')}.",
             status_of_inspection=inspection.status,
             **{rule.listed_as: list(rule.statuses)},
         )
