@@ -1,6 +1,7 @@
 """The Makefile: `make run` installs only what running needs, `make test` the development tools too, each
 behind its own stamp; every target the documents name exists, and none reaches outside the repository."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -17,7 +18,11 @@ TARGETS = set(re.findall(r"^([a-z][a-z-]*):", MAKEFILE, re.MULTILINE))
 
 def dry_run(target: str) -> list[str]:
     """The commands `make target` would run on a fresh checkout (-B: as if nothing were made yet)."""
-    done = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    # As typed at a shell, even under `make test`: no flags or level of a make above.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PYTHON")}
+    done = subprocess.run(
+        ["make", "-n", "-B", target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
