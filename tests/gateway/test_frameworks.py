@@ -31,7 +31,7 @@ async def test_unknown_framework_is_a_404_problem(gateway):
     response = await gateway.get("/api/v1/frameworks/probation-1999")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["detail"] == "No framework 'probation-1999'"
+    assert response.json()["detail"] == f"No framework 'probation-1999' (the frameworks held: {', '.join(sorted(library()))})"
 
 
 async def test_import_is_idempotent(db_session):

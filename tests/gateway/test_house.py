@@ -12,7 +12,7 @@ import pytest
 
 from gateway.app import API_PREFIX, create_app
 from gateway.inspections.guards import ensure_phase
-from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, Activity, InspectionStatus
+from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, IS_IN, Activity, InspectionStatus
 from gateway.inspections.models import Inspection
 from gateway.permissions import Permission, declared_routes
 from gateway.settings import Settings
@@ -140,4 +140,4 @@ def test_each_activity_is_allowed_exactly_in_the_phases_its_rule_names(activity,
         assert body["detail"] == f"Inspection {inspection.id} is {status} and can no longer be changed."
     else:
         assert body[rule.listed_as] == list(rule.statuses)
-        assert f"is in {status}: {rule.what} only while it is in" in body["detail"]
+        assert f"is {IS_IN[status]}: {rule.what} only while it is " in body["detail"]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from gateway.frameworks.models import FrameworkVersion
 from gateway.inspections.models import Inspection, InspectionStatusChange
 from gateway.ratings.models import RatingSnapshot
+from inspection_shared.library import library
 from inspection_shared.rating import RatingRequest, StandardEvidence
 from tests.conftest import TEST_ADMIN
 from tests.gateway.factories import make_inspection, make_unit
@@ -210,7 +211,7 @@ async def test_unknown_unit_and_framework_are_422s_naming_both(gateway):
     )
     assert {e["field"]: e["message"] for e in body["errors"]} == {
         "body.unit_id": f"no unit {missing}",
-        "body.framework_id": "no framework 'probation-none-2030'",
+        "body.framework_id": f"no framework 'probation-none-2030' (the frameworks held: {', '.join(sorted(library()))})",
     }
 
 
@@ -443,7 +444,7 @@ async def test_an_illegal_move_is_a_409_listing_the_allowed_ones(gateway, db_ses
         assert body["allowed"] == ["pre_fieldwork", "withdrawn"]
         assert body["status_of_inspection"] == "planned"
         assert body["detail"] == (
-            f"Inspection {inspection.id} is planned and cannot move to {to}; it may move to pre_fieldwork, withdrawn."
+            f"Inspection {inspection.id} is planned and cannot move to {to}; it may move to pre_fieldwork or withdrawn."
         )
     published = await make_inspection(db_session, status="published")
     body = assert_problem(await move(gateway, published.id, "withdrawn", "Too late."), 409)

@@ -58,6 +58,13 @@ def not_json(message: str, line: int | None = None, column: int | None = None) -
     )
 
 
+def not_json_media(content_type: str | None) -> InvalidInput:
+    """422: a route that takes JSON was sent a body of another media type (a form, say)."""
+    sent = (content_type or "").split(";", 1)[0].strip() or "no Content-Type"
+    reason = f"must be JSON (Content-Type: application/json), not {sent}"
+    return InvalidInput(f"The body {reason}.", [FieldError(field="body", message=reason)])
+
+
 # The marks that decide nesting, one byte each: "(" opens (`[`, `{`), ")" closes, '"' bounds a string.
 _MARKS = bytes.maketrans(b"[{]}", b"(())")
 _NOT_MARKS = bytes(set(range(256)) - set(b'[]{}"'))

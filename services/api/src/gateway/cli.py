@@ -5,6 +5,8 @@ rotate-case-key | purge | audit-verify`.
 GATEWAY_ADMIN_PASSWORD: made if missing, given that password, active, holding the admin role. With neither
 set on a development machine it makes `admin@localhost` once, with a generated password printed once.
 `audit-verify` walks the audit log's hash chain and names the first broken link (exit code 1).
+`migrate` and `setup` make the PostgreSQL database DATABASE_URL names when it is missing and the server
+allows; a database that cannot be used is one line on stderr (exit code 2), saying what to run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 from gateway import retention
 from gateway.audit.chain import Verdict, verify
@@ -24,6 +27,7 @@ from gateway.casedata.keys import CaseKeyError, check_case_keys
 from gateway.casedata.rotation import rotate_case_keys
 from gateway.casedata.sealing import case_keys
 from gateway.db import create_engine, create_sessionmaker
+from gateway.db_setup import DatabaseUnavailable, ensure_database
 from gateway.frameworks.service import import_frameworks
 from gateway.identity import passwords, repository
 from gateway.identity.keys import KeyConfigurationError, refuse_defaults_in_production
@@ -181,6 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gateway.cli: {refused}", file=sys.stderr)
         return 2
     url = settings.resolved_database_url()
+    try:
+        if asyncio.run(ensure_database(url, create=args.command in ("migrate", "setup"))):
+            print(f'database "{make_url(url).database}": made')
+    except DatabaseUnavailable as unusable:
+        print(f"gateway.cli: {unusable}", file=sys.stderr)
+        return 2
     if args.command == "audit-verify":
         verdict = asyncio.run(audit_verify(url))
         print(verdict.describe(), file=sys.stdout if verdict.intact else sys.stderr)

@@ -17,6 +17,7 @@ from gateway.caseloads.schemas import MAX_SEED, SampleDrawRequest
 from inspection_shared.framework import Framework
 from inspection_shared.problems import FieldError, InvalidInput
 from inspection_shared.sampling import EligibilityWindow, Precision, SampleDesign, SampleResult
+from inspection_shared.wording import counted
 
 DEFAULT_RESERVES_PER_STRATUM = 2
 STRATUM_WIDTH = 200
@@ -138,7 +139,7 @@ def check_widths(result: SampleResult) -> None:
     wide = sorted({c.stratum for c in [*result.selected, *result.reserves] if len(c.stratum) > STRATUM_WIDTH})
     if wide:
         raise InvalidInput(
-            f"The strata are named by their values joined with '|', and {len(wide)} names are longer than "
+            f"The strata are named by their values joined with '|', and {counted(len(wide), 'name is', 'names are')} longer than "
             f"{STRATUM_WIDTH} characters; stratify on fewer variables.",
             [FieldError(field="body.strata", message=f"stratum names longer than {STRATUM_WIDTH} characters")],
         )

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from inspection_shared.problems import FieldError, InvalidInput, Problem
+from inspection_shared.wording import counted
 
 CASE_REF = "case_ref"
 UNIT_COLUMN = "unit"
@@ -333,7 +334,7 @@ def _row_faults(data: bytes, names: list[str], max_cases: int) -> InvalidInput:
         if cases > max_cases:
             raise frame_too_large(f"The frame holds more than {max_cases} cases, the most accepted.")
         if len(row) != width:
-            fault("frame", f"has {len(row)} fields; the header has {width}", line)
+            fault("frame", f"has {counted(len(row), 'field')}; the header has {width}", line)
             continue
         values = [value.strip() for value in row]
         for name, value in zip(names, values):
@@ -354,10 +355,10 @@ def _row_faults(data: bytes, names: list[str], max_cases: int) -> InvalidInput:
 
     if not fault_count:
         return _refuse("The frame cannot be read.", [FieldError(field="frame", message="cannot be read")])
-    said = f"The frame has {fault_count} fault{'s' if fault_count > 1 else ''}, the first on line {faults[0].line}: "
+    said = f"The frame has {counted(fault_count, 'fault')}, the first on line {faults[0].line}: "
     said += f"{faults[0].field} {faults[0].message}."
     if repeated:
-        said += f" {len(repeated)} case reference{'s' if len(repeated) > 1 else ''} appear more than once."
+        said += f" {counted(len(repeated), 'case reference appears', 'case references appear')} more than once."
     return _refuse(said, faults, fault_count)
 
 

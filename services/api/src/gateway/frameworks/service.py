@@ -102,8 +102,15 @@ async def find_framework(session: AsyncSession, framework_id: str) -> Framework 
     return held.framework if held is not None else None
 
 
+async def no_framework(session: AsyncSession, framework_id: str) -> str:
+    """What to say of a framework id that names none: the ids that do, so the caller can pick one."""
+    held = (await session.scalars(select(FrameworkVersion.id).order_by(FrameworkVersion.id))).all()
+    return f"no framework {framework_id!r} (the frameworks held: {', '.join(held) or 'none'})"
+
+
 async def get_framework(session: AsyncSession, framework_id: str) -> Framework:
     framework = await find_framework(session, framework_id)
     if framework is None:
-        raise NotFound(f"No framework {framework_id!r}")
+        missing = await no_framework(session, framework_id)
+        raise NotFound(missing[0].upper() + missing[1:])
     return framework

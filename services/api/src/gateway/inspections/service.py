@@ -14,7 +14,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import utcnow
-from gateway.frameworks.service import find_framework
+from gateway.frameworks.service import find_framework, no_framework
 from gateway.inspections import repository
 from gateway.inspections.guards import authorize, ensure_phase, get_inspection
 from gateway.inspections.lifecycle import InspectionStatus
@@ -78,7 +78,7 @@ async def list_inspections(session: AsyncSession, query: InspectionListQuery) ->
                 FieldError(field="query.region_id", message=f"{region.code} is a unit of type {region.type}, not a region")
             )
     if query.framework_id is not None and await find_framework(session, query.framework_id) is None:
-        errors.append(FieldError(field="query.framework_id", message=f"no framework {query.framework_id!r}"))
+        errors.append(FieldError(field="query.framework_id", message=await no_framework(session, query.framework_id)))
     if errors:
         raise InvalidInput("The filters name things that are not held: " + "; ".join(e.message for e in errors) + ".", errors)
     filters = repository.InspectionFilters(
@@ -132,7 +132,7 @@ async def create_inspection(session: AsyncSession, data: InspectionCreate) -> In
             FieldError(field="body.unit_id", message=f"{unit.code} was retired on {unit.valid_to.isoformat()}")
         )
     if framework is None:
-        errors.append(FieldError(field="body.framework_id", message=f"no framework {data.framework_id!r}"))
+        errors.append(FieldError(field="body.framework_id", message=await no_framework(session, data.framework_id)))
     if unit is not None:
         if framework is not None:
             errors += framework_faults(

@@ -23,6 +23,7 @@ from typing import Any
 
 from inspection_shared.framework import CaseFilter, Framework, Rating, Standard
 from inspection_shared.rating import Override, RatingRequest, StandardEvidence
+from inspection_shared.wording import counted
 from rating_engine.errors import RatingInputError
 from rating_engine.frameworks.service import ResolvedFramework
 from rating_engine.ratings.bands import (
@@ -155,14 +156,15 @@ def case_standard_working(tally: StandardTally, thresholds: Thresholds, confiden
     if tally.cases is not None and tally.cases_selected is not None and tally.cases_selected < tally.cases:
         lacking = tally.lacking_filter_attributes
         notes.append(
-            f"{tally.cases - tally.cases_selected} of {tally.cases} cases fall outside the case filter"
+            f"{tally.cases - tally.cases_selected} of {counted(tally.cases, 'case')} "
+            + ("falls" if tally.cases - tally.cases_selected == 1 else "fall") + " outside the case filter"
             + (f", {lacking} of them for want of an attribute it reads." if lacking else ".")
         )
     for f in figures:
         if f["unanswered"]:
             notes.append(
-                f"{f['unanswered']} selected case(s) have no answer to {f['key_question']}; "
-                "they are left out of its figures."
+                f"{counted(f['unanswered'], 'selected case has', 'selected cases have')} no answer to "
+                f"{f['key_question']}; {'it is' if f['unanswered'] == 1 else 'they are'} left out of its figures."
             )
     rated = [f for f in figures if f["status"] == "rated"]
     if not rated:
@@ -300,7 +302,8 @@ def overall_rating(rules: Rules, standards: list[Json]) -> Json:
         for s in missing
     ]
     if missing:
-        explanation = f"Not rated: {len(missing)} of {len(scored)} scored standards have no rating."
+        explanation = (f"Not rated: {len(missing)} of {counted(len(scored), 'scored standard')} "
+                       f"{'has' if len(missing) == 1 else 'have'} no rating.")
     else:
         score = sum(points[s["rating"]] for s in scored)
         computed_score = sum(points[s["computed_rating"]] for s in scored)
