@@ -231,7 +231,7 @@ async def test_an_inspection_not_published_is_not_corrected(gateway, db_session)
     body = assert_problem(await correct(gateway, draft.id), 409)
     assert body["status_of_inspection"] == "rating"
     assert body["detail"] == (
-        f"Inspection {draft.id} is in rating: a correction is issued only while it is in published."
+        f"Inspection {draft.id} is in rating: a correction is issued only while it is published."
     )
     assert await count(db_session, RatingSnapshot, draft.id) == 1
     assert_problem(await correct(gateway, uuid.uuid4()), 404)
