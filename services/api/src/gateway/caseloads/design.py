@@ -17,6 +17,7 @@ from gateway.caseloads.schemas import MAX_SEED, SampleDrawRequest
 from inspection_shared.framework import Framework
 from inspection_shared.problems import FieldError, InvalidInput
 from inspection_shared.sampling import EligibilityWindow, Precision, SampleDesign, SampleResult
+from inspection_shared.vocabulary import UNIT_COLUMN
 
 DEFAULT_RESERVES_PER_STRATUM = 2
 STRATUM_WIDTH = 200
@@ -48,7 +49,7 @@ def strata_of(framework: Framework, sample_type: str) -> list[str]:
 
 def allowed_columns(framework: Framework, sample_type: str) -> list[str]:
     """case_ref, the unit, the sample type's strata, the eligibility date, and the attributes its case filters read."""
-    columns = {frames.CASE_REF, frames.UNIT_COLUMN, frames.DATE_COLUMN, *strata_of(framework, sample_type)}
+    columns = {frames.CASE_REF, UNIT_COLUMN, frames.DATE_COLUMN, *strata_of(framework, sample_type)}
     for standard in framework.standards():
         if standard.kind == "case" and standard.sample_type == sample_type and standard.case_filter:
             columns.update(c.attribute for c in standard.case_filter.conditions)
@@ -76,7 +77,7 @@ def build_design(request: SampleDrawRequest, columns: list[str], sample_type_str
     if "unit" in request.model_fields_set:
         unit = request.unit
     else:
-        unit = frames.UNIT_COLUMN if frames.UNIT_COLUMN in present else None
+        unit = UNIT_COLUMN if UNIT_COLUMN in present else None
     if unit is not None and unit not in columns:
         faults.append(FieldError(field="body.unit", message=f"the frame has no column {unit}"))
     if request.strata is None:

@@ -28,6 +28,7 @@ from gateway.permissions import Permission, requires
 from inspection_shared import uploads
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
+from inspection_shared.vocabulary import UNIT_COLUMN
 
 router = APIRouter(tags=["caseloads"])
 
@@ -65,7 +66,7 @@ _UPLOAD_DESCRIPTION = f"""\
 Upload the caseload frame an inspection's sample of this type is drawn from: at most
 {frames.MAX_CASES:,} cases (413 above).
 
-**Columns**: `case_ref` (required), `{frames.UNIT_COLUMN}` (the delivery unit), the sample type's strata
+**Columns**: `case_ref` (required), `{UNIT_COLUMN}` (the delivery unit), the sample type's strata
 (the framework's `sample_types`), `{frames.DATE_COLUMN}` (YYYY-MM-DD, for an eligibility window) and the
 case attributes the framework's case filters read for the sample type. A column of personal data the
 sample does not need (names, dates of birth, addresses, postcodes, PNC, NOMIS or national insurance
@@ -116,10 +117,10 @@ async def _upload(request: Request) -> bytes:
 async def put_caseload_frame(
     inspection_id: uuid.UUID, sample_type: SampleTypePath, request: Request, response: Response, session: SessionDep
 ) -> CaseloadFrameRead:
-    allowed = await service.frame_columns(session, inspection_id, sample_type)
+    allowed, codes = await service.frame_columns(session, inspection_id, sample_type)
     await release(session)  # the body may be slow to come: nothing is held while it is read
     content = await _upload(request)
-    parsed = await run_in_threadpool(frames.read_frame, content, allowed, sample_type)
+    parsed = await run_in_threadpool(frames.read_frame, content, allowed, sample_type, codes)
     frame, created = await service.store_frame(session, inspection_id, sample_type, parsed)
     if created:
         response.status_code = 201
@@ -163,7 +164,7 @@ async def get_caseload_frame(
         "Draws one sample from the inspection's frame of `sample_type` and stores it whole: the design as "
         "applied, seed, frame fingerprint, algorithm, selected cases, ordered reserves, allocation and "
         "balance. Defaults: precision 80% confidence and 5 points margin, the sample type's strata present in "
-        f"the frame, the `{frames.UNIT_COLUMN}` column as the unit when the frame has one, "
+        f"the frame, the `{UNIT_COLUMN}` column as the unit when the frame has one, "
         f"{DEFAULT_RESERVES_PER_STRATUM} reserves per stratum, a seed chosen and stored. One sample per "
         "frame: a second draw is 409. With an `Idempotency-Key`, a repeat of the request answers the first "
         "result again and never draws twice. Accepted while the inspection is planned, in pre-fieldwork or in "

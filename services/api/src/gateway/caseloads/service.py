@@ -36,13 +36,16 @@ from gateway.caseloads.schemas import (
     SampleRead,
     SampleSummary,
 )
+from gateway.caseloads.values import ColumnCodes, frame_codes, unit_codes
 from gateway.db import release, row_fields
 from gateway.engines import call_engine
 from gateway.inspections.guards import ensure_phase, get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
 from gateway.permissions import Permission
+from gateway.units import repository as units
 from gateway.writes import flush
 from inspection_shared.clients import SamplingClient
+from inspection_shared.library import vocabularies
 from inspection_shared.pagination import Page
 from inspection_shared.problems import Conflict, NotFound, Problem
 from inspection_shared.sampling import SampleDesign, SampleResult
@@ -74,13 +77,17 @@ async def _frame_allowed(session: AsyncSession, inspection: Inspection, sample_t
     return allowed_columns(framework, sample_type), held
 
 
-async def frame_columns(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> list[str]:
+async def frame_columns(
+    session: AsyncSession, inspection_id: uuid.UUID, sample_type: str
+) -> tuple[list[str], dict[str, ColumnCodes]]:
     """Refuse an upload that cannot be taken, whatever its contents, before they are read; else the columns
-    it may hold. Nothing is locked: the upload is read after this, and checked again when it is stored."""
+    it may hold, and the codes of those that have them (`values`). Nothing is locked: the upload is read
+    after this, and checked again when it is stored."""
     inspection = await get_inspection(session, inspection_id, Permission.CASELOADS_WRITE)
     ensure_phase(inspection, Activity.SAMPLING)
     allowed, _ = await _frame_allowed(session, inspection, sample_type)
-    return allowed
+    inspected, *below = await units.subtree_codes(session, inspection.unit_id)
+    return allowed, frame_codes(allowed, vocabularies(), unit_codes(inspected, below))
 
 
 async def store_frame(
