@@ -71,25 +71,29 @@ async def make_assessed_sample(
     inspection: Inspection,
     sample_type: str,
     cases: list[dict],
+    *,
+    frame: CaseloadFrame | None = None,
 ) -> Sample:
-    """A frame and a sample of `sample_type` with its sampled cases and their case assessments.
+    """A frame (or `frame`, held already) and a sample of `sample_type` with its sampled cases and their case
+    assessments.
 
     Each case is a dict: `case_ref`, and optionally `answers` (key question id -> yes / no /
     not_applicable; absent: the case is not assessed yet), `attributes`, `status` (selected by default;
     reserve_used, replaced, reserve) and `unit`.
     """
-    frame_csv = "case_ref\n" + "".join(f"{case['case_ref']}\n" for case in cases)
-    frame = CaseloadFrame(
-        inspection_id=inspection.id,
-        sample_type=sample_type,
-        columns=["case_ref"],
-        case_count=len(cases),
-        fingerprint=hashlib.sha256(frame_csv.encode()).hexdigest(),
-        content=gzip.compress(frame_csv.encode()),
-        uploaded_by="test",
-    )
-    session.add(frame)
-    await session.flush()
+    if frame is None:
+        frame_csv = "case_ref\n" + "".join(f"{case['case_ref']}\n" for case in cases)
+        frame = CaseloadFrame(
+            inspection_id=inspection.id,
+            sample_type=sample_type,
+            columns=["case_ref"],
+            case_count=len(cases),
+            fingerprint=hashlib.sha256(frame_csv.encode()).hexdigest(),
+            content=gzip.compress(frame_csv.encode()),
+            uploaded_by="test",
+        )
+        session.add(frame)
+        await session.flush()
     sample = Sample(
         inspection_id=inspection.id,
         frame_id=frame.id,

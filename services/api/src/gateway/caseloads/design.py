@@ -8,6 +8,7 @@ what it stores.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Set
 from typing import Any
 
 from pydantic import ValidationError
@@ -66,8 +67,11 @@ def _validation_faults(error: ValidationError) -> list[FieldError]:
     ]
 
 
-def build_design(request: SampleDrawRequest, columns: list[str], sample_type_strata: list[str]) -> SampleDesign:
-    """The design sent to the sampling service: the request with its defaults filled in from the frame.
+def build_design(
+    request: SampleDrawRequest, columns: list[str], sample_type_strata: list[str], used_seeds: Set[int] = frozenset()
+) -> SampleDesign:
+    """The design sent to the sampling service: the request with its defaults filled in from the frame,
+    and a seed chosen if none is given (never one of `used_seeds`, those of samples discarded from it).
 
     Columns of the frame the design does not use are sent as carried, so the sampling service reads the
     stored frame whole and its fingerprint is the frame's.
@@ -124,8 +128,7 @@ def build_design(request: SampleDrawRequest, columns: list[str], sample_type_str
         "exclude": request.exclude,
         "reserves_per_stratum": reserves,
         "reserve_ratio": request.reserve_ratio,
-        # Chosen here rather than by the sampling service so that it fits the stored column.
-        "seed": request.seed if request.seed is not None else secrets.randbelow(MAX_SEED),
+        "seed": request.seed if request.seed is not None else _fresh_seed(used_seeds),
     }
     try:
         used = SampleDesign(**fields).used_columns()
@@ -133,6 +136,14 @@ def build_design(request: SampleDrawRequest, columns: list[str], sample_type_str
     except ValidationError as error:
         faults = _validation_faults(error)
         raise InvalidInput(f"The design cannot be drawn: {faults[0].message}.", faults) from None
+
+
+def _fresh_seed(used: Set[int]) -> int:
+    """A seed chosen here rather than by the sampling service, so that it fits the stored column, and new:
+    a redraw after a discard is a new draw."""
+    while (seed := secrets.randbelow(MAX_SEED)) in used:
+        pass
+    return seed
 
 
 def check_widths(result: SampleResult) -> None:
