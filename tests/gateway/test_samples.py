@@ -292,7 +292,7 @@ async def test_an_inspection_lists_its_samples(gateway, db_session):
     ]
     assert set(items[0]) == {
         "id", "inspection_id", "frame_id", "sample_type", "sample_size", "seed", "frame_fingerprint", "algorithm",
-        "substitutions", "drawn_at", "drawn_by",
+        "substitutions", "drawn_at", "drawn_by", "discarded", "discard",
     }
     assert listed.json()["next_cursor"] is None
     only = await gateway.get(f"/api/v1/inspections/{inspection.id}/samples", params={"sample_type": "court_reports"})
