@@ -225,3 +225,32 @@ async def test_a_pdus_frame_may_not_name_its_region(gateway, db_session):
     assert [(e["line"], e["message"]) for e in body["errors"]] == [
         (3, f"'{region.code}' is not the inspected unit {pdu.code} or a unit below it")
     ]
+
+
+async def test_a_draws_exclusion_values_are_read_as_codes_and_unknown_ones_refused(gateway, db_session):
+    unit = await make_unit(db_session)
+    inspection = await make_inspection(db_session, unit=unit)
+    rows = [f"X{100001 + n},{unit.code},{'MF'[n % 2]},{('CO', 'Licence', 'SSO')[n % 3]}" for n in range(60)]
+    text = "case_ref,unit,gender,sentence_type\n" + "\n".join(rows) + "\n"
+    assert (await gateway.put(frame_url(inspection), content=text.encode(), headers=CSV)).status_code == 201
+    samples = f"{API}/inspections/{inspection.id}/samples"
+
+    refused = await gateway.post(samples, json={
+        "sample_type": "case_supervision", "size": 10,
+        "exclude": [{"column": "sentence_type", "values": ["SSO", "Deferred", "banana"], "reason": "not supervised"}],
+    })
+    body = assert_problem(refused, 422)
+    assert [(e["field"], e["message"].split(" is not")[0]) for e in body["errors"]] == [
+        ("body.exclude.0.values.2", "'banana'")
+    ]
+    assert list(body["allowed_codes"]) == ["sentence_type"]
+
+    drawn = await gateway.post(samples, json={
+        "sample_type": "case_supervision", "size": 10,
+        "exclude": [{"column": "sentence_type", "values": ["SSO", "Deferred"], "reason": "not supervised"}],
+    })
+    assert drawn.status_code == 201, drawn.text
+    sample = drawn.json()
+    assert sample["design"]["exclude"][0]["values"] == ["suspended_sentence_order", "deferred_sentence"]
+    assert sample["frame"]["excluded"][0]["excluded"] == 20
+    assert sample["frame"]["eligible"] == 40

@@ -188,7 +188,9 @@ async def get_caseload_frame(
         "answers the first "
         "result again and never draws twice. Accepted while the inspection is planned, in pre-fieldwork or in "
         "fieldwork. If the sampling service is down or slow: 503 or 504 with Retry-After, nothing stored; if it "
-        "refuses the design (e.g. a size above the eligible cases): 422 naming the fault, nothing stored."
+        "refuses the design (e.g. a size above the eligible cases): 422 naming the fault, nothing stored. "
+        "Exclusion values of a column with a vocabulary are read as its codes, as the frame holds them; one "
+        "that is no code of its column is refused (422)."
     ),
     status_code=201,
     responses={

@@ -41,7 +41,7 @@ from gateway.caseloads.schemas import (
     SampleRead,
     SampleSummary,
 )
-from gateway.caseloads.values import ColumnCodes, frame_codes, unit_codes
+from gateway.caseloads.values import ColumnCodes, coded_exclusions, frame_codes, unit_codes
 from gateway.db import release, row_fields
 from gateway.engines import call_engine
 from gateway.inspections.guards import ensure_phase, get_inspection, inspection_for_change, pinned_framework
@@ -164,6 +164,7 @@ async def draw_sample(
     check_sample_type(framework, request.sample_type, "body.sample_type")
     frame = await _frame_to_draw_from(session, inspection_id, request.sample_type, with_content=True)
     used_seeds = await repository.discarded_seeds(session, frame.id)
+    request = request.model_copy(update={"exclude": coded_exclusions(request.exclude, vocabularies())})
     design = build_design(request, frame.columns, strata_of(framework, request.sample_type), used_seeds)
     await release(session)
 
