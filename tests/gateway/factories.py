@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +17,7 @@ from gateway.identity.models import RoleGrant, User
 from gateway.inspections.models import Inspection, TeamMember
 from gateway.permissions import Role
 from gateway.units.models import Unit
+from gateway.units.repository import subtree_codes
 from tests.support.identity import known_hash
 
 
@@ -96,25 +98,29 @@ async def make_assessed_sample(
     inspection: Inspection,
     sample_type: str,
     cases: list[dict],
+    *,
+    frame: CaseloadFrame | None = None,
 ) -> Sample:
-    """A frame and a sample of `sample_type` with its sampled cases and their case assessments.
+    """A frame (or `frame`, held already) and a sample of `sample_type` with its sampled cases and their case
+    assessments.
 
     Each case is a dict: `case_ref`, and optionally `answers` (key question id -> yes / no /
     not_applicable; absent: the case is not assessed yet), `attributes`, `status` (selected by default;
     reserve_used, replaced, reserve) and `unit`.
     """
-    frame_csv = "case_ref\n" + "".join(f"{case['case_ref']}\n" for case in cases)
-    frame = CaseloadFrame(
-        inspection_id=inspection.id,
-        sample_type=sample_type,
-        columns=["case_ref"],
-        case_count=len(cases),
-        fingerprint=hashlib.sha256(frame_csv.encode()).hexdigest(),
-        content=gzip.compress(frame_csv.encode()),
-        uploaded_by="test",
-    )
-    session.add(frame)
-    await session.flush()
+    if frame is None:
+        frame_csv = "case_ref\n" + "".join(f"{case['case_ref']}\n" for case in cases)
+        frame = CaseloadFrame(
+            inspection_id=inspection.id,
+            sample_type=sample_type,
+            columns=["case_ref"],
+            case_count=len(cases),
+            fingerprint=hashlib.sha256(frame_csv.encode()).hexdigest(),
+            content=gzip.compress(frame_csv.encode()),
+            uploaded_by="test",
+        )
+        session.add(frame)
+        await session.flush()
     sample = Sample(
         inspection_id=inspection.id,
         frame_id=frame.id,
@@ -241,8 +247,7 @@ async def make_sampled_cases(
 # --- caseload frames and samples through the API -----------------------------------------------------
 
 SYNTHETIC_VALUES: dict[str, tuple[str, ...]] = {
-    "unit": ("N01", "N02", "N03"),
-    "gender": ("M", "M", "M", "M", "F"),
+    "gender": ("male", "male", "male", "male", "female"),
     "sentence_type": ("community_order", "licence", "suspended_sentence_order"),
     "rosh_level": ("low", "medium", "medium", "high"),
     "disposal_type": ("referral_order", "youth_rehabilitation_order", "youth_caution", "community_resolution"),
@@ -250,14 +255,36 @@ SYNTHETIC_VALUES: dict[str, tuple[str, ...]] = {
     "unpaid_work_requirement": ("true", "false"),
     "released_from_custody": ("true", "false"),
 }
-"""Values of synthetic caseload frames, by column; a value listed twice is twice as common."""
+"""Values of synthetic caseload frames, by column, codes of the library's vocabularies; a value listed twice
+is twice as common."""
 
 
-def synthetic_frame(columns: list[str], cases: int, *, seed: int = 1, first_ref: int = 100001) -> str:
-    """A synthetic caseload frame as CSV: case references X100001 onwards, values drawn from SYNTHETIC_VALUES."""
+async def frame_units(session: AsyncSession, inspection: Inspection) -> list[str]:
+    """The codes a frame of the inspection may name in its unit column: its unit's, then those below it."""
+    return await subtree_codes(session, inspection.unit_id)
+
+
+async def make_region_inspection(
+    session: AsyncSession, pdu_codes: Sequence[str] = ("N01", "N02", "N03"), **fields
+) -> Inspection:
+    """An inspection of a region with PDUs of these codes below it, for frames naming several units."""
+    region = await make_unit(session, type="region")
+    for code in pdu_codes:
+        await make_unit(session, type="pdu", parent=region, code=code)
+    return await make_inspection(session, unit=region, **fields)
+
+
+def synthetic_frame(
+    columns: list[str], cases: int, *, seed: int = 1, first_ref: int = 100001, units: Sequence[str] = ()
+) -> str:
+    """A synthetic caseload frame as CSV: case references X100001 onwards, values drawn from SYNTHETIC_VALUES,
+    and units from `units` (codes the inspection's frames may name: see `frame_units`)."""
     import random
 
+    if "unit" in columns and not units:
+        raise ValueError("a frame with a unit column needs the codes of the units it may name")
     rng = random.Random(seed)
+    values = {**SYNTHETIC_VALUES, "unit": tuple(units)}
     lines = [",".join(columns)]
     for number in range(first_ref, first_ref + cases):
         row = []
@@ -267,7 +294,7 @@ def synthetic_frame(columns: list[str], cases: int, *, seed: int = 1, first_ref:
             elif column == "start_date":
                 row.append(date.fromordinal(date(2025, 6, 1).toordinal() + rng.randrange(180)).isoformat())
             else:
-                row.append(rng.choice(SYNTHETIC_VALUES[column]))
+                row.append(rng.choice(values[column]))
         lines.append(",".join(row))
     return "\n".join(lines) + "\n"
 
@@ -283,9 +310,9 @@ async def make_sample(
 ) -> dict:
     """Upload a synthetic frame and draw a sample from it through the API; returns the sample as read.
 
-    Defaults: the first sample type of the pinned framework, a frame of case_ref, unit and the sample
-    type's strata, and a draw of 12 cases with seed 7 and 2 reserves per stratum. `design` adds to or
-    overrides the draw request (size, strata, seed, reserves_per_stratum, ...).
+    Defaults: the first sample type of the pinned framework, a frame of case_ref, unit (the inspected unit's
+    code) and the sample type's strata, and a draw of 12 cases with seed 7 and 2 reserves per stratum.
+    `design` adds to or overrides the draw request (size, strata, seed, reserves_per_stratum, ...).
     """
     framework = (await client.get(f"/api/v1/frameworks/{inspection.framework_id}")).json()
     case_types = {s["sample_type"] for d in framework["domains"] for s in d["standards"] if s["kind"] == "case"}
@@ -295,7 +322,7 @@ async def make_sample(
         columns = ["case_ref", "unit", *(s for s in chosen["strata"] if s != "unit")]
     uploaded = await client.put(
         f"/api/v1/inspections/{inspection.id}/frames/{chosen['id']}",
-        content=synthetic_frame(columns, cases),
+        content=synthetic_frame(columns, cases, units=[(await client.get(f"/api/v1/units/{inspection.unit_id}")).json()["code"]]),
         headers={"Content-Type": "text/csv"},
     )
     assert uploaded.status_code in (200, 201), uploaded.text

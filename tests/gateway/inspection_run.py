@@ -38,11 +38,11 @@ def _ok(response: httpx.Response, *expected: int) -> dict:
     return response.json() if response.content else {}
 
 
-def _frame(rng: random.Random, refs: list[str], sample_type: str) -> str:
+def _frame(rng: random.Random, unit: str, refs: list[str], sample_type: str) -> str:
     lines = ["case_ref,unit,gender,sentence_type,rosh_level,start_date" if sample_type == "case_supervision"
              else "case_ref,unit,gender,sentence_type,start_date"]
     for ref in refs:
-        row = [ref, "N01", rng.choice(["male", "male", "female"]), rng.choice(["community_order", "licence"])]
+        row = [ref, unit, rng.choice(["male", "male", "female"]), rng.choice(["community_order", "licence"])]
         if sample_type == "case_supervision":
             row.append(rng.choice(["low", "medium", "high"]))
         row.append((date(2025, 6, 1) + timedelta(days=rng.randrange(150))).isoformat())
@@ -81,7 +81,7 @@ async def run_inspection(client: httpx.AsyncClient, *, seed: int = 11) -> Inspec
         if n == 0:
             run.replaced_refs.update(made)
         _ok(await client.put(f"{API}/inspections/{iid}/frames/{sample_type}",
-                             content=_frame(rng, made, sample_type), headers={"Content-Type": "text/csv"}),
+                             content=_frame(rng, unit["code"], made, sample_type), headers={"Content-Type": "text/csv"}),
             200, 201)
     frame_refs = sorted(r for r in run.uploaded_refs)
     excluded = frame_refs[-3:]  # refs of the replaced frame may be among them: the filter names them all the same

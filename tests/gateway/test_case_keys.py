@@ -37,7 +37,7 @@ from gateway.settings import Settings
 from inspection_shared.clients import SamplingClient
 from inspection_shared.sampling import SampleDesign
 from tests.conftest import TEST_ACTOR
-from tests.gateway.factories import make_inspection, synthetic_frame
+from tests.gateway.factories import frame_units, make_inspection, synthetic_frame
 from tests.gateway.inspection_run import API, read_back, run_inspection
 
 
@@ -210,7 +210,10 @@ async def test_the_draw_sends_the_sampling_service_the_canonical_frame_byte_for_
 
     monkeypatch.setattr(SamplingClient, "draw_sample_csv", recording)
     inspection = await make_inspection(db_session)
-    upload = synthetic_frame(["case_ref", "unit", "gender", "sentence_type", "rosh_level"], 300, seed=4)
+    upload = synthetic_frame(
+        ["case_ref", "unit", "gender", "sentence_type", "rosh_level"], 300, seed=4,
+        units=await frame_units(db_session, inspection),
+    )
     frame = (await gateway.put(f"{API}/inspections/{inspection.id}/frames/case_supervision", content=upload,
                                headers={"Content-Type": "text/csv"})).json()
     drawn = (await gateway.post(f"{API}/inspections/{inspection.id}/samples",

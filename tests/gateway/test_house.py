@@ -39,7 +39,7 @@ def test_reads_and_writes_declare_different_permissions_and_only_the_framework_l
     routes = declared_routes(create_app(Settings(database_url="unused://")), API_PREFIX)
     public = sorted({r.path for r in routes if r.declarations[0].permission is None and not r.declarations[0].signed_in})
     assert public == [f"{API_PREFIX}/auth/logout", f"{API_PREFIX}/auth/token", f"{API_PREFIX}/frameworks",
-                      f"{API_PREFIX}/frameworks/{{framework_id}}"]
+                      f"{API_PREFIX}/frameworks/{{framework_id}}", f"{API_PREFIX}/vocabularies"]
     signed_in = sorted({r.path for r in routes if r.declarations[0].signed_in})
     assert signed_in == [f"{API_PREFIX}/me"]
     for route in routes:

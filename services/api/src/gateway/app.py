@@ -18,6 +18,7 @@ from gateway.engines import engine_clients
 from gateway.events.delivery import DeliveryPolicy, DeliveryWorker, owners_from
 from gateway.events.router import router as events_router
 from gateway.frameworks.router import router as frameworks_router
+from gateway.frameworks.router import vocabularies_router
 from gateway.identity.authentication import Identity, authenticate
 from gateway.identity.router import document_sign_in
 from gateway.identity.router import router as identity_router
@@ -94,8 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in the order they are included, each tried in turn (about 1 µs each): the summary,
     # the read dashboards poll, comes first (no other route's path can match its own), and sign-in, account
     # administration and the audit log, called seldom, last.
-    for router in (summaries_router, frameworks_router, units_router, inspections_router, caseloads_router,
-                   assessments_router, ratings_router, events_router, identity_router, audit_router):
+    for router in (summaries_router, frameworks_router, vocabularies_router, units_router, inspections_router,
+                   caseloads_router, assessments_router, ratings_router, events_router, identity_router,
+                   audit_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(identity_well_known)
     document_sign_in(app, f"{API_PREFIX}/auth/token")
