@@ -14,6 +14,8 @@ from gateway.assessments.models import CaseAssessment, Judgement
 from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase
 from gateway.inspections.models import Inspection
 from gateway.units.models import Unit
+from inspection_shared.framework import Standard
+from inspection_shared.library import library
 
 
 async def make_unit(session: AsyncSession, *, type: str = "pdu", parent: Unit | None = None, **fields) -> Unit:
@@ -146,6 +148,32 @@ async def make_judgement(
     session.add(judgement)
     await session.flush()
     return judgement
+
+
+def _matching(standard: Standard) -> dict:
+    """Case attributes that the standard's case filter selects."""
+    conditions = standard.case_filter.conditions if standard.case_filter else []
+    return {c.attribute: c.equals if c.equals is not None else c.one_of[0] for c in conditions}
+
+
+async def make_publishable(session: AsyncSession, inspection: Inspection, *, cases: int = 12) -> None:
+    """Evidence that meets the publication gates of the inspection's framework once rated: a sample of
+    `cases` for each sample type its case-based standards are assessed on, every case answered yes on
+    every key question (with the attributes their case filters select), and every judged standard judged
+    good. Fieldwork must have ended too (make_inspection's dates have)."""
+    framework = library()[inspection.framework_id]
+    standards = [s for s in framework.standards() if s.kind == "case"]
+    for sample_type in dict.fromkeys(s.sample_type for s in standards):
+        on_it = [s for s in standards if s.sample_type == sample_type]
+        answers = {kq.id: "yes" for s in on_it for kq in s.key_questions}
+        attributes = {name: value for s in on_it for name, value in _matching(s).items()}
+        tag = uuid.uuid4().hex[:4].upper()
+        await make_assessed_sample(session, inspection, sample_type, [
+            {"case_ref": f"P{tag}{n:04d}", "answers": answers, "attributes": attributes} for n in range(cases)
+        ])
+    for standard in framework.standards():
+        if standard.kind == "judged":
+            await make_judgement(session, inspection, standard.id, "good")
 
 
 # --- sampled cases for recording case assessments ----------------------------------------------------

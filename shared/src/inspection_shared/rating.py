@@ -106,7 +106,7 @@ class Override(_Model):
     computed rating confirmed (the same rating given), or `not_rated`: no rating is published for it."""
 
     standard: StandardId
-    rating: Rating | Literal["not_rated"] = Field(
+    rating: OverallRatingValue = Field(
         description="The rating the panel decides on: the computed one confirms it, another sets it, "
         "`not_rated` withholds it (a standard with no evidence may only be marked not rated)."
     )

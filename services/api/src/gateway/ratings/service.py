@@ -12,7 +12,10 @@ an immutable snapshot; the gateway itself computes no rating.
   `reason` says which.
 - A panel decision re-rates the latest snapshot's own evidence with the decision added: the computed
   rating, the panel's rating and its reason all stay in the result. The new snapshot is of kind
-  `override`, based on the one decided on; history is the list of snapshots.
+  `override`, based on the one decided on; history is the list of snapshots. The panel sets a rating,
+  confirms the computed one (the same rating, with a reason: what publication asks of a standard rated
+  from few applicable cases), or marks the standard `not_rated` (the only decision a standard without
+  evidence takes, and one a re-run always carries forward).
 - Publication and withdrawal freeze the inspection: no run or decision after either.
 - Engine down, slow or failing: a 503/504/502 problem and nothing written (`engines.call_engine`).
 - Regional ratings pool several inspections (`regional`).
@@ -51,6 +54,7 @@ from inspection_shared.clients import RatingEngineClient
 from inspection_shared.pagination import Page
 from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound, Problem
 from inspection_shared.rating import (
+    NOT_RATED,
     Override,
     PooledRatingRequest,
     PooledRatingResult,
@@ -275,7 +279,8 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
     if latest is not None:
         evidenced = {s.standard for s in standards}
         for override in _overrides(latest.request):
-            (carried if override.standard in evidenced else dropped).append(override)
+            applies = override.standard in evidenced or override.rating == NOT_RATED
+            (carried if applies else dropped).append(override)
     request = RatingRequest(framework=held.framework.id, standards=standards, overrides=carried)
     try:
         sent, result = await rate_with(engine, engine.rate, request, held)
@@ -334,12 +339,13 @@ async def record_panel_decisions(
             )
         elif decision.standard in seen:
             faults.append(FieldError(field=where, message=f"standard {decision.standard} is decided more than once"))
-        elif decision.standard not in evidenced:
+        elif decision.standard not in evidenced and decision.rating != NOT_RATED:
             faults.append(
                 FieldError(
                     field=where,
                     message=f"standard {decision.standard} has no evidence in snapshot {latest.sequence}, so no "
-                    "computed rating to set aside; record its evidence and run the rating again",
+                    "computed rating to set aside; record its evidence and run the rating again, or mark it "
+                    "not_rated",
                 )
             )
         seen.add(decision.standard)
