@@ -114,8 +114,11 @@ async def test_youth_frameworks_are_for_youth_services_and_other_units_take_any(
     assert (body["framework_id"], body["unit_code"]) == ("youth-2021", youth.code)
     # A body inspected on commission (type other) is inspected under whichever framework is named.
     guernsey = await make_unit(db_session, type="other", nation="Guernsey")
-    for framework_id in ("probation-pdu-2021", "youth-2021"):
-        body, _ = await create(gateway, guernsey.id, framework_id=framework_id)
+    for year, framework_id in ((2027, "probation-pdu-2021"), (2028, "youth-2021")):
+        body, _ = await create(
+            gateway, guernsey.id, framework_id=framework_id,
+            fieldwork_start=f"{year}-03-01", fieldwork_end=f"{year}-03-19",
+        )
         assert body["framework_id"] == framework_id
     # A framework of the past is used for fieldwork in its time.
     crc = await make_unit(db_session, type="crc")
