@@ -8,7 +8,11 @@ from datetime import date
 
 import pytest
 
+from gateway.ratings.readiness import Rated, conditions
 from inspection_shared.library import library
+from inspection_shared.rating import RatingRequest, RatingResult
+from rating_engine.frameworks.service import resolve_framework
+from rating_engine.ratings.service import rate as rate_evidence
 from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_publishable
 
 INSPECTIONS = "/api/v1/inspections"
@@ -151,3 +155,34 @@ async def test_readiness_of_an_unknown_inspection_is_a_404(gateway):
     missing = "00000000-0000-4000-8000-000000000000"
     response = await gateway.get(f"{INSPECTIONS}/{missing}/readiness")
     assert (response.status_code, response.json()["detail"]) == (404, f"No inspection {missing}")
+
+
+# --- the pure core, without the database ---------------------------------------------------------------
+
+
+def _rated_counts(applicable: int) -> Rated:
+    """Snapshot 1 of probation-pdu-2021 with 2.2 rated from counts: `applicable` yes on each key question."""
+    counts = {f"2.2.{n}": {"yes": applicable, "applicable": applicable} for n in (1, 2, 3)}
+    request = RatingRequest.model_validate({"framework": "probation-pdu-2021", "standards": [
+        {"standard": "2.2", "counts": counts}]})
+    return Rated(1, RatingResult.model_validate(rate_evidence(resolve_framework("probation-pdu-2021"), request)))
+
+
+@pytest.mark.parametrize(("answered", "met"), [(27, True), (26, False)])
+def test_the_share_is_compared_exactly(answered: int, met: bool):
+    # 27 / 30 is 0.9 exactly, as the framework's 0.9 means: no float rounding either way.
+    found = conditions(library()["probation-pdu-2021"], _rated_counts(answered), {"case_supervision": 30},
+                       date(2026, 3, 20), date(2026, 3, 21))
+    share = next(c for c in found if (c.condition, c.standard) == ("sample_answered", "2.2"))
+    assert (share.answered, share.sample, share.met) == (answered, 30, met)
+
+
+def test_a_framework_without_publication_gates_cannot_be_published():
+    framework = library()["probation-pdu-2021"].model_copy(update={"publication": None})
+    found = conditions(framework, _rated_counts(30), {}, date(2026, 3, 20), date(2026, 3, 21))
+    assert [(c.condition, c.met) for c in found] == [
+        ("fieldwork_ended", True), ("rating_snapshot", True), ("publication_gates", False),
+    ]
+    assert found[2].message == (
+        "Framework probation-pdu-2021 states no publication gates, so nothing under it can be published."
+    )
