@@ -195,8 +195,9 @@ class Api:
         _ok(self.http.post(f"{self.base}/inspections/{inspection_id}/transitions", json={"to": to, "note": "bench"}), 200)
 
     def prepare(self, rng: random.Random, unit_id: str, n: int) -> Prepared:
-        """An inspection in fieldwork with both samples drawn at the fixed sizes."""
-        start = date.today() + timedelta(days=21)
+        """An inspection in fieldwork with both samples drawn at the fixed sizes; the nth's fieldwork follows
+        the one before, as a unit is inspected by one open inspection at a time."""
+        start = date.today() + timedelta(days=21 + 14 * n)
         inspection = _ok(self.http.post(f"{self.base}/inspections", json={
             "unit_id": unit_id, "framework_id": FRAMEWORK, "type": "core",
             "title": f"Bench inspection {n} (synthetic)", "lead": "Bench Lead Inspector",

@@ -3,8 +3,9 @@
 It uses the demo units that `make run` loaded and a synthetic caseload (clearly labelled synthetic: no
 real person's data), then plans the inspection, puts the one signed in on its team as lead inspector,
 uploads the caseloads, draws the samples, records generated case answers and domain-one judgements,
-rates, lets the panel decide, and publishes; then it corrects the published ratings openly, as a second
-published version, and reads both versions back.
+rates, lets the panel decide, ends fieldwork, checks the inspection's readiness for publication, and
+publishes; then it corrects the published ratings openly, as a second published version, and reads
+both versions back.
 Run it against the services `make run` started: GATEWAY_URL, else http://127.0.0.1:$GATEWAY_PORT (8000).
 It signs in as the administrator GATEWAY_ADMIN_EMAIL with GATEWAY_ADMIN_PASSWORD, and asks for them if
 they are unset. With no gateway there (or one that stops answering) it says so in one line, exit code 2.
@@ -124,6 +125,24 @@ def gateway_answers(http: httpx.Client) -> bool:
         return False
 
 
+def plan(http: httpx.Client, unit: dict, run: str, start: date) -> httpx.Response:
+    """Plan the demo's inspection; one an earlier demo run left open on the same dates is withdrawn first,
+    as a unit is inspected by one open inspection at a time."""
+    body = {
+        "unit_id": unit["id"], "framework_id": FRAMEWORK, "type": "core",
+        "title": f"Demo inspection of {unit['name']} ({run})", "lead": "Demo Lead Inspector",
+        "fieldwork_start": start.isoformat(), "fieldwork_end": (start + timedelta(days=11)).isoformat(),
+    }
+    planned = http.post(f"{GATEWAY}/inspections", json=body)
+    earlier = planned.json().get("overlapping") if planned.status_code == 409 else None
+    if earlier and (earlier["title"] or "").startswith("Demo inspection of "):
+        check(http.post(f"{GATEWAY}/inspections/{earlier['id']}/transitions",
+                        json={"to": "withdrawn", "note": "Left open by an earlier demo run."}), 200)
+        print(f"Withdrew inspection {earlier['id']}, left open by an earlier demo run on the same dates")
+        planned = http.post(f"{GATEWAY}/inspections", json=body)
+    return planned
+
+
 def main() -> int:
     with httpx.Client(timeout=120) as http:
         if not gateway_answers(http):
@@ -147,11 +166,7 @@ def run_demo(http: httpx.Client) -> int:
     standards = [s for d in framework["domains"] for s in d["standards"]]
 
     start = date.today() + timedelta(days=21)
-    inspection = check(http.post(f"{GATEWAY}/inspections", json={
-        "unit_id": unit["id"], "framework_id": FRAMEWORK, "type": "core",
-        "title": f"Demo inspection of {unit['name']} ({run})", "lead": "Demo Lead Inspector",
-        "fieldwork_start": start.isoformat(), "fieldwork_end": (start + timedelta(days=11)).isoformat(),
-    }), 201)
+    inspection = check(plan(http, unit, run, start), 201)
     iid = inspection["id"]
     print(f"Planned inspection {iid} of {unit['name']} ({unit['code']}) under {FRAMEWORK}")
     me = check(http.get(f"{GATEWAY}/me"), 200)
@@ -209,6 +224,19 @@ def run_demo(http: httpx.Client) -> int:
         "reason": "The panel found the new case-record system resolved the issues seen (synthetic).",
     }]}, headers={"Idempotency-Key": f"demo-{run}-panel"}), 201)
     print("  rated, and the ratings panel decided one standard")
+    # Fieldwork ends before publication; the demo does not wait three weeks, it moves the dates back.
+    held = http.get(f"{GATEWAY}/inspections/{iid}")
+    check(http.patch(f"{GATEWAY}/inspections/{iid}", json={
+        "fieldwork_start": (date.today() - timedelta(days=14)).isoformat(),
+        "fieldwork_end": (date.today() - timedelta(days=3)).isoformat(),
+    }, headers={"If-Match": held.headers["etag"]}), 200)
+    print("  fieldwork over (the demo moves its dates into the past rather than wait for them)")
+    readiness = check(http.get(f"{GATEWAY}/inspections/{iid}/readiness"), 200)
+    unmet = [c["message"] for c in readiness["conditions"] if not c["met"]]
+    if unmet:
+        sys.exit("The inspection is not ready for publication:\n  " + "\n  ".join(unmet))
+    print(f"  ready for publication: all {len(readiness['conditions'])} conditions of "
+          f"{FRAMEWORK}'s publication gates are met")
     move("published")
 
     print_report(unit, check(http.get(f"{GATEWAY}/inspections/{iid}/summary"), 200))

@@ -6,18 +6,20 @@ from __future__ import annotations
 import gzip
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments.models import CaseAssessment, Judgement
 from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase
+from gateway.frameworks.service import get_framework
 from gateway.identity.models import RoleGrant, User
 from gateway.inspections.models import Inspection, TeamMember
 from gateway.permissions import Role
 from gateway.units.models import Unit
 from gateway.units.repository import subtree_codes
+from inspection_shared.framework import Standard
 from tests.support.identity import known_hash
 
 
@@ -179,6 +181,50 @@ async def make_judgement(
     session.add(judgement)
     await session.flush()
     return judgement
+
+
+def _matching(standard: Standard) -> dict:
+    """Case attributes that the standard's case filter selects."""
+    conditions = standard.case_filter.conditions if standard.case_filter else []
+    return {c.attribute: c.equals if c.equals is not None else c.one_of[0] for c in conditions}
+
+
+def _yes(case: int, key_question: str) -> str | None:
+    return "yes"
+
+
+async def make_publishable(
+    session: AsyncSession,
+    inspection: Inspection,
+    *,
+    cases: int = 12,
+    answer: Callable[[int, str], str | None] = _yes,
+    unjudged: Iterable[str] = (),
+) -> None:
+    """Evidence that meets the publication gates of the inspection's framework once rated: a sample of
+    `cases` for each sample type its case-based standards are assessed on, every case answered on every
+    key question (with the attributes their case filters select), and every judged standard judged good.
+    Fieldwork must have ended too (make_inspection's dates have).
+
+    `answer(n, key_question)` gives the nth case's answer (None: unanswered), yes by default; `unjudged`
+    names judged standards left without a judgement. The framework is the inspection's, as the gateway
+    holds it (a copy imported by a test included).
+    """
+    framework = await get_framework(session, inspection.framework_id)
+    standards = [s for s in framework.standards() if s.kind == "case"]
+    for sample_type in dict.fromkeys(s.sample_type for s in standards):
+        on_it = [s for s in standards if s.sample_type == sample_type]
+        attributes = {name: value for s in on_it for name, value in _matching(s).items()}
+        tag = uuid.uuid4().hex[:4].upper()
+        made = []
+        for n in range(cases):
+            answers = {kq.id: a for s in on_it for kq in s.key_questions if (a := answer(n, kq.id)) is not None}
+            case = {"case_ref": f"P{tag}{n:04d}", "attributes": attributes}
+            made.append({**case, "answers": answers} if answers else case)  # no answer at all: not assessed
+        await make_assessed_sample(session, inspection, sample_type, made)
+    for standard in framework.standards():
+        if standard.kind == "judged" and standard.id not in unjudged:
+            await make_judgement(session, inspection, standard.id, "good")
 
 
 # --- sampled cases for recording case assessments ----------------------------------------------------

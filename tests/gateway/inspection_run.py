@@ -1,7 +1,8 @@
 """A whole inspection through the gateway's public API, as the demo runs it and more: every place a case
 reference is stored gets one (frames, a frame replaced, draws with and without an Idempotency-Key, an
 exclusion filter naming cases, substitutions, one case's answers and the bulk import of the rest,
-judgements, a rating run and a panel decision with keys, publication), and what it read back."""
+judgements, a rating run and a panel decision with keys, fieldwork ended and publication), and what it
+read back."""
 
 from __future__ import annotations
 
@@ -136,6 +137,12 @@ async def run_inspection(client: httpx.AsyncClient, *, seed: int = 11) -> Inspec
         {"standard": "1.4", "rating": "outstanding", "reason": "The panel weighed the interviews."}]},
         headers={"Idempotency-Key": run.keys["panel"]}), 201)
     run.snapshot_ids = [first["id"], decided["id"]]
+    # Fieldwork has ended before publication: its dates moved into the past, as no clock is waited on.
+    held = await client.get(f"{API}/inspections/{iid}")
+    ended = {"fieldwork_start": (date.today() - timedelta(days=14)).isoformat(),
+             "fieldwork_end": (date.today() - timedelta(days=3)).isoformat()}
+    _ok(await client.patch(f"{API}/inspections/{iid}", json=ended, headers={"If-Match": held.headers["etag"]}), 200)
+    assert _ok(await client.get(f"{API}/inspections/{iid}/readiness"), 200)["ready"] is True
     await move("published")
     return run
 

@@ -233,6 +233,11 @@ async def test_a_whole_inspection_leaves_no_case_reference_in_clear_in_the_log(g
     ok(await gateway.post(f"{api}/inspections/{iid}/panel-decisions", json={"overrides": [
         {"standard": "1.1", "rating": "outstanding", "reason": "The panel weighed the partnership work."}]},
         headers={"Idempotency-Key": "audit-panel"}), 201)
+    # Fieldwork over before publication: its dates moved into the past.
+    held = await gateway.get(f"{api}/inspections/{iid}")
+    ok(await gateway.patch(f"{api}/inspections/{iid}", headers={"If-Match": held.headers["etag"]}, json={
+        "fieldwork_start": (date.today() - timedelta(days=14)).isoformat(),
+        "fieldwork_end": (date.today() - timedelta(days=3)).isoformat()}), 200)
     await move("published")
 
     entries = list((await db_session.scalars(select(AuditEntry).where(AuditEntry.id > mark))).all())

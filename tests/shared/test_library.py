@@ -303,6 +303,55 @@ def test_frameworks_apply_to_their_unit_types():
     }
 
 
+def test_every_version_states_what_publication_requires():
+    gates = {fid: framework(fid).publication.model_dump() for fid in FIVE}
+    adult = {"scored_standards_rated": True, "judgements_recorded": True, "minimum_answered_share": 0.9,
+             "minimum_applicable_cases": 10}
+    assert gates == {
+        "probation-crc-2018": adult, "probation-nps-2018": adult, "probation-pdu-2021": adult,
+        "youth-2018": {**adult, "minimum_applicable_cases": 5}, "youth-2021": {**adult, "minimum_applicable_cases": 5},
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fault"),
+    [
+        ("minimum_answered_share", 0, "publication.minimum_answered_share: Input should be greater than 0"),
+        ("minimum_answered_share", 1.2, "publication.minimum_answered_share: Input should be less than or equal to 1"),
+        ("minimum_applicable_cases", 0, "publication.minimum_applicable_cases: Input should be greater than or equal to 1"),
+        ("minimum_applicable_cases", 2.5, "publication.minimum_applicable_cases: Input should be a valid integer, got a number with a fractional part"),
+        ("judgements_recorded", "sometimes", "publication.judgements_recorded: Input should be a valid boolean, unable to interpret input"),
+    ],
+)
+def test_publication_gates_are_checked_on_load(field: str, value: Any, fault: str):
+    data = as_data("probation-pdu-2021")
+    data["publication"][field] = value
+    assert refusal(data).faults == [fault]
+
+
+def test_a_gate_left_out_is_named():
+    data = as_data("youth-2021")
+    del data["publication"]["minimum_applicable_cases"]
+    assert refusal(data).faults == ["publication.minimum_applicable_cases: Field required"]
+
+
+def test_the_share_may_be_all_of_the_sample():
+    data = as_data("youth-2021")
+    data["publication"]["minimum_answered_share"] = 1
+    assert parse_framework(data).publication.minimum_answered_share == 1
+
+
+def test_a_library_file_without_publication_gates_is_refused(tmp_path: Path):
+    data = as_data("youth-2018")
+    del data["publication"]
+    parse_framework(data)  # inline, as the rating engine takes it, it is a framework all the same
+    path = tmp_path / "youth-2018.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(FrameworkInvalid) as caught:
+        load_framework_file(path)
+    assert caught.value.faults == ["publication: a version in the library states what publication requires"]
+
+
 # --- refusals -----------------------------------------------------------------------------------
 
 
@@ -662,6 +711,16 @@ def test_content_hash_is_stable_and_distinct():
     assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes.values())
     assert len(set(hashes.values())) == 5
     assert {fid: content_hash(f) for fid, f in load_library().items()} == hashes
+
+
+def test_content_hash_leaves_out_the_publication_gates():
+    # They say when a rating may be published, not what it is: set on a published version, they leave
+    # the hash its inspections were rated against as it was.
+    data = as_data("probation-crc-2018")
+    data["publication"]["minimum_applicable_cases"] = 20
+    assert content_hash(parse_framework(data)) == content_hash(framework("probation-crc-2018"))
+    del data["publication"]
+    assert content_hash(parse_framework(data)) == content_hash(framework("probation-crc-2018"))
 
 
 def test_content_hash_changes_with_content():

@@ -239,8 +239,13 @@ def _library_files(directory: Path) -> list[Path]:
 def load_framework_file(path: Path) -> Framework:
     """Read, validate and return one library file; its name must be the framework id."""
     framework = parse_framework(_read(path, FrameworkInvalid), source=path.name)
+    faults = []
     if framework.id != path.stem:
-        raise FrameworkInvalid(path.name, [f"file name does not match framework id {framework.id!r}"])
+        faults.append(f"file name does not match framework id {framework.id!r}")
+    if framework.publication is None:
+        faults.append("publication: a version in the library states what publication requires")
+    if faults:
+        raise FrameworkInvalid(path.name, faults)
     return framework
 
 
@@ -303,12 +308,16 @@ def vocabularies() -> dict[str, Vocabulary]:
 
 
 def content_hash(framework: Framework) -> str:
-    """SHA-256 of the canonical JSON of a framework: equal content, equal hash.
+    """SHA-256 of the canonical JSON of what a framework rates by: equal content, equal hash.
 
     Fields left at their defaults are not part of the hash, so adding an optional field to the
-    framework model does not change the hash of every version already published.
+    framework model does not change the hash of every version already published. Nor are the
+    publication gates: they say when a rating may be published, not what it is, so setting them on a
+    published version leaves what its inspections were rated against, and its hash, as they were.
     """
     canonical = json.dumps(
-        framework.model_dump(mode="json", exclude_defaults=True), sort_keys=True, separators=(",", ":")
+        framework.model_dump(mode="json", exclude_defaults=True, exclude={"publication"}),
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()

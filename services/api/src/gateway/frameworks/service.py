@@ -50,13 +50,20 @@ async def import_frameworks(session: AsyncSession, frameworks: list[Framework]) 
 
     A published version never changes: if the library's copy differs from a published one already
     held, the import is refused rather than silently rewriting what inspections were rated against.
+    What publication requires is not part of that (nor of the content hash), so a held version takes
+    the library's publication gates whatever its status.
     """
     report = ImportReport()
     for framework in frameworks:
         digest = content_hash(framework)
+        definition = framework.model_dump(mode="json")
         held = await session.get(FrameworkVersion, framework.id)
         if held is not None and held.content_hash == digest:
-            report.unchanged.append(framework.id)
+            if held.definition == definition:
+                report.unchanged.append(framework.id)
+            else:
+                held.definition = definition
+                report.updated.append(framework.id)
             continue
         if held is not None and held.status == "published":
             raise Conflict(
@@ -73,7 +80,7 @@ async def import_frameworks(session: AsyncSession, frameworks: list[Framework]) 
         held.name = framework.name
         held.status = framework.status
         held.content_hash = digest
-        held.definition = framework.model_dump(mode="json")
+        held.definition = definition
         held.standards = _rows(framework)
     await session.flush()
     return report

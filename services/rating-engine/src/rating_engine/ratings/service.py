@@ -11,7 +11,8 @@ result to the wire models.
   exact fraction of applicable cases answered yes; not-applicable answers leave the denominator.
 - A key question with no applicable cases is reported as such and the standard rests on the others.
 - A judged standard takes the inspectors' rating; any standard may be sent a rating decided elsewhere.
-- A panel override sets the final rating and keeps the computed one and the reason.
+- A panel decision sets the final rating (the computed one, confirmed, or another) or withholds it
+  (`not_rated`), and keeps the computed one and the reason.
 - The overall score sums the points of the scored standards and is banded by the framework's score
   bands; if a scored standard has no rating, the overall is `not_rated`, with the reasons.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inspection_shared.framework import CaseFilter, Framework, Rating, Standard
-from inspection_shared.rating import Override, RatingRequest, StandardEvidence
+from inspection_shared.rating import NOT_RATED, Override, RatingRequest, StandardEvidence
 from inspection_shared.wording import counted
 from rating_engine.errors import RatingInputError
 from rating_engine.frameworks.service import ResolvedFramework
@@ -238,8 +239,14 @@ def standard_rating(
         computed = None
         evidence, status, explanation = "none", "no_evidence", "No evidence was sent for this standard."
 
-    final = override.rating if override else computed
-    if override:
+    final = computed
+    if override is not None and override.rating == NOT_RATED:
+        final = None
+        explanation += " The ratings panel marked it not rated."
+    elif override is not None and override.rating == computed:
+        explanation += f" The ratings panel confirmed {labels[computed]}."
+    elif override is not None:
+        final = override.rating
         explanation += f" The ratings panel set {labels[override.rating]} instead."
     driver = working.driver if working else None
     return {
@@ -286,6 +293,14 @@ def band_for_score(framework: Framework, score: int) -> Rating:
     raise ValueError(f"score {score} is in no band of {framework.id}")
 
 
+def _why_unrated(standard: Json) -> str:
+    if standard["overridden"]:
+        return "was marked not rated by the ratings panel"
+    if standard["status"] == "no_evidence":
+        return "has no evidence"
+    return "had no applicable cases on any key question"
+
+
 def overall_rating(rules: Rules, standards: list[Json]) -> Json:
     """Sum the points of the scored standards and band the score (an `OverallRating`); not rated, with
     the reasons, if a scored standard has no rating."""
@@ -296,11 +311,7 @@ def overall_rating(rules: Rules, standards: list[Json]) -> Json:
     missing = [s for s in scored if s["rating"] is None]
     rating: str = "not_rated"
     score = computed_score = band = above = below = None
-    reasons = [
-        f"scored standard {s['standard']} ({s['name']}) "
-        + ("has no evidence" if s["status"] == "no_evidence" else "had no applicable cases on any key question")
-        for s in missing
-    ]
+    reasons = [f"scored standard {s['standard']} ({s['name']}) {_why_unrated(s)}" for s in missing]
     if missing:
         explanation = (f"Not rated: {len(missing)} of {counted(len(scored), 'scored standard')} "
                        f"{'has' if len(missing) == 1 else 'have'} no rating.")
@@ -429,10 +440,11 @@ def rate(resolved: ResolvedFramework, request: RatingRequest) -> Json:
             faults.add(f"{at}.standard", f"framework {framework.id} has no standard {override.standard}")
         elif override.standard in overrides:
             faults.add(f"{at}.standard", f"standard {override.standard} is overridden more than once")
-        elif not _has_evidence(evidence.get(override.standard)):
+        elif override.rating != NOT_RATED and not _has_evidence(evidence.get(override.standard)):
             faults.add(
                 f"{at}.standard",
-                f"standard {override.standard} has no evidence to override; send its rating instead",
+                f"standard {override.standard} has no evidence to override; send its rating instead, or mark "
+                "it not_rated",
             )
         else:
             overrides[override.standard] = override
