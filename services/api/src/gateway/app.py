@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "The public API for planning and running inspections of probation and youth justice "
             "services: frameworks, units of inspection, caseloads, samples, case answers and ratings."
         ),
+        settings=settings,
         lifespan=lifespan,
         readiness={"database": database_ready, "rating_engine": rating_engine_ready, "sampling": sampling_ready},
     )
