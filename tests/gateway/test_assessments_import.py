@@ -376,8 +376,8 @@ async def test_a_form_without_a_file_is_refused(gateway, inspection):
     assert await held(gateway, inspection) == {}
 
 
-async def test_an_oversized_upload_is_413(gateway, gateway_app, inspection, monkeypatch):
-    monkeypatch.setattr(gateway_app.state, "max_upload_bytes", 4096)
+async def test_an_oversized_upload_is_413(gateway, inspection, body_limits):
+    body_limits(max_upload_bytes=4096)
     big = b"x" * 4097
     body = problem(await gateway.post(import_url(inspection), content=big, headers={"Content-Type": "text/csv"}), 413)
     assert body["limit"] == 4096

@@ -308,8 +308,8 @@ async def test_a_form_without_a_file_is_refused(gateway):
     assert body["errors"][0]["field"] == "body.file"
 
 
-async def test_an_oversized_upload_is_413(gateway, gateway_app, monkeypatch):
-    monkeypatch.setattr(gateway_app.state, "max_upload_bytes", 4096)
+async def test_an_oversized_upload_is_413(gateway, body_limits):
+    body_limits(max_upload_bytes=4096)
     content = HEADER.encode() + b"\n" + b"x" * 4096
     body = problem(await post_csv(gateway, content), 413)
     assert body["limit"] == 4096 and "4 KiB" in body["detail"]
