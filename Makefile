@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install install-run run setup test fuzz bench demo clean purge
+.PHONY: install install-run run setup test fuzz bench demo clean purge secrets
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -54,6 +54,9 @@ load: install  ## 50 clients for 60 s of reads and writes on a throwaway databas
 
 purge: install-run  ## remove the case data of inspections published more than GATEWAY_CASE_RETENTION_DAYS (365) ago
 	$(PY) -m gateway.cli purge
+
+secrets: install-run  ## the secrets docker-compose.yml reads, in ./secrets/ (each missing one made, the rest kept)
+	$(PY) scripts/make_secrets.py
 
 demo: install-run  ## one inspection end to end through the public API, against the services `make run` started
 	$(PY) scripts/demo.py

@@ -179,6 +179,22 @@ async def gateway_app(
 
 
 @pytest.fixture
+def body_limits(gateway_app):
+    """Set the gateway's body limits for one test (`body_limits(max_body_bytes=1024)`); restored after it."""
+    names = ("max_body_bytes", "max_upload_bytes")
+    saved = {name: getattr(gateway_app.state, name) for name in names}
+
+    def limit(**values: int) -> None:
+        for name, value in values.items():
+            assert name in names
+            setattr(gateway_app.state, name, value)
+
+    yield limit
+    for name, value in saved.items():
+        setattr(gateway_app.state, name, value)
+
+
+@pytest.fixture
 async def test_admin(db_session) -> User:
     """An administrator, written into the test's transaction."""
     admin = User(id=TEST_ADMIN_ID, email="test-admin@example.org", name="Test administrator",

@@ -286,8 +286,8 @@ async def test_a_frame_above_the_limit_is_413(gateway, db_session, monkeypatch):
                               headers=CSV)).status_code == 201
 
 
-async def test_an_upload_above_the_byte_limit_is_413_before_it_is_read(gateway, db_session, monkeypatch):
-    monkeypatch.setattr(frames, "MAX_BYTES", 100)
+async def test_an_upload_above_the_byte_limit_is_413_before_it_is_read(gateway, db_session, body_limits):
+    body_limits(max_upload_bytes=100)
     inspection = await make_inspection(db_session)
     upload = synthetic_frame(["case_ref", "unit"], 20, units=["N01"]).encode()
     assert_problem(await gateway.put(frame_url(inspection), content=upload, headers=CSV), 413)

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from gateway import production
 from gateway.assessments.router import router as assessments_router
 from gateway.audit.router import router as audit_router
-from gateway.casedata.keys import check_case_keys, load_keys
+from gateway.casedata.keys import load_keys
 from gateway.casedata.sealing import CaseKeys, use_case_keys
 from gateway.caseloads.router import router as caseloads_router
 from gateway.db import answer_database_outages, create_engine, create_sessionmaker
@@ -40,7 +41,7 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    check_case_keys(settings)  # in production, no start without the case keys
+    production.refuse_defaults(settings)  # in production, no start on defaults or missing secrets
     use_case_keys(CaseKeys(*load_keys(settings)))
 
     @asynccontextmanager
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "The public API for planning and running inspections of probation and youth justice "
             "services: frameworks, units of inspection, caseloads, samples, case answers and ratings."
         ),
+        settings=settings,
         lifespan=lifespan,
         readiness={"database": database_ready, "rating_engine": rating_engine_ready, "sampling": sampling_ready},
     )

@@ -21,22 +21,21 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
-from gateway import retention
+from gateway import production, retention
 from gateway.audit.chain import Verdict, verify
-from gateway.casedata.keys import CaseKeyError, check_case_keys
 from gateway.casedata.rotation import rotate_case_keys
 from gateway.casedata.sealing import case_keys
 from gateway.db import create_engine, create_sessionmaker
 from gateway.db_setup import DatabaseUnavailable, ensure_database
 from gateway.frameworks.service import import_frameworks
 from gateway.identity import passwords, repository
-from gateway.identity.keys import KeyConfigurationError, refuse_defaults_in_production
 from gateway.identity.service import ensure_administrator
 from gateway.models import Base
 from gateway.permissions import SYSTEM_ACTOR
 from gateway.settings import Settings
 from gateway.units.demo import load_demo_units as load_demo_units_into
 from inspection_shared.library import library
+from inspection_shared.settings import load_or_exit
 
 ALEMBIC_INI = Path(__file__).resolve().parents[4] / "alembic.ini"
 
@@ -176,14 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                  "audit-verify"],
     )
     args = parser.parse_args(argv)
-    settings = Settings()
-    try:
-        check_case_keys(settings)
-        if args.command in ("admin", "setup"):
-            refuse_defaults_in_production(settings)
-    except (CaseKeyError, KeyConfigurationError) as refused:
-        print(f"gateway.cli: {refused}", file=sys.stderr)
-        return 2
+    settings = load_or_exit(Settings, "gateway.cli")
+    production.exit_if_refused(settings)
     url = settings.resolved_database_url()
     try:
         if asyncio.run(ensure_database(url, create=args.command in ("migrate", "setup"))):

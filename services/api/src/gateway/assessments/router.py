@@ -32,7 +32,6 @@ from inspection_shared.problems import problem_responses
 
 router = APIRouter()
 
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 IfMatch = Annotated[
     str | None,
@@ -166,7 +165,7 @@ _IMPORT_BODY = uploads.import_body(
     dependencies=[requires(Permission.ASSESSMENTS_WRITE)],
 )
 async def import_case_assessments(inspection_id: uuid.UUID, request: Request, session: SessionDep) -> AssessmentImportReport:
-    kind, content = await uploads.read_import(request, MAX_IMPORT_BYTES, "The case answers")
+    kind, content = await uploads.read_import(request, uploads.upload_limit(request), "The case answers")
     return await importer.import_assessments(session, inspection_id, kind, content)
 
 

@@ -49,8 +49,6 @@ DATE_COLUMN = "start_date"
 """The date a case entered the frame's window (sentence or licence start, report completed, ...)."""
 MAX_CASES = 500_000
 """The sampling service's limit; a larger frame is 413."""
-MAX_BYTES = 64 * 1024 * 1024
-"""Twice a national frame of the largest size accepted; a larger body is refused (413) as it is read."""
 MAX_VALUE_LENGTH = 64
 MAX_FAULTS = 20
 """Faults listed in one answer; the count of all of them is given beside."""

@@ -105,9 +105,11 @@ async def _upload(request: Request) -> bytes:
     """The CSV bytes of a frame upload, as the body or as a form's file."""
     kind = uploads.media_type(request)
     if kind in uploads.CSV_TYPES:
-        return await uploads.read_body(request, frames.MAX_BYTES, "A frame upload")
+        return await uploads.read_body(request, uploads.upload_limit(request), "A frame upload")
     if kind == "multipart/form-data":
-        content, _ = await uploads.read_form_file(request, frames.MAX_BYTES, "The frame", ("frame", "file"))
+        content, _ = await uploads.read_form_file(
+            request, uploads.upload_limit(request), "The frame", ("frame", "file")
+        )
         return content
     raise uploads.unsupported(kind, "The frame", "text/csv or multipart/form-data")
 
