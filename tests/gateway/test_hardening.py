@@ -13,7 +13,7 @@ from gateway.settings import Settings
 from gateway.units import service as units_service
 from gateway.units.models import Unit
 from tests.conftest import TEST_SETTINGS
-from tests.gateway.factories import make_inspection, synthetic_frame
+from tests.gateway.factories import frame_units, make_inspection, synthetic_frame
 from tests.shared.test_hardening import ERROR, assert_no_trace
 
 UNITS = "/api/v1/units"
@@ -51,12 +51,13 @@ async def test_a_caseload_frame_takes_the_upload_limit_not_the_body_limit(gatewa
     body_limits(max_body_bytes=1024, max_upload_bytes=64 * 1024)
     inspection = await make_inspection(db_session)
     url = f"/api/v1/inspections/{inspection.id}/frames/case_supervision"
-    frame = synthetic_frame(["case_ref", "unit"], 200).encode()
+    units = await frame_units(db_session, inspection)
+    frame = synthetic_frame(["case_ref", "unit"], 200, units=units).encode()
     assert 1024 < len(frame) < 64 * 1024
     taken = await gateway.put(url, content=frame, headers={"Content-Type": "text/csv"})
     assert taken.status_code == 201, taken.text
     assert taken.json()["case_count"] == 200
-    big = synthetic_frame(["case_ref", "unit"], 6000).encode()
+    big = synthetic_frame(["case_ref", "unit"], 6000, units=units).encode()
     assert len(big) > 64 * 1024
     refused = await gateway.put(url, content=chunks(big, 4096), headers={"Content-Type": "text/csv"})
     assert refused.status_code == 413
