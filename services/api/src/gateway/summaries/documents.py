@@ -1,4 +1,5 @@
 """The inspection summary as a document: built once for each state of the inspection, then served as bytes.
+The same holder keeps other documents built from the same state (the report of an inspection).
 
 Dashboards and report generators read summaries far more often than anything in them changes, and
 building one reads five tables. So each gateway process keeps the rendered JSON of recent summaries with
@@ -21,10 +22,13 @@ import hashlib
 import json
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 import asyncpg
 from fastapi import Request
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.actors import Actor
@@ -35,9 +39,14 @@ from gateway.summaries.repository import STATE, State
 from gateway.summaries.schemas import InspectionSummary
 from inspection_shared.problems import NotFound
 
-# Part of every ETag, so that a release that changes the summary's shape never answers 304 to a client
-# holding a document of the old shape.
-_SHAPE = hashlib.sha256(json.dumps(InspectionSummary.model_json_schema(), sort_keys=True).encode()).hexdigest()[:8]
+
+def shape_of(schema: type[BaseModel]) -> str:
+    """Part of every ETag of a document of this schema, so that a release that changes the document's
+    shape never answers 304 to a client holding a document of the old shape."""
+    return hashlib.sha256(json.dumps(schema.model_json_schema(), sort_keys=True).encode()).hexdigest()[:8]
+
+
+_SHAPE = shape_of(InspectionSummary)
 
 
 async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
@@ -117,33 +126,45 @@ class PostgresStates:
         await self._pool.close()
 
 
+class InspectionDocument(Protocol):
+    unit_id: uuid.UUID
+    status: str
+    """The inspection's unit and status as the document shows them: what decides who may read it."""
+
+
+Document = TypeVar("Document", bound=InspectionDocument)
+Build = Callable[[AsyncSession, uuid.UUID, State], Awaitable[Document]]
+
+
 @dataclass(frozen=True)
 class SummaryDocument:
     etag: str
     body: bytes
     unit_id: uuid.UUID
     status: str
-    """The inspection's unit and status as the document shows them: what decides who may read it."""
 
 
-def etag_of(state: State) -> str:
+def etag_of(state: State, shape: str = _SHAPE) -> str:
+    """The state as an ETag, with the shape of the document built from it."""
     inspection, evidence, unit, parent = state
-    return f'"{_SHAPE}-{inspection}-{evidence}-{unit}-{parent if parent is not None else 0}"'
+    return f'"{shape}-{inspection}-{evidence}-{unit}-{parent if parent is not None else 0}"'
 
 
-class SummaryDocuments:
-    """The summaries this process has built lately, each held under the state it was built from."""
+class HeldDocuments(Generic[Document]):
+    """The documents of one kind (summaries, reports) this process has built lately, each held under the
+    state it was built from, and built by `build` when none is held for the state now."""
 
-    def __init__(self, states: PostgresStates | None, capacity: int):
+    def __init__(self, states: PostgresStates | None, capacity: int, build: Build[Document]):
         self._states = states
         self._capacity = capacity
-        self._held: OrderedDict[uuid.UUID, tuple[State, SummaryDocument]] = OrderedDict()
+        self._build_document = build
+        self._held: OrderedDict[uuid.UUID, tuple[State, Document]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._held)
 
-    async def get(self, sessions: async_sessionmaker[AsyncSession], inspection_id: uuid.UUID) -> SummaryDocument:
-        """The summary as it is now; a session is opened only to build one."""
+    async def get(self, sessions: async_sessionmaker[AsyncSession], inspection_id: uuid.UUID) -> Document:
+        """The document as it is now; a session is opened only to build one."""
         if self._states is None:
             async with sessions() as session:
                 state = await repository.state(session, inspection_id)
@@ -155,7 +176,7 @@ class SummaryDocuments:
         async with sessions() as session:
             return await self._build(session, inspection_id, state)
 
-    def _held_now(self, inspection_id: uuid.UUID, state: State | None) -> SummaryDocument | None:
+    def _held_now(self, inspection_id: uuid.UUID, state: State | None) -> Document | None:
         if state is None:
             raise NotFound(f"No inspection {inspection_id}")
         held = self._held.get(inspection_id)
@@ -164,26 +185,33 @@ class SummaryDocuments:
         self._held.move_to_end(inspection_id)
         return held[1]
 
-    async def _build(self, session: AsyncSession, inspection_id: uuid.UUID, state: State) -> SummaryDocument:
-        summary = await service.summary(session, inspection_id)
-        document = SummaryDocument(
-            etag_of(state), summary.model_dump_json().encode(), summary.inspection.unit_id, summary.inspection.status
-        )
+    async def _build(self, session: AsyncSession, inspection_id: uuid.UUID, state: State) -> Document:
+        document = await self._build_document(session, inspection_id, state)
         self._held[inspection_id] = (state, document)
         self._held.move_to_end(inspection_id)
         while len(self._held) > self._capacity:
             self._held.popitem(last=False)
         return document
 
-    async def aclose(self) -> None:
-        if self._states is not None:
-            await self._states.aclose()
+
+async def _summary_document(session: AsyncSession, inspection_id: uuid.UUID, state: State) -> SummaryDocument:
+    summary = await service.summary(session, inspection_id)
+    return SummaryDocument(
+        etag_of(state), summary.model_dump_json().encode(), summary.inspection.unit_id, summary.inspection.status
+    )
 
 
-async def summary_documents(engine: AsyncEngine, capacity: int, limits: DatabaseLimits) -> SummaryDocuments:
-    postgres = engine.dialect.name == "postgresql"
-    states = await PostgresStates.open(engine, max_connections=10, limits=limits) if postgres else None
-    return SummaryDocuments(states, capacity)
+class SummaryDocuments(HeldDocuments[SummaryDocument]):
+    def __init__(self, states: PostgresStates | None, capacity: int):
+        super().__init__(states, capacity, _summary_document)
+
+
+async def inspection_states(engine: AsyncEngine, limits: DatabaseLimits) -> PostgresStates | None:
+    """The reader of inspection states the held documents share: on PostgreSQL, a pool of its own;
+    elsewhere none (states are read in the session that builds)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return await PostgresStates.open(engine, max_connections=10, limits=limits)
 
 
 async def read_summary(request: Request, inspection_id: uuid.UUID, actor: Actor) -> SummaryDocument:
