@@ -79,10 +79,13 @@ async def published_version(session: AsyncSession, inspection_id: uuid.UUID, sta
 def redactor(case_indexes: set[str]) -> Callable[[str], str]:
     """Replaces, in a free text, each word that is the reference of one of these cases (by blind index)."""
 
+    def word(found: re.Match[str]) -> str:
+        text = found.group()
+        bare = text.rstrip(".")  # a reference at the end of a sentence
+        return CASE_REFERENCE + text[len(bare):] if blind_index(bare) in case_indexes else text
+
     def redact(text: str) -> str:
-        if not case_indexes:
-            return text
-        return _WORD.sub(lambda m: CASE_REFERENCE if blind_index(m.group()) in case_indexes else m.group(), text)
+        return _WORD.sub(word, text) if case_indexes else text
 
     return redact
 

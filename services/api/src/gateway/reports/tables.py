@@ -45,7 +45,7 @@ def ratings(report: Report) -> Table:
                          None, s.overridden, s.override_reason))
         o = table.overall
         rows.append(("overall", "Overall", None, True, o.status, o.computed_rating, o.rating, o.score, o.max_score,
-                      o.rating != o.computed_rating, None))
+                     None, None))
     return Table(ReportTable.RATINGS, "Ratings", _columns(
         "standard", "name", "kind", ("scored", "flag"), "status", "computed_rating", "rating", ("points", "integer"),
         ("max_points", "integer"), ("overridden", "flag"), "override_reason",
