@@ -53,8 +53,8 @@ def available() -> list[ReportFormat]:
     try:
         weasyprint()
     except PdfUnavailable:
-        return [f for f in ReportFormat if f is not ReportFormat.PDF]
-    return list(ReportFormat)
+        return [f for f in MEDIA_TYPES if f is not ReportFormat.PDF]
+    return list(MEDIA_TYPES)
 
 
 def not_acceptable(detail: str) -> Problem:

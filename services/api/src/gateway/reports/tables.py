@@ -13,7 +13,7 @@ from gateway.reports.schemas import Report, ReportTable
 Kind = Literal["text", "integer", "number", "percent", "share", "flag", "datetime"]
 """percent: a percentage (73.3 is 73.3%); share: a proportion (0.733 is 73.3%)."""
 
-DRAFT_NOTE = "DRAFT: this inspection is not published, and its figures may still change."
+DRAFT_NOTE = "DRAFT: this inspection is not published and its figures may still change."
 
 
 @dataclass(frozen=True)
