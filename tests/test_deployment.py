@@ -89,6 +89,15 @@ def test_gateway_image_carries_the_migrations():
     assert "COPY migrations migrations" in dockerfile and "COPY alembic.ini" in dockerfile
 
 
+def test_the_gateway_image_and_ci_install_the_libraries_pdf_reports_are_drawn_with():
+    from gateway.reports.pages import PDF_LIBRARIES
+
+    dockerfile = (ROOT / "services/api/Dockerfile").read_text()
+    ci = (ROOT / ".ci/run").read_text()
+    assert re.search(r"apt-get install -y --no-install-recommends " + " ".join(PDF_LIBRARIES), dockerfile)
+    assert f"pdf_libraries=({' '.join(PDF_LIBRARIES)})" in ci
+
+
 def test_compose_gives_each_engine_a_service_token_and_the_gateway_the_same_ones():
     engines = {name: COMPOSE["services"][name]["environment"] for name in ("rating-engine", "sampling")}
     gateway = COMPOSE["services"]["api"]["environment"]
