@@ -23,6 +23,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from gateway.units.models import Unit
 from tests.gateway.factories import make_inspection, make_judgement, make_sample, make_unit, synthetic_frame
 
 API = "/api/v1"
@@ -43,6 +44,7 @@ SUBSTITUTION_REASON = "Moved out of the area"
 @dataclass
 class RatedInspection:
     inspection_id: str
+    unit: Unit
     unit_code: str
     region_name: str
     eligible: dict[str, int]
@@ -110,4 +112,4 @@ async def rated_inspection(gateway, db_session, *, publish: bool = True) -> Rate
         {"standard": "1.4", "rating": "outstanding", "reason": PANEL_REASON}]}), 201)
     if publish:
         _ok(await gateway.post(f"{API}/inspections/{iid}/transitions", json={"to": "published", "note": "Report"}), 200)
-    return RatedInspection(iid, unit.code, region.name, eligible, refs, replaced)
+    return RatedInspection(iid, unit, unit.code, region.name, eligible, refs, replaced)

@@ -9,14 +9,19 @@ import uuid
 
 import pytest
 
-from gateway.actors import Actor
-from gateway.permissions import ROLE_PERMISSIONS, Grant, Role
+from gateway.permissions import Role
 from gateway.reports.service import published_version
+from tests.gateway import test_scoping
 from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
 from tests.gateway.rated_inspection import PANEL_REASON, SUBSTITUTION_REASON, rated_inspection
+from tests.gateway.test_scoping import holding
 
 API = "/api/v1"
 Z80 = 1.2815515655446004
+
+
+acting_as = test_scoping.acting_as
+"""Act, within a block, as an actor with the grants given (the fixture of the role matrix)."""
 
 
 def report_url(inspection_id) -> str:
@@ -43,32 +48,6 @@ async def published(gateway, db_session):
 @pytest.fixture
 async def draft(gateway, db_session):
     return await rated_inspection(gateway, db_session, publish=False)
-
-
-@pytest.fixture
-def acting_as(gateway_app):
-    """Act, within the block, as an actor with the grants given."""
-    from contextlib import contextmanager
-
-    real = gateway_app.state.authenticate
-
-    @contextmanager
-    def act(actor: Actor | None):
-        async def authenticate(request):
-            return actor
-
-        gateway_app.state.authenticate = authenticate
-        try:
-            yield
-        finally:
-            gateway_app.state.authenticate = real
-
-    return act
-
-
-def holding(role: Role, *unit_ids) -> Actor:
-    return Actor(id=f"{role}-1", name=f"A {role}", kind="person",
-                 grants=(Grant(ROLE_PERMISSIONS[role], frozenset(unit_ids), role),))
 
 
 # --- the figures ------------------------------------------------------------------------------------
@@ -163,7 +142,6 @@ async def test_a_draft_report_says_it_is_a_draft_and_has_no_published_version(ga
 
 
 async def test_the_published_version_is_the_first_and_a_draft_has_none(db_session):
-    assert await published_version(db_session, uuid.uuid4(), "published") is not None
     first = await published_version(db_session, uuid.uuid4(), "published")
     assert (first.version, first.corrections) == (1, [])
     for status in ("planned", "fieldwork", "rating", "withdrawn"):
@@ -187,20 +165,16 @@ async def test_an_inspection_not_yet_rated_has_a_report_without_ratings(gateway,
 
 
 async def test_readers_read_a_published_report_and_never_a_draft(gateway, acting_as, published, draft, db_session):
-    units = {}
-    for run in (published, draft):
-        units[run.inspection_id] = (await gateway.get(f"{API}/inspections/{run.inspection_id}")).json()["unit_id"]
     elsewhere = await make_unit(db_session)
     for role in (Role.READER, Role.INSPECTOR, Role.LEAD_INSPECTOR, Role.PANEL):
         for run in (published, draft):
-            on_unit = holding(role, uuid.UUID(units[run.inspection_id]))
-            with acting_as(on_unit):
+            with acting_as(holding(role, run.unit)):
                 response = await gateway.get(report_url(run.inspection_id))
             expected = 404 if role is Role.READER and run is draft else 200
             assert response.status_code == expected, (role, run is draft)
             if expected == 404:
                 assert response.json()["detail"] == f"No inspection {run.inspection_id}"
-            with acting_as(holding(role, elsewhere.id)):
+            with acting_as(holding(role, elsewhere)):
                 assert (await gateway.get(report_url(run.inspection_id))).status_code == 404, role
     with acting_as(None):
         assert (await gateway.get(report_url(published.inspection_id))).status_code == 401
