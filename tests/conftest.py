@@ -33,6 +33,7 @@ from gateway.db import create_engine
 from gateway.identity.authentication import Identity
 from gateway.identity.models import RoleGrant, User
 from gateway.permissions import EVERYTHING, Role
+from gateway.reports.documents import ReportDocuments
 from gateway.settings import Settings
 from gateway.summaries.documents import SummaryDocuments
 from inspection_shared.clients import RatingEngineClient, SamplingClient
@@ -172,6 +173,7 @@ async def gateway_app(
     app.state.rating_engine, app.state.sampling = engine_clients_in_process(engine_apps)
     # States read in the test's own transaction, which a separate pool could not see.
     app.state.summaries = SummaryDocuments(None, capacity=256)
+    app.state.reports = ReportDocuments(None, capacity=64)
     clients = (app.state.rating_engine, app.state.sampling)
     yield app
     for client in clients:

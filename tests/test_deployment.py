@@ -1,6 +1,7 @@
 """docker-compose.yml and the Dockerfiles agree with what the code expects (no Docker engine runs here)."""
 
 import importlib.util
+import re
 import stat
 from urllib.parse import urlparse
 
@@ -132,6 +133,15 @@ def test_make_secrets_keeps_what_is_there_and_keeps_the_folder_its_owners(tmp_pa
 def test_gateway_image_carries_the_migrations():
     dockerfile = (ROOT / "services/api/Dockerfile").read_text()
     assert "COPY migrations migrations" in dockerfile and "COPY alembic.ini" in dockerfile
+
+
+def test_the_gateway_image_and_ci_install_the_libraries_pdf_reports_are_drawn_with():
+    from gateway.reports.pages import PDF_LIBRARIES
+
+    dockerfile = (ROOT / "services/api/Dockerfile").read_text()
+    ci = (ROOT / ".ci/run").read_text()
+    assert re.search(r"apt-get install -y --no-install-recommends " + " ".join(PDF_LIBRARIES), dockerfile)
+    assert f"pdf_libraries=({' '.join(PDF_LIBRARIES)})" in ci
 
 
 def test_compose_gives_each_engine_a_service_token_and_the_gateway_the_same_ones():

@@ -30,8 +30,10 @@ from gateway.inspections.transitions import entry_checks
 from gateway.permissions import document_refusals
 from gateway.ratings import publication
 from gateway.ratings.router import router as ratings_router
+from gateway.reports.documents import ReportDocuments
+from gateway.reports.router import router as reports_router
 from gateway.settings import Settings
-from gateway.summaries.documents import summary_documents
+from gateway.summaries.documents import SummaryDocuments, inspection_states
 from gateway.summaries.router import router as summaries_router
 from gateway.units.router import router as units_router
 from inspection_shared.web import create_service_app
@@ -50,9 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(app.state.db_engine)
         app.state.identity = await Identity.open(settings, app.state.db_engine, settings.database_limits())
         app.state.rating_engine, app.state.sampling = engine_clients(settings)
-        app.state.summaries = await summary_documents(
-            app.state.db_engine, settings.summary_cache_size, settings.database_limits()
-        )
+        states = await inspection_states(app.state.db_engine, settings.database_limits())
+        app.state.summaries = SummaryDocuments(states, settings.summary_cache_size)
+        app.state.reports = ReportDocuments(states, settings.report_cache_size)
         app.state.deliveries = DeliveryWorker(
             app.state.sessionmaker, owners_from(app.state.identity.cache, app.state.sessionmaker),
             DeliveryPolicy.from_settings(settings),
@@ -62,7 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.deliveries.aclose()
-            await app.state.summaries.aclose()
+            if states is not None:
+                await states.aclose()
             await app.state.rating_engine.aclose()
             await app.state.sampling.aclose()
             await app.state.identity.aclose()
@@ -98,8 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the read dashboards poll, comes first (no other route's path can match its own), and sign-in, account
     # administration and the audit log, called seldom, last.
     for router in (summaries_router, frameworks_router, vocabularies_router, units_router, inspections_router,
-                   caseloads_router, assessments_router, ratings_router, events_router, identity_router,
-                   audit_router):
+                   caseloads_router, assessments_router, ratings_router, reports_router, events_router,
+                   identity_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(identity_well_known)
     document_sign_in(app, f"{API_PREFIX}/auth/token")

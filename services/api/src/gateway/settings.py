@@ -47,6 +47,9 @@ class Settings(CaseDataSettings, ServiceSettings):
     summary_cache_size: int = Field(
         default=256, ge=0, description="Inspection summaries each gateway process keeps rendered (0: none)."
     )
+    report_cache_size: int = Field(
+        default=64, ge=0, description="Inspection reports each gateway process keeps built (0: none)."
+    )
 
     # Sign-in (see gateway.identity): keys, token lifetimes, refusals of repeated failures, the first admin.
     jwt_private_key: SecretStr | None = Field(

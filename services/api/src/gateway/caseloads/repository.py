@@ -165,6 +165,55 @@ async def sample_tallies(session: AsyncSession, inspection_id: uuid.UUID) -> lis
     return [SampleTally(*row) for row in rows]
 
 
+@dataclass(frozen=True)
+class SampleRecord:
+    """What a report states of a sample, read without its cases: its frame's size, and the parts of the
+    sampling service's answer that describe the draw."""
+
+    sample_id: uuid.UUID
+    sample_type: str
+    drawn_at: datetime
+    frame_cases: int
+    frame: dict | None
+    """The frame as the draw read it (`FrameSummary`)."""
+    balance: list[dict] | None
+    largest_deviation: dict | None
+    sample_size: int | None
+
+
+async def sample_records(session: AsyncSession, inspection_id: uuid.UUID) -> list[SampleRecord]:
+    """The inspection's samples by sample type, each with only those parts of its stored answer that hold
+    no case: the cases drawn and the reserves are never read."""
+    rows = await session.execute(
+        select(
+            Sample.id,
+            Sample.sample_type,
+            Sample.drawn_at,
+            CaseloadFrame.case_count,
+            Sample.result["frame"],
+            Sample.result["balance"],
+            Sample.result["largest_deviation"],
+            Sample.result["sample_size"].as_integer(),
+        )
+        .join(CaseloadFrame, CaseloadFrame.id == Sample.frame_id)
+        .where(Sample.inspection_id == inspection_id)
+        .order_by(Sample.sample_type, Sample.drawn_at)
+    )
+    return [SampleRecord(*row) for row in rows]
+
+
+async def case_ref_indexes(session: AsyncSession, inspection_id: uuid.UUID) -> set[str]:
+    """The blind indexes of the references of every case in the inspection's samples (replaced and brought
+    in included): what tells a case reference in a free text without opening one."""
+    return set(
+        await session.scalars(
+            select(SampledCase.case_ref_index)
+            .join(Sample, Sample.id == SampledCase.sample_id)
+            .where(Sample.inspection_id == inspection_id, SampledCase.case_ref_index.is_not(None))
+        )
+    )
+
+
 # --- sampled cases -----------------------------------------------------------------------------------
 
 
@@ -234,6 +283,25 @@ async def substitutions(
         .where(Substitution.sample_id == sample_id)
     )
     return await keyset_page(session, statement, OLDEST_FIRST, query, item, scalars=False)
+
+
+@dataclass(frozen=True)
+class SubstitutionReason:
+    sample_type: str
+    stratum: str
+    reason: str
+    substituted_at: datetime
+
+
+async def substitution_reasons(session: AsyncSession, inspection_id: uuid.UUID) -> list[SubstitutionReason]:
+    """Every substitution in the inspection's samples, by sample type and oldest first, without the cases."""
+    rows = await session.execute(
+        select(Sample.sample_type, Substitution.stratum, Substitution.reason, Substitution.substituted_at)
+        .join(Sample, Sample.id == Substitution.sample_id)
+        .where(Sample.inspection_id == inspection_id)
+        .order_by(Sample.sample_type, Substitution.substituted_at, Substitution.id)
+    )
+    return [SubstitutionReason(*row) for row in rows]
 
 
 async def reserves_used(session: AsyncSession, sample_id: uuid.UUID) -> dict[str, str]:
