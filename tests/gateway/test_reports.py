@@ -14,7 +14,8 @@ from gateway.units.models import Unit
 from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit
 from tests.gateway.rated_inspection import PANEL_REASON, SUBSTITUTION_REASON, rated_inspection
 from tests.gateway.test_corrections import REASON, WITHDRAWAL, correct
-from tests.gateway.test_ratings import run as rating_run, youth_inspection
+from tests.gateway.test_ratings import run as rating_run
+from tests.gateway.test_ratings import youth_inspection
 from tests.gateway.test_scoping import holding
 
 API = "/api/v1"
