@@ -59,8 +59,8 @@ def _ok(response, *expected: int) -> dict:
     return response.json() if response.content else {}
 
 
-def _eligible(columns: list[str], cases: int) -> tuple[int, set[str]]:
-    rows = list(csv.DictReader(io.StringIO(synthetic_frame(columns, cases))))
+def _eligible(columns: list[str], cases: int, unit_code: str) -> tuple[int, set[str]]:
+    rows = list(csv.DictReader(io.StringIO(synthetic_frame(columns, cases, units=[unit_code]))))
     return sum(row["sentence_type"] != EXCLUDED_SENTENCE for row in rows), {row["case_ref"] for row in rows}
 
 
@@ -73,7 +73,7 @@ async def rated_inspection(gateway, db_session, *, publish: bool = True) -> Rate
     samples = {}
     for sample_type, columns, cases, size in (("case_supervision", CASE_SUPERVISION_COLUMNS, 60, 12),
                                               ("court_reports", COURT_COLUMNS, 40, 10)):
-        eligible[sample_type], made = _eligible(columns, cases)
+        eligible[sample_type], made = _eligible(columns, cases, unit.code)
         refs |= made
         samples[sample_type] = await make_sample(
             gateway, inspection, sample_type=sample_type, cases=cases, columns=columns, size=size, strata=["gender"],
