@@ -23,6 +23,7 @@ import uuid
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import date
 
 import httpx
 import pytest
@@ -41,7 +42,14 @@ from gateway.identity.models import RoleGrant
 from rating_engine.app import create_app as create_rating_engine
 from sampling.app import create_app as create_sampling
 from tests.conftest import TEST_ADMIN_ID, TEST_SETTINGS
-from tests.gateway.factories import make_assessed_sample, make_inspection, make_judgement, make_unit, synthetic_frame
+from tests.gateway.factories import (
+    make_assessed_sample,
+    make_inspection,
+    make_judgement,
+    make_publishable,
+    make_unit,
+    synthetic_frame,
+)
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 ANY_ID = str(uuid.uuid4())
@@ -165,8 +173,9 @@ async def _records(gateway: httpx.AsyncClient, session) -> dict[str, list[str]]:
     run = await gateway.post(f"/api/v1/inspections/{in_rating.id}/rating-runs")
     assert run.status_code == 201, run.text
     # A third, published and corrected once: its published versions and the reads of each.
-    published = await make_inspection(session, unit=yos, framework_id="youth-2021", status="rating")
-    await make_judgement(session, published, "1.1", "good")
+    published = await make_inspection(session, unit=yos, framework_id="youth-2021", status="rating",
+                                      fieldwork_start=date(2026, 1, 5), fieldwork_end=date(2026, 1, 16))
+    await make_publishable(session, published)  # the publication gates met
     for step in (gateway.post(f"/api/v1/inspections/{published.id}/rating-runs"),
                  gateway.post(f"/api/v1/inspections/{published.id}/transitions", json={"to": "published"}),
                  gateway.post(f"/api/v1/inspections/{published.id}/corrections", json={
