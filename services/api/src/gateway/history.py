@@ -138,7 +138,7 @@ class HistoryReport:
 
 async def demo_units(session: AsyncSession) -> list[tuple[uuid.UUID, str, str, str]]:
     """The demo PDUs and youth services held, in the demo files' order."""
-    codes = [row.data.code for row in demo_import().rows if row.data.type in EVERY]
+    codes = [row.unit.code for row in demo_import().rows if row.unit.type in EVERY]
     held = {unit.code: unit for unit in await units.by_codes(session, codes)}
     return [(held[c].id, c, held[c].name, held[c].type) for c in codes if c in held]
 
@@ -171,9 +171,11 @@ async def load_demo_history(
 ) -> HistoryReport:
     """Load the history (of the demo units `codes` only, if given), one inspection a transaction."""
     async with sessions() as session:
-        chosen = [u for u in await demo_units(session) if codes is None or u[1] in codes]
+        held = await demo_units(session)
     report = HistoryReport()
-    for planned in plan(chosen, seed=seed, first=first, years=years):
+    for planned in plan(held, seed=seed, first=first, years=years):
+        if codes is not None and planned.unit_code not in codes:
+            continue
         async with sessions() as session:
             if await _load_one(session, engine, planned, seed):
                 report.published += 1

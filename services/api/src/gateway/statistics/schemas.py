@@ -126,7 +126,7 @@ class YearRatings(BaseModel):
     overall: RatingCounts
     scored_inspections: int = Field(description="Inspections with an overall score.")
     mean_score_share: float | None = Field(
-        description="The mean over the scored inspections of score / maximum score (0 to 1), to six places."
+        description="The mean over the scored inspections of score / maximum score (0 to 1)."
     )
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)

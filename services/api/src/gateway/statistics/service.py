@@ -39,7 +39,6 @@ from inspection_shared.problems import FieldError, InvalidInput
 
 CONFIDENCE = 0.80
 """The inspectorate's samples are set for 80% confidence (domain.md section 4); so are the intervals here."""
-PLACES = 6
 
 
 def _scope(filters: StatisticsFilters, year: ProgrammeYear | None, first: Any = None, last: Any = None) -> Scope:
@@ -81,12 +80,8 @@ def _numbered(identifier: str) -> tuple[int, ...]:
 
 
 def _counts(row: dict[str, Any], inspections: int) -> RatingCounts:
-    rated = {rating: row[rating] or 0 for rating in RATINGS}
+    rated = {rating: row.get(rating) or 0 for rating in RATINGS}
     return RatingCounts(**rated, not_rated=inspections - sum(rated.values()))
-
-
-def _share(value: float | None) -> float | None:
-    return round(value, PLACES) if value is not None else None
 
 
 # --- the three sets of figures --------------------------------------------------------------------------
@@ -122,7 +117,7 @@ def _year(row: dict[str, Any]) -> YearRatings:
     return YearRatings(
         year=str(year), from_=year.first_day, to=year.last_day, inspections=row["inspections"],
         overall=_counts(row, row["inspections"]), scored_inspections=row["scored_inspections"],
-        mean_score_share=_share(row["mean_score_share"]),
+        mean_score_share=row["mean_score_share"],
     )
 
 
@@ -193,7 +188,7 @@ def _change(current: YearFigures, previous: YearFigures) -> AnnualChange:
         either = now or before
         points = None
         if now is not None and before is not None and now.percent is not None and before.percent is not None:
-            points = round(now.percent - before.percent, PLACES)
+            points = now.percent - before.percent
         key_questions.append(KeyQuestionChange(
             framework_id=key[0], standard=either.standard, key_question=key[1], text=either.text,
             inspections=(now.inspections if now else 0) - (before.inspections if before else 0),
@@ -206,7 +201,7 @@ def _change(current: YearFigures, previous: YearFigures) -> AnnualChange:
         inspections=current.inspections - previous.inspections,
         overall=_less(current.overall, previous.overall),
         scored_inspections=current.scored_inspections - previous.scored_inspections,
-        mean_score_share=round(shares[0] - shares[1], PLACES) if None not in shares else None,
+        mean_score_share=shares[0] - shares[1] if None not in shares else None,
         standards=standards,
         key_questions=key_questions,
     )
