@@ -45,11 +45,15 @@ class Scope:
     last_day: date | None = None
 
 
-def _counted(statement: Select, scope: Scope, actor: Actor) -> Select:
-    """`statement` over the published figures, joined with their inspections (and units, where the scope
-    names a region or a unit type), limited to what the scope and the actor count."""
-    statement = statement.join(Inspection, Inspection.id == _FIGURES.inspection_id)
+def _counted(statement: Select, scope: Scope, actor: Actor, of: Any = _FIGURES) -> Select:
+    """`statement` over figures (the table `of`: each inspection's, by default, or its standards' or key
+    questions'), joined with their inspections, and with the inspection's own figures and its unit where
+    the scope needs them, limited to what the scope and the actor count."""
+    statement = statement.join(Inspection, Inspection.id == of.inspection_id)
     conditions = [Inspection.status == PUBLISHED, *visible(actor, need=Permission.REPORTS_READ)]
+    by_figures = scope.programme is not None or scope.first_day is not None or scope.last_day is not None
+    if of is not _FIGURES and by_figures:
+        statement = statement.join(_FIGURES, _FIGURES.inspection_id == of.inspection_id)
     if scope.region_id is not None or scope.unit_type is not None:
         statement = statement.join(Unit, Unit.id == Inspection.unit_id)
     if scope.region_id is not None:
@@ -87,9 +91,8 @@ async def standard_ratings(session: AsyncSession, scope: Scope, actor: Actor) ->
     counts = _counted(
         select(Inspection.framework_id, _STANDARDS.standard, func.count().label("inspections"),
                *_by_rating(_STANDARDS.rating))
-        .select_from(_STANDARDS)
-        .join(_FIGURES, _FIGURES.inspection_id == _STANDARDS.inspection_id),
-        scope, actor,
+        .select_from(_STANDARDS),
+        scope, actor, _STANDARDS,
     ).group_by(Inspection.framework_id, _STANDARDS.standard).subquery()
     statement = select(counts, FrameworkStandard.name).outerjoin(
         FrameworkStandard,
@@ -110,9 +113,8 @@ async def key_question_counts(session: AsyncSession, scope: Scope, actor: Actor)
             func.sum(_KEY_QUESTIONS.yes).label("yes"),
             func.sum(_KEY_QUESTIONS.applicable).label("applicable"),
         )
-        .select_from(_KEY_QUESTIONS)
-        .join(_FIGURES, _FIGURES.inspection_id == _KEY_QUESTIONS.inspection_id),
-        scope, actor,
+        .select_from(_KEY_QUESTIONS),
+        scope, actor, _KEY_QUESTIONS,
     ).group_by(Inspection.framework_id, _KEY_QUESTIONS.standard, _KEY_QUESTIONS.key_question).subquery()
     statement = select(pooled, FrameworkKeyQuestion.text).outerjoin(
         FrameworkKeyQuestion,
