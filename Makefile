@@ -1,5 +1,6 @@
 # Two commands are all a newcomer needs: `make run` and `make test`.
-# Both set up what they need: a private uv (pinned) and the locked environment in .venv.
+# Both set up what they need: a private uv (pinned) and the locked environment in .venv: `make run` only
+# what running needs, `make test` the development tools too (pytest, ruff, ...).
 
 PYTHON ?= python3
 UV_VERSION := 0.13.8
@@ -9,19 +10,29 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run setup test fuzz bench demo check-contracts clean purge
+.PHONY: install install-run run setup test fuzz bench demo clean purge secrets
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.installed: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml
+LOCKED := uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml
+
+# One stamp per environment. The running one syncs inexactly, so it never takes away the development
+# tools a `make test` installed (and whose stamp would then lie).
+$(VENV)/.installed: $(UV) $(LOCKED)
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
 
-install: $(VENV)/.installed
+$(VENV)/.installed-run: $(UV) $(LOCKED)
+	$(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
+	touch $@
 
-setup: install  ## migrate the database and load the framework library and the demo units
+install: $(VENV)/.installed  ## everything, the development tools included
+
+install-run: $(VENV)/.installed-run  ## only what running the services needs
+
+setup: install-run  ## migrate the database and load the framework library and the demo units
 	$(PY) -m gateway.cli setup
 
 run: setup  ## start all three services in the foreground (Ctrl-C stops them)
@@ -41,14 +52,14 @@ bench: install  ## performance figures, each beside a reference measured in the 
 load: install  ## 50 clients for 60 s of reads and writes on a throwaway database (LOAD_CLIENTS, LOAD_SECONDS)
 	$(PY) -m bench.load
 
-purge: install  ## remove the case data of inspections published more than GATEWAY_CASE_RETENTION_DAYS (365) ago
+purge: install-run  ## remove the case data of inspections published more than GATEWAY_CASE_RETENTION_DAYS (365) ago
 	$(PY) -m gateway.cli purge
 
-demo:  ## one inspection end to end through the public API, against the services `make run` started
-	$(PY) scripts/demo.py
+secrets: install-run  ## the secrets docker-compose.yml reads, in ./secrets/ (each missing one made, the rest kept)
+	$(PY) scripts/make_secrets.py
 
-check-contracts:  ## the contract floor, against the services `make run` started
-	$(PYTHON) ../shared/acceptance/check_contracts.py all
+demo: install-run  ## one inspection end to end through the public API, against the services `make run` started
+	$(PY) scripts/demo.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .hypothesis

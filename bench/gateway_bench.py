@@ -22,6 +22,12 @@ and the inspection moved to fieldwork.
 - Webhooks: an event from commit to webhook delivery on loopback, median and p99, beside a bare HTTP POST
   round trip to the same receiver (`bench.webhook_bench`).
 
+- The report: `GET /api/v1/inspections/{id}/report` of the same inspection, read one request at a time
+  by one client in alternating rounds beside the summary read: the JSON report's median latency against
+  the summary's (goal: at most twice it), and the XLSX and HTML reports' beside the JSON one (PDF in the
+  note). Each report is held built after the first read, as the summary is; XLSX, HTML and PDF are
+  written from it on every request.
+
 The load client is one asyncio loop on raw keep-alive HTTP/1.1 connections (one per client), the same for
 both targets. It costs about 0.15 ms of CPU per request; httpx.AsyncClient with a pool of 50 cost about 5 ms
 on the 2-core development machine, ten times the bare app's own cost, so with it the client, not the
@@ -77,6 +83,10 @@ WARMUP_BUDGET_S = 5.0
 ROUND_BUDGET_S = 8.0  # a round of a target ends early past this: the bench stays within about 3 minutes
 THROUGHPUT_GOAL = 0.5
 P99_BOUND = 5.0  # p99 of the gateway at most this many times the bare app's (informational bound)
+REPORT_ROUNDS = 4
+REPORT_READS = {"summary": 40, "json": 40, "xlsx": 8, "html": 8, "pdf": 1}
+"""Requests per round of each read of the report bench, one at a time."""
+REPORT_GOAL = 2.0
 JUDGEMENTS = {"1.1": "good", "1.2": "requires_improvement", "1.3": "good", "1.4": "requires_improvement"}
 
 
@@ -195,8 +205,9 @@ class Api:
         _ok(self.http.post(f"{self.base}/inspections/{inspection_id}/transitions", json={"to": to, "note": "bench"}), 200)
 
     def prepare(self, rng: random.Random, unit_id: str, n: int) -> Prepared:
-        """An inspection in fieldwork with both samples drawn at the fixed sizes."""
-        start = date.today() + timedelta(days=21)
+        """An inspection in fieldwork with both samples drawn at the fixed sizes; the nth's fieldwork follows
+        the one before, as a unit is inspected by one open inspection at a time."""
+        start = date.today() + timedelta(days=21 + 14 * n)
         inspection = _ok(self.http.post(f"{self.base}/inspections", json={
             "unit_id": unit_id, "framework_id": FRAMEWORK, "type": "core",
             "title": f"Bench inspection {n} (synthetic)", "lead": "Bench Lead Inspector",
@@ -431,6 +442,36 @@ async def load_test(gateway: Target, bare: Target) -> None:
             await asyncio.gather(*(c.close() for c in target.connections))
 
 
+async def report_reads(gateway_url: str, headers: dict[str, str], inspection_id: str) -> dict[str, list[float]]:
+    """Latencies (s) of the summary and of the report in each format, one request at a time on one
+    keep-alive connection, in alternating rounds after a warm-up that also builds the held report."""
+    parts = urlsplit(gateway_url)
+    connection = Connection(parts.hostname or "127.0.0.1", parts.port or 80, headers)
+    report = f"/api/v1/inspections/{inspection_id}/report"
+    paths = {"summary": f"/api/v1/inspections/{inspection_id}/summary", "json": report,
+             **{name: f"{report}?format={name}" for name in ("xlsx", "html", "pdf")}}
+    latencies: dict[str, list[float]] = {name: [] for name in paths}
+
+    async def read(name: str, times: int, record: bool) -> None:
+        for _ in range(times):
+            started = time.perf_counter()
+            status, body = await connection.get(paths[name])
+            if status != 200:
+                raise RuntimeError(f"{paths[name]} answered {status}: {body[:300]!r}")
+            if record:
+                latencies[name].append(time.perf_counter() - started)
+
+    try:
+        for name in paths:
+            await read(name, 2, record=False)
+        for round_ in range(REPORT_ROUNDS):
+            for name in paths if round_ % 2 == 0 else reversed(paths):
+                await read(name, REPORT_READS[name], record=True)
+    finally:
+        await connection.close()
+    return latencies
+
+
 # --- the bench ---------------------------------------------------------------------------------------
 
 
@@ -530,6 +571,10 @@ def run(log_dir: Path) -> list[BenchRow]:
         summary_inside = _inside_ms(gateway.log_path, summary_path)[-gateway_target.requests:]
         webhooks = run_webhooks(http, api.base, units[0]["id"])
         _progress("webhook deliveries done")
+        _progress("report reads")
+        reads = asyncio.run(report_reads(gateway.url, signed_in(gateway.url), rated))
+        report_bytes = {name: len(http.get(f"{api.base}/inspections/{rated}/report", params={"format": name}).content)
+                        for name in ("json", "xlsx", "html", "pdf")}
     load_after = _loadavg()
 
     measured_import, reference_import = statistics.median(first), statistics.median(direct)
@@ -537,7 +582,36 @@ def run(log_dir: Path) -> list[BenchRow]:
     cpu_share = lambda t: t.client_cpu / t.wall  # noqa: E731
     load_note = f"load avg {load_before} -> {load_after} (1/5/15 min, 2 cores)"
     cases = reports[0]["cases"]
-    return [
+    median_ms = {name: statistics.median(times) * 1000 for name, times in reads.items()}
+    report_note = (f"one client, one request at a time, {REPORT_ROUNDS} alternating rounds; "
+                   f"JSON {report_bytes['json']:,} B, XLSX {report_bytes['xlsx']:,} B, HTML {report_bytes['html']:,} B")
+    rows = [
+        BenchRow(
+            benchmark="gateway report as JSON: median latency",
+            measured=median_ms["json"],
+            reference=median_ms["summary"],
+            unit="ms",
+            goal=f"<= {REPORT_GOAL:g}x the summary read",
+            met=median_ms["json"] <= REPORT_GOAL * median_ms["summary"],
+            note=f"GET /inspections/{{id}}/report vs GET /inspections/{{id}}/summary of the same rated inspection "
+            f"({cases} cases), {len(reads['json'])} / {len(reads['summary'])} requests; {report_note}",
+        ),
+        *(
+            BenchRow(
+                benchmark=f"gateway report as {name.upper()}: median latency",
+                measured=median_ms[name],
+                reference=median_ms["json"],
+                unit="ms",
+                goal="beside the JSON report (informational)",
+                met=True,
+                note=f"{len(reads[name])} requests, written from the held report on each; the reference is the JSON "
+                f"report's" + (f"; PDF (WeasyPrint, {report_bytes['pdf']:,} B) median {median_ms['pdf']:.0f} ms of "
+                               f"{len(reads['pdf'])}" if name == "html" else ""),
+            )
+            for name in ("xlsx", "html")
+        ),
+    ]
+    return rows + [
         BenchRow(
             benchmark=f"gateway ratings read, {CLIENTS} clients: throughput",
             measured=gateway_target.throughput,

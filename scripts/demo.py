@@ -3,10 +3,12 @@
 It uses the demo units that `make run` loaded and a synthetic caseload (clearly labelled synthetic: no
 real person's data), then plans the inspection, puts the one signed in on its team as lead inspector,
 uploads the caseloads, draws the samples, records generated case answers and domain-one judgements,
-rates, lets the panel decide, and publishes; then it corrects the published ratings openly, as a second
-published version, and reads both versions back.
-Run it against the services `make run` started: GATEWAY_URL (default http://127.0.0.1:8000). It signs in
-as the administrator GATEWAY_ADMIN_EMAIL with GATEWAY_ADMIN_PASSWORD, and asks for them if they are unset.
+rates, lets the panel decide, ends fieldwork, checks the inspection's readiness for publication, and
+publishes; then it corrects the published ratings openly, as a second published version, and reads
+both versions back.
+Run it against the services `make run` started: GATEWAY_URL, else http://127.0.0.1:$GATEWAY_PORT (8000).
+It signs in as the administrator GATEWAY_ADMIN_EMAIL with GATEWAY_ADMIN_PASSWORD, and asks for them if
+they are unset. With no gateway there (or one that stops answering) it says so in one line, exit code 2.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from datetime import date, timedelta
 
 import httpx
 
-GATEWAY = os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000").rstrip("/") + "/api/v1"
+ROOT_URL = (os.environ.get("GATEWAY_URL") or f"http://127.0.0.1:{os.environ.get('GATEWAY_PORT') or 8000}").rstrip("/")
+GATEWAY = ROOT_URL + "/api/v1"
+NO_GATEWAY = 2
 PDU_CODE = "N53DRBY"  # Derby City, East Midlands
 FRAMEWORK = "probation-pdu-2021"
 SEED = 20260112
@@ -53,7 +57,9 @@ def check(response: httpx.Response, *expected: int) -> dict:
 
 
 def synthetic_frame(rng: random.Random, cases: int, sample_type: str, window_start: date) -> str:
-    """A caseload shaped like national statistics (domain.md section 4); every value is invented."""
+    """A caseload shaped roughly like the national probation statistics: about 9 in 10 men, a little under
+    half on community orders, risk of serious harm about 25% low, 50% medium, 23% high and 2% very high.
+    Every value is invented."""
     out = io.StringIO()
     writer = csv.writer(out)
     refs = rng.sample(range(100000, 999999), cases)
@@ -106,91 +112,139 @@ def sign_in(http: httpx.Client) -> None:
     print(f"Signed in as {email}")
 
 
+def refuse(message: str) -> int:
+    print(message, file=sys.stderr)
+    return NO_GATEWAY
+
+
+def gateway_answers(http: httpx.Client) -> bool:
+    """Whether a gateway is there, asked before anything else (and before asking for a password)."""
+    try:
+        return http.get(f"{ROOT_URL}/healthz", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def plan(http: httpx.Client, unit: dict, run: str, start: date) -> httpx.Response:
+    """Plan the demo's inspection; one an earlier demo run left open on the same dates is withdrawn first,
+    as a unit is inspected by one open inspection at a time."""
+    body = {
+        "unit_id": unit["id"], "framework_id": FRAMEWORK, "type": "core",
+        "title": f"Demo inspection of {unit['name']} ({run})", "lead": "Demo Lead Inspector",
+        "fieldwork_start": start.isoformat(), "fieldwork_end": (start + timedelta(days=11)).isoformat(),
+    }
+    planned = http.post(f"{GATEWAY}/inspections", json=body)
+    earlier = planned.json().get("overlapping") if planned.status_code == 409 else None
+    if earlier and (earlier["title"] or "").startswith("Demo inspection of "):
+        check(http.post(f"{GATEWAY}/inspections/{earlier['id']}/transitions",
+                        json={"to": "withdrawn", "note": "Left open by an earlier demo run."}), 200)
+        print(f"Withdrew inspection {earlier['id']}, left open by an earlier demo run on the same dates")
+        planned = http.post(f"{GATEWAY}/inspections", json=body)
+    return planned
+
+
 def main() -> int:
+    with httpx.Client(timeout=120) as http:
+        if not gateway_answers(http):
+            return refuse(f"no gateway at {ROOT_URL}: start it with make run (or set GATEWAY_URL or GATEWAY_PORT)")
+        try:
+            return run_demo(http)
+        except httpx.TransportError as error:
+            return refuse(f"the gateway at {ROOT_URL} stopped answering ({type(error).__name__}): is make run "
+                          "still running?")
+
+
+def run_demo(http: httpx.Client) -> int:
     rng = random.Random(SEED)
     run = uuid.uuid4().hex[:8]
-    with httpx.Client(timeout=120) as http:
-        try:
-            sign_in(http)
-        except httpx.TransportError:
-            sys.exit(f"The gateway at {GATEWAY} cannot be reached: start the services with `make run` first.")
-        units = check(http.get(f"{GATEWAY}/units", params={"code": PDU_CODE}), 200)["items"]
-        if not units:
-            sys.exit(f"Demo unit {PDU_CODE} is not loaded: start the services with `make run` first.")
-        unit = units[0]
-        framework = check(http.get(f"{GATEWAY}/frameworks/{FRAMEWORK}"), 200)
-        standards = [s for d in framework["domains"] for s in d["standards"]]
+    sign_in(http)
+    units = check(http.get(f"{GATEWAY}/units", params={"code": PDU_CODE}), 200)["items"]
+    if not units:
+        sys.exit(f"Demo unit {PDU_CODE} is not loaded: start the services with `make run` first.")
+    unit = units[0]
+    framework = check(http.get(f"{GATEWAY}/frameworks/{FRAMEWORK}"), 200)
+    standards = [s for d in framework["domains"] for s in d["standards"]]
 
-        start = date.today() + timedelta(days=21)
-        inspection = check(http.post(f"{GATEWAY}/inspections", json={
-            "unit_id": unit["id"], "framework_id": FRAMEWORK, "type": "core",
-            "title": f"Demo inspection of {unit['name']} ({run})", "lead": "Demo Lead Inspector",
-            "fieldwork_start": start.isoformat(), "fieldwork_end": (start + timedelta(days=11)).isoformat(),
-        }), 201)
-        iid = inspection["id"]
-        print(f"Planned inspection {iid} of {unit['name']} ({unit['code']}) under {FRAMEWORK}")
-        me = check(http.get(f"{GATEWAY}/me"), 200)
-        check(http.put(f"{GATEWAY}/inspections/{iid}/team",
-                       json={"members": [{"user_id": me["id"], "role": "lead_inspector"}]}), 200)
-        print(f"  team: {me['name']} as lead inspector")
+    start = date.today() + timedelta(days=21)
+    inspection = check(plan(http, unit, run, start), 201)
+    iid = inspection["id"]
+    print(f"Planned inspection {iid} of {unit['name']} ({unit['code']}) under {FRAMEWORK}")
+    me = check(http.get(f"{GATEWAY}/me"), 200)
+    check(http.put(f"{GATEWAY}/inspections/{iid}/team",
+                   json={"members": [{"user_id": me["id"], "role": "lead_inspector"}]}), 200)
+    print(f"  team: {me['name']} as lead inspector")
 
-        def move(to: str) -> None:
-            check(http.post(f"{GATEWAY}/inspections/{iid}/transitions", json={"to": to, "note": "demo"}), 200)
-            print(f"  -> {to}")
+    def move(to: str) -> None:
+        check(http.post(f"{GATEWAY}/inspections/{iid}/transitions", json={"to": to, "note": "demo"}), 200)
+        print(f"  -> {to}")
 
-        move("pre_fieldwork")
-        window = start - timedelta(days=200)
-        sizes = {"case_supervision": 1850, "court_reports": 620}
-        samples = {}
-        for sample_type, cases in sizes.items():
-            frame = synthetic_frame(rng, cases, sample_type, window)
-            check(http.put(f"{GATEWAY}/inspections/{iid}/frames/{sample_type}", content=frame,
-                           headers={"Content-Type": "text/csv"}), 200, 201)
-            sample = check(http.post(
-                f"{GATEWAY}/inspections/{iid}/samples",
-                json={"sample_type": sample_type, "reserves_per_stratum": 2, "seed": SEED},
-                headers={"Idempotency-Key": f"demo-{run}-{sample_type}"},
-            ), 201)
-            samples[sample_type] = sample
-            print(f"  sample {sample_type}: {len(sample['selected'])} of {cases} synthetic cases "
-                  f"(seed {sample['seed']}, fingerprint {sample['frame_fingerprint'][:12]}...)")
+    move("pre_fieldwork")
+    window = start - timedelta(days=200)
+    sizes = {"case_supervision": 1850, "court_reports": 620}
+    samples = {}
+    for sample_type, cases in sizes.items():
+        frame = synthetic_frame(rng, cases, sample_type, window)
+        check(http.put(f"{GATEWAY}/inspections/{iid}/frames/{sample_type}", content=frame,
+                       headers={"Content-Type": "text/csv"}), 200, 201)
+        sample = check(http.post(
+            f"{GATEWAY}/inspections/{iid}/samples",
+            json={"sample_type": sample_type, "reserves_per_stratum": 2, "seed": SEED},
+            headers={"Idempotency-Key": f"demo-{run}-{sample_type}"},
+        ), 201)
+        samples[sample_type] = sample
+        print(f"  sample {sample_type}: {len(sample['selected'])} of {cases} synthetic cases "
+              f"(seed {sample['seed']}, fingerprint {sample['frame_fingerprint'][:12]}...)")
 
-        move("fieldwork")
-        lines = ["case_ref,sample_type,key_question,answer"]
-        answers = 0
-        for standard in standards:
-            if standard["kind"] != "case":
-                continue
-            sample = samples[standard["sample_type"]]
-            for case in sample["selected"]:
-                for kq in standard["key_questions"]:
-                    roll = rng.random()
-                    answer = "not_applicable" if roll > 0.96 else ("yes" if roll < YES_RATE[standard["id"]] else "no")
-                    lines.append(f"{case['case_ref']},{standard['sample_type']},{kq['id']},{answer}")
-                    answers += 1
-        imported = check(http.post(f"{GATEWAY}/inspections/{iid}/assessments/import", content="\n".join(lines) + "\n",
-                                   headers={"Content-Type": "text/csv"}), 200, 201)
-        print(f"  recorded {answers} case answers in one import ({imported.get('created', '?')} case assessments)")
-        for standard_id, (rating, evidence) in JUDGEMENTS.items():
-            check(http.put(f"{GATEWAY}/inspections/{iid}/judgements/{standard_id}",
-                           json={"rating": rating, "evidence_summary": evidence}), 200, 201)
-        print(f"  recorded {len(JUDGEMENTS)} domain-one judgements")
+    move("fieldwork")
+    lines = ["case_ref,sample_type,key_question,answer"]
+    answers = 0
+    for standard in standards:
+        if standard["kind"] != "case":
+            continue
+        sample = samples[standard["sample_type"]]
+        for case in sample["selected"]:
+            for kq in standard["key_questions"]:
+                roll = rng.random()
+                answer = "not_applicable" if roll > 0.96 else ("yes" if roll < YES_RATE[standard["id"]] else "no")
+                lines.append(f"{case['case_ref']},{standard['sample_type']},{kq['id']},{answer}")
+                answers += 1
+    imported = check(http.post(f"{GATEWAY}/inspections/{iid}/assessments/import", content="\n".join(lines) + "\n",
+                               headers={"Content-Type": "text/csv"}), 200, 201)
+    print(f"  recorded {answers} case answers in one import ({imported.get('created', '?')} case assessments)")
+    for standard_id, (rating, evidence) in JUDGEMENTS.items():
+        check(http.put(f"{GATEWAY}/inspections/{iid}/judgements/{standard_id}",
+                       json={"rating": rating, "evidence_summary": evidence}), 200, 201)
+    print(f"  recorded {len(JUDGEMENTS)} domain-one judgements")
 
-        move("rating")
-        check(http.post(f"{GATEWAY}/inspections/{iid}/rating-runs", json={},
-                        headers={"Idempotency-Key": f"demo-{run}-rating"}), 201)
-        check(http.post(f"{GATEWAY}/inspections/{iid}/panel-decisions", json={"overrides": [{
-            "standard": "1.4", "rating": "good",
-            "reason": "The panel found the new case-record system resolved the issues seen (synthetic).",
-        }]}, headers={"Idempotency-Key": f"demo-{run}-panel"}), 201)
-        print("  rated, and the ratings panel decided one standard")
-        move("published")
-        print_report(unit, check(http.get(f"{GATEWAY}/inspections/{iid}/summary"), 200))
+    move("rating")
+    check(http.post(f"{GATEWAY}/inspections/{iid}/rating-runs", json={},
+                    headers={"Idempotency-Key": f"demo-{run}-rating"}), 201)
+    check(http.post(f"{GATEWAY}/inspections/{iid}/panel-decisions", json={"overrides": [{
+        "standard": "1.4", "rating": "good",
+        "reason": "The panel found the new case-record system resolved the issues seen (synthetic).",
+    }]}, headers={"Idempotency-Key": f"demo-{run}-panel"}), 201)
+    print("  rated, and the ratings panel decided one standard")
+    # Fieldwork ends before publication; the demo does not wait three weeks, it moves the dates back.
+    held = http.get(f"{GATEWAY}/inspections/{iid}")
+    check(http.patch(f"{GATEWAY}/inspections/{iid}", json={
+        "fieldwork_start": (date.today() - timedelta(days=14)).isoformat(),
+        "fieldwork_end": (date.today() - timedelta(days=3)).isoformat(),
+    }, headers={"If-Match": held.headers["etag"]}), 200)
+    print("  fieldwork over (the demo moves its dates into the past rather than wait for them)")
+    readiness = check(http.get(f"{GATEWAY}/inspections/{iid}/readiness"), 200)
+    unmet = [c["message"] for c in readiness["conditions"] if not c["met"]]
+    if unmet:
+        sys.exit("The inspection is not ready for publication:\n  " + "\n  ".join(unmet))
+    print(f"  ready for publication: all {len(readiness['conditions'])} conditions of "
+          f"{FRAMEWORK}'s publication gates are met")
+    move("published")
 
-        correction = check(http.post(f"{GATEWAY}/inspections/{iid}/corrections", json=CORRECTION,
-                                     headers={"Idempotency-Key": f"demo-{run}-correction"}), 201)
-        versions = {v: check(http.get(f"{GATEWAY}/inspections/{iid}/summary", params={"version": v}), 200)
-                    for v in (1, correction["version"])}
+    print_report(unit, check(http.get(f"{GATEWAY}/inspections/{iid}/summary"), 200))
+
+    correction = check(http.post(f"{GATEWAY}/inspections/{iid}/corrections", json=CORRECTION,
+                                 headers={"Idempotency-Key": f"demo-{run}-correction"}), 201)
+    versions = {v: check(http.get(f"{GATEWAY}/inspections/{iid}/summary", params={"version": v}), 200)
+                for v in (1, correction["version"])}
     print_correction(correction, versions)
     return 0
 

@@ -28,7 +28,10 @@ SERVICES = [
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a service could listen on `port` now. The probe binds as the servers do (asyncio sets
+    SO_REUSEADDR), so a port left in TIME_WAIT by the last run counts as free; a listening one does not."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -33,6 +33,7 @@ from gateway.db import create_engine
 from gateway.identity.authentication import Identity
 from gateway.identity.models import RoleGrant, User
 from gateway.permissions import EVERYTHING, Role
+from gateway.reports.documents import ReportDocuments
 from gateway.settings import Settings
 from gateway.summaries.documents import SummaryDocuments
 from inspection_shared.clients import RatingEngineClient, SamplingClient
@@ -172,10 +173,27 @@ async def gateway_app(
     app.state.rating_engine, app.state.sampling = engine_clients_in_process(engine_apps)
     # States read in the test's own transaction, which a separate pool could not see.
     app.state.summaries = SummaryDocuments(None, capacity=256)
+    app.state.reports = ReportDocuments(None, capacity=64)
     clients = (app.state.rating_engine, app.state.sampling)
     yield app
     for client in clients:
         await client.aclose()
+
+
+@pytest.fixture
+def body_limits(gateway_app):
+    """Set the gateway's body limits for one test (`body_limits(max_body_bytes=1024)`); restored after it."""
+    names = ("max_body_bytes", "max_upload_bytes")
+    saved = {name: getattr(gateway_app.state, name) for name in names}
+
+    def limit(**values: int) -> None:
+        for name, value in values.items():
+            assert name in names
+            setattr(gateway_app.state, name, value)
+
+    yield limit
+    for name, value in saved.items():
+        setattr(gateway_app.state, name, value)
 
 
 @pytest.fixture

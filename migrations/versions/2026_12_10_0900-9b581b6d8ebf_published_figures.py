@@ -4,7 +4,7 @@ statistics. The write path keeps them from each published version recorded; insp
 this revision get theirs here, from the snapshot of their latest published version.
 
 Revision ID: 9b581b6d8ebf
-Revises: e7b3c1d9a2f6
+Revises: 9d4f2b7a1c65
 Create Date: 2026-12-10 09:00:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '9b581b6d8ebf'
-down_revision: str | None = 'e7b3c1d9a2f6'
+down_revision: str | None = '9d4f2b7a1c65'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -66,6 +66,16 @@ def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, 
         assert (table["overall"]["score"], table["overall"]["max_score"], table["overall"]["rating"]) == (15, 27, "good")
         samples = {s["sample_type"]: s for s in summary["samples"]}
         assert samples["case_supervision"]["in_sample"] == 151  # 80% / 5 points on 1,850 cases
+
+        # Published complete: fieldwork over and every case of every sample answered.
+        assert "fieldwork over" in demo.stdout and "ready for publication: all " in demo.stdout
+        readiness = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/readiness").json()
+        assert (readiness["ready"], readiness["unmet"], readiness["snapshot_sequence"]) == (True, 0, 2)
+        answered = [(c["standard"], c["answered"], c["sample"]) for c in readiness["conditions"]
+                    if c["condition"] == "sample_answered"]
+        assert [standard for standard, _, _ in answered] == ["2.1", "2.2", "2.3", "2.4", "2.5"]
+        assert all(n == sample > 0 for _, n, sample in answered), answered
+        assert {s: n for s, n, _ in answered if s != "2.1"} == dict.fromkeys(["2.2", "2.3", "2.4", "2.5"], 151)
         assert summary["assessments"]["recorded"] == summary["assessments"]["cases_sampled"]
         assert summary["judgements"]["missing"] == []
         team = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/team").json()["members"]

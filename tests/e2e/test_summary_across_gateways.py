@@ -1,5 +1,5 @@
-"""Two gateway processes on one database, as a deployment with replicas runs: each holds the summaries it
-has rendered, and a change made through one shows in the very next summary read through the other."""
+"""Two gateway processes on one database, as a deployment with replicas runs: each holds the summaries and
+reports it has built, and a change made through one shows in the very next read through the other."""
 
 import asyncio
 import uuid
@@ -58,6 +58,9 @@ def test_a_change_through_one_gateway_shows_in_the_next_summary_read_through_ano
             held = http.get(two + summary)
             assert held.json()["inspection"]["title"] == "Two gateways"
             assert http.get(one + summary).headers["etag"] == held.headers["etag"]  # one state, one ETag
+            report = f"/inspections/{iid}/report"
+            held_report = http.get(two + report)
+            assert (held_report.json()["title"], held_report.json()["samples"]) == ("Two gateways", [])
 
             # The inspection itself, changed through one, read through two.
             etag = http.get(f"{one}/inspections/{iid}").headers["etag"]
@@ -75,10 +78,15 @@ def test_a_change_through_one_gateway_shows_in_the_next_summary_read_through_ano
             drawn = http.get(two + summary)
             assert [(s["sample_type"], s["in_sample"]) for s in drawn.json()["samples"]] == [("case_supervision", 10)]
             assert drawn.json()["inspection"]["status"] == "pre_fieldwork"
+            reported = http.get(two + report, headers={"If-None-Match": held_report.headers["etag"]})
+            assert reported.status_code == 200 and reported.json()["title"] == "Renamed"
+            assert [(s["sample_type"], s["sample_size"]) for s in reported.json()["samples"]] == [("case_supervision", 10)]
 
             # Both answer 304 to the ETag of the state they both see.
             for base in (one, two):
                 unchanged = http.get(base + summary, headers={"If-None-Match": drawn.headers["etag"]})
+                assert unchanged.status_code == 304
+                unchanged = http.get(base + report, headers={"If-None-Match": reported.headers["etag"]})
                 assert unchanged.status_code == 304
         finally:
             asyncio.run(_remove(database_url, uuid.UUID(iid)))

@@ -146,7 +146,9 @@ async def _records(gateway: httpx.AsyncClient, session) -> dict[str, list[str]]:
     region = await make_unit(session, type="region")
     pdu = await make_unit(session, parent=region)
     in_fieldwork = await make_inspection(session, unit=pdu, status="fieldwork")
-    frame = synthetic_frame(["case_ref", "unit", "gender", "sentence_type", "rosh_level", "start_date"], 40)
+    frame = synthetic_frame(
+        ["case_ref", "unit", "gender", "sentence_type", "rosh_level", "start_date"], 40, units=[pdu.code]
+    )
     uploaded = await gateway.put(f"/api/v1/inspections/{in_fieldwork.id}/frames/case_supervision",
                                  content=frame.encode(), headers={"Content-Type": "text/csv"})
     assert uploaded.status_code == 201, uploaded.text

@@ -6,16 +6,20 @@ from __future__ import annotations
 import gzip
 import hashlib
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments.models import CaseAssessment, Judgement
 from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase
+from gateway.frameworks.service import get_framework
 from gateway.identity.models import RoleGrant, User
 from gateway.inspections.models import Inspection, TeamMember
 from gateway.permissions import Role
 from gateway.units.models import Unit
+from gateway.units.repository import subtree_codes
+from inspection_shared.framework import Standard
 from tests.support.identity import known_hash
 
 
@@ -96,25 +100,29 @@ async def make_assessed_sample(
     inspection: Inspection,
     sample_type: str,
     cases: list[dict],
+    *,
+    frame: CaseloadFrame | None = None,
 ) -> Sample:
-    """A frame and a sample of `sample_type` with its sampled cases and their case assessments.
+    """A frame (or `frame`, held already) and a sample of `sample_type` with its sampled cases and their case
+    assessments.
 
     Each case is a dict: `case_ref`, and optionally `answers` (key question id -> yes / no /
     not_applicable; absent: the case is not assessed yet), `attributes`, `status` (selected by default;
     reserve_used, replaced, reserve) and `unit`.
     """
-    frame_csv = "case_ref\n" + "".join(f"{case['case_ref']}\n" for case in cases)
-    frame = CaseloadFrame(
-        inspection_id=inspection.id,
-        sample_type=sample_type,
-        columns=["case_ref"],
-        case_count=len(cases),
-        fingerprint=hashlib.sha256(frame_csv.encode()).hexdigest(),
-        content=gzip.compress(frame_csv.encode()),
-        uploaded_by="test",
-    )
-    session.add(frame)
-    await session.flush()
+    if frame is None:
+        frame_csv = "case_ref\n" + "".join(f"{case['case_ref']}\n" for case in cases)
+        frame = CaseloadFrame(
+            inspection_id=inspection.id,
+            sample_type=sample_type,
+            columns=["case_ref"],
+            case_count=len(cases),
+            fingerprint=hashlib.sha256(frame_csv.encode()).hexdigest(),
+            content=gzip.compress(frame_csv.encode()),
+            uploaded_by="test",
+        )
+        session.add(frame)
+        await session.flush()
     sample = Sample(
         inspection_id=inspection.id,
         frame_id=frame.id,
@@ -173,6 +181,50 @@ async def make_judgement(
     session.add(judgement)
     await session.flush()
     return judgement
+
+
+def _matching(standard: Standard) -> dict:
+    """Case attributes that the standard's case filter selects."""
+    conditions = standard.case_filter.conditions if standard.case_filter else []
+    return {c.attribute: c.equals if c.equals is not None else c.one_of[0] for c in conditions}
+
+
+def _yes(case: int, key_question: str) -> str | None:
+    return "yes"
+
+
+async def make_publishable(
+    session: AsyncSession,
+    inspection: Inspection,
+    *,
+    cases: int = 12,
+    answer: Callable[[int, str], str | None] = _yes,
+    unjudged: Iterable[str] = (),
+) -> None:
+    """Evidence that meets the publication gates of the inspection's framework once rated: a sample of
+    `cases` for each sample type its case-based standards are assessed on, every case answered on every
+    key question (with the attributes their case filters select), and every judged standard judged good.
+    Fieldwork must have ended too (make_inspection's dates have).
+
+    `answer(n, key_question)` gives the nth case's answer (None: unanswered), yes by default; `unjudged`
+    names judged standards left without a judgement. The framework is the inspection's, as the gateway
+    holds it (a copy imported by a test included).
+    """
+    framework = await get_framework(session, inspection.framework_id)
+    standards = [s for s in framework.standards() if s.kind == "case"]
+    for sample_type in dict.fromkeys(s.sample_type for s in standards):
+        on_it = [s for s in standards if s.sample_type == sample_type]
+        attributes = {name: value for s in on_it for name, value in _matching(s).items()}
+        tag = uuid.uuid4().hex[:4].upper()
+        made = []
+        for n in range(cases):
+            answers = {kq.id: a for s in on_it for kq in s.key_questions if (a := answer(n, kq.id)) is not None}
+            case = {"case_ref": f"P{tag}{n:04d}", "attributes": attributes}
+            made.append({**case, "answers": answers} if answers else case)  # no answer at all: not assessed
+        await make_assessed_sample(session, inspection, sample_type, made)
+    for standard in framework.standards():
+        if standard.kind == "judged" and standard.id not in unjudged:
+            await make_judgement(session, inspection, standard.id, "good")
 
 
 # --- sampled cases for recording case assessments ----------------------------------------------------
@@ -241,8 +293,7 @@ async def make_sampled_cases(
 # --- caseload frames and samples through the API -----------------------------------------------------
 
 SYNTHETIC_VALUES: dict[str, tuple[str, ...]] = {
-    "unit": ("N01", "N02", "N03"),
-    "gender": ("M", "M", "M", "M", "F"),
+    "gender": ("male", "male", "male", "male", "female"),
     "sentence_type": ("community_order", "licence", "suspended_sentence_order"),
     "rosh_level": ("low", "medium", "medium", "high"),
     "disposal_type": ("referral_order", "youth_rehabilitation_order", "youth_caution", "community_resolution"),
@@ -250,14 +301,36 @@ SYNTHETIC_VALUES: dict[str, tuple[str, ...]] = {
     "unpaid_work_requirement": ("true", "false"),
     "released_from_custody": ("true", "false"),
 }
-"""Values of synthetic caseload frames, by column; a value listed twice is twice as common."""
+"""Values of synthetic caseload frames, by column, codes of the library's vocabularies; a value listed twice
+is twice as common."""
 
 
-def synthetic_frame(columns: list[str], cases: int, *, seed: int = 1, first_ref: int = 100001) -> str:
-    """A synthetic caseload frame as CSV: case references X100001 onwards, values drawn from SYNTHETIC_VALUES."""
+async def frame_units(session: AsyncSession, inspection: Inspection) -> list[str]:
+    """The codes a frame of the inspection may name in its unit column: its unit's, then those below it."""
+    return await subtree_codes(session, inspection.unit_id)
+
+
+async def make_region_inspection(
+    session: AsyncSession, pdu_codes: Sequence[str] = ("N01", "N02", "N03"), **fields
+) -> Inspection:
+    """An inspection of a region with PDUs of these codes below it, for frames naming several units."""
+    region = await make_unit(session, type="region")
+    for code in pdu_codes:
+        await make_unit(session, type="pdu", parent=region, code=code)
+    return await make_inspection(session, unit=region, **fields)
+
+
+def synthetic_frame(
+    columns: list[str], cases: int, *, seed: int = 1, first_ref: int = 100001, units: Sequence[str] = ()
+) -> str:
+    """A synthetic caseload frame as CSV: case references X100001 onwards, values drawn from SYNTHETIC_VALUES,
+    and units from `units` (codes the inspection's frames may name: see `frame_units`)."""
     import random
 
+    if "unit" in columns and not units:
+        raise ValueError("a frame with a unit column needs the codes of the units it may name")
     rng = random.Random(seed)
+    values = {**SYNTHETIC_VALUES, "unit": tuple(units)}
     lines = [",".join(columns)]
     for number in range(first_ref, first_ref + cases):
         row = []
@@ -267,7 +340,7 @@ def synthetic_frame(columns: list[str], cases: int, *, seed: int = 1, first_ref:
             elif column == "start_date":
                 row.append(date.fromordinal(date(2025, 6, 1).toordinal() + rng.randrange(180)).isoformat())
             else:
-                row.append(rng.choice(SYNTHETIC_VALUES[column]))
+                row.append(rng.choice(values[column]))
         lines.append(",".join(row))
     return "\n".join(lines) + "\n"
 
@@ -283,9 +356,9 @@ async def make_sample(
 ) -> dict:
     """Upload a synthetic frame and draw a sample from it through the API; returns the sample as read.
 
-    Defaults: the first sample type of the pinned framework, a frame of case_ref, unit and the sample
-    type's strata, and a draw of 12 cases with seed 7 and 2 reserves per stratum. `design` adds to or
-    overrides the draw request (size, strata, seed, reserves_per_stratum, ...).
+    Defaults: the first sample type of the pinned framework, a frame of case_ref, unit (the inspected unit's
+    code) and the sample type's strata, and a draw of 12 cases with seed 7 and 2 reserves per stratum.
+    `design` adds to or overrides the draw request (size, strata, seed, reserves_per_stratum, ...).
     """
     framework = (await client.get(f"/api/v1/frameworks/{inspection.framework_id}")).json()
     case_types = {s["sample_type"] for d in framework["domains"] for s in d["standards"] if s["kind"] == "case"}
@@ -295,7 +368,7 @@ async def make_sample(
         columns = ["case_ref", "unit", *(s for s in chosen["strata"] if s != "unit")]
     uploaded = await client.put(
         f"/api/v1/inspections/{inspection.id}/frames/{chosen['id']}",
-        content=synthetic_frame(columns, cases),
+        content=synthetic_frame(columns, cases, units=[(await client.get(f"/api/v1/units/{inspection.unit_id}")).json()["code"]]),
         headers={"Content-Type": "text/csv"},
     )
     assert uploaded.status_code in (200, 201), uploaded.text

@@ -1,7 +1,8 @@
 """A whole inspection through the gateway's public API, as the demo runs it and more: every place a case
 reference is stored gets one (frames, a frame replaced, draws with and without an Idempotency-Key, an
 exclusion filter naming cases, substitutions, one case's answers and the bulk import of the rest,
-judgements, a rating run and a panel decision with keys, publication), and what it read back."""
+judgements, a rating run and a panel decision with keys, fieldwork ended and publication), and what it
+read back."""
 
 from __future__ import annotations
 
@@ -38,11 +39,11 @@ def _ok(response: httpx.Response, *expected: int) -> dict:
     return response.json() if response.content else {}
 
 
-def _frame(rng: random.Random, refs: list[str], sample_type: str) -> str:
+def _frame(rng: random.Random, unit: str, refs: list[str], sample_type: str) -> str:
     lines = ["case_ref,unit,gender,sentence_type,rosh_level,start_date" if sample_type == "case_supervision"
              else "case_ref,unit,gender,sentence_type,start_date"]
     for ref in refs:
-        row = [ref, "N01", rng.choice(["male", "male", "female"]), rng.choice(["community_order", "licence"])]
+        row = [ref, unit, rng.choice(["male", "male", "female"]), rng.choice(["community_order", "licence"])]
         if sample_type == "case_supervision":
             row.append(rng.choice(["low", "medium", "high"]))
         row.append((date(2025, 6, 1) + timedelta(days=rng.randrange(150))).isoformat())
@@ -81,7 +82,7 @@ async def run_inspection(client: httpx.AsyncClient, *, seed: int = 11) -> Inspec
         if n == 0:
             run.replaced_refs.update(made)
         _ok(await client.put(f"{API}/inspections/{iid}/frames/{sample_type}",
-                             content=_frame(rng, made, sample_type), headers={"Content-Type": "text/csv"}),
+                             content=_frame(rng, unit["code"], made, sample_type), headers={"Content-Type": "text/csv"}),
             200, 201)
     frame_refs = sorted(r for r in run.uploaded_refs)
     excluded = frame_refs[-3:]  # refs of the replaced frame may be among them: the filter names them all the same
@@ -136,6 +137,12 @@ async def run_inspection(client: httpx.AsyncClient, *, seed: int = 11) -> Inspec
         {"standard": "1.4", "rating": "outstanding", "reason": "The panel weighed the interviews."}]},
         headers={"Idempotency-Key": run.keys["panel"]}), 201)
     run.snapshot_ids = [first["id"], decided["id"]]
+    # Fieldwork has ended before publication: its dates moved into the past, as no clock is waited on.
+    held = await client.get(f"{API}/inspections/{iid}")
+    ended = {"fieldwork_start": (date.today() - timedelta(days=14)).isoformat(),
+             "fieldwork_end": (date.today() - timedelta(days=3)).isoformat()}
+    _ok(await client.patch(f"{API}/inspections/{iid}", json=ended, headers={"If-Match": held.headers["etag"]}), 200)
+    assert _ok(await client.get(f"{API}/inspections/{iid}/readiness"), 200)["ready"] is True
     await move("published")
     return run
 

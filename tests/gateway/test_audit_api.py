@@ -152,13 +152,13 @@ async def test_only_admins_read_the_log(gateway, gateway_app, who):
 # --- a whole inspection, and no case reference in clear -----------------------------------------------
 
 
-def frame(rng: random.Random, prefix: str, cases: int, start: date, court: bool) -> tuple[str, list[str]]:
+def frame(rng: random.Random, unit: str, prefix: str, cases: int, start: date, court: bool) -> tuple[str, list[str]]:
     refs = [f"{prefix}{n:06d}" for n in rng.sample(range(100000, 999999), cases)]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["case_ref", "unit", "gender", "sentence_type", *([] if court else ["rosh_level"]), "start_date"])
     for ref in refs:
-        writer.writerow([ref, "N01", rng.choice(["male", "male", "female"]),
+        writer.writerow([ref, unit, rng.choice(["male", "male", "female"]),
                          rng.choice(["community_order", "licence"]),
                          *([] if court else [rng.choice(["low", "medium", "high"])]),
                          (start - timedelta(days=rng.randrange(10, 150))).isoformat()])
@@ -191,7 +191,7 @@ async def test_a_whole_inspection_leaves_no_case_reference_in_clear_in_the_log(g
     every_ref: list[str] = []
     samples = {}
     for sample_type, prefix, cases in (("case_supervision", "Y", 240), ("court_reports", "V", 90)):
-        text, refs = frame(rng, prefix, cases, start, sample_type == "court_reports")
+        text, refs = frame(rng, unit.code, prefix, cases, start, sample_type == "court_reports")
         every_ref += refs
         ok(await gateway.put(f"{api}/inspections/{iid}/frames/{sample_type}", content=text,
                              headers={"Content-Type": "text/csv"}), 201)
@@ -233,6 +233,11 @@ async def test_a_whole_inspection_leaves_no_case_reference_in_clear_in_the_log(g
     ok(await gateway.post(f"{api}/inspections/{iid}/panel-decisions", json={"overrides": [
         {"standard": "1.1", "rating": "outstanding", "reason": "The panel weighed the partnership work."}]},
         headers={"Idempotency-Key": "audit-panel"}), 201)
+    # Fieldwork over before publication: its dates moved into the past.
+    held = await gateway.get(f"{api}/inspections/{iid}")
+    ok(await gateway.patch(f"{api}/inspections/{iid}", headers={"If-Match": held.headers["etag"]}, json={
+        "fieldwork_start": (date.today() - timedelta(days=14)).isoformat(),
+        "fieldwork_end": (date.today() - timedelta(days=3)).isoformat()}), 200)
     await move("published")
 
     entries = list((await db_session.scalars(select(AuditEntry).where(AuditEntry.id > mark))).all())

@@ -33,11 +33,12 @@ from gateway.caseloads.frames import read_frame
 from gateway.caseloads.models import SampledCase
 from gateway.idempotency.models import IdempotentRequest
 from gateway.models import Base
+from gateway.production import RefusedInProduction
 from gateway.settings import Settings
 from inspection_shared.clients import SamplingClient
 from inspection_shared.sampling import SampleDesign
 from tests.conftest import TEST_ACTOR
-from tests.gateway.factories import make_inspection, synthetic_frame
+from tests.gateway.factories import frame_units, make_inspection, synthetic_frame
 from tests.gateway.inspection_run import API, read_back, run_inspection
 
 
@@ -55,12 +56,14 @@ def test_a_development_machine_generates_its_keys_once_readable_by_their_owner_o
     assert len(first[0]) == 1 and len(first[1]) == 32
 
 
-def test_keys_come_from_the_environment_or_a_file_it_names_newest_first(tmp_path):
+def test_keys_come_from_the_environment_or_a_file_it_names_newest_first(tmp_path, monkeypatch):
     new, old = Fernet.generate_key(), Fernet.generate_key()
     keys_file = tmp_path / "keys"
     keys_file.write_text(f"{new.decode()}\n{old.decode()}\n")
     index = new_index_key()
-    given = load_keys(settings(tmp_path, case_keys=SecretStr(str(keys_file)), case_index_key=SecretStr(index)))
+    monkeypatch.delenv("GATEWAY_CASE_KEYS")
+    monkeypatch.setenv("GATEWAY_CASE_KEYS_FILE", str(keys_file))
+    given = load_keys(settings(tmp_path, case_index_key=SecretStr(index)))
     assert given == ([new, old], index_key(index))
     inline = load_keys(settings(tmp_path, case_keys=SecretStr(f"{new.decode()}, {old.decode()}"),
                                 case_index_key=SecretStr(index)))
@@ -72,7 +75,6 @@ def test_keys_come_from_the_environment_or_a_file_it_names_newest_first(tmp_path
     ("keys", "index", "message"),
     [
         ("not-a-key", None, "GATEWAY_CASE_KEYS: key 1 is not a Fernet key"),
-        ("/nowhere/keys", None, "GATEWAY_CASE_KEYS names a file that cannot be read"),
         (None, "c2hvcnQ", "GATEWAY_CASE_INDEX_KEY must hold at least 32 random bytes"),
     ],
 )
@@ -85,12 +87,14 @@ def test_a_bad_key_is_refused_naming_the_setting_never_the_key(tmp_path, keys, i
 
 
 def test_in_production_the_gateway_refuses_to_start_without_its_keys(tmp_path):
-    with pytest.raises(CaseKeyError) as refused:
+    with pytest.raises(RefusedInProduction) as refused:
         create_app(settings(tmp_path, env="production", case_keys=None, case_index_key=None))
-    assert "GATEWAY_CASE_KEYS and GATEWAY_CASE_INDEX_KEY are not set" in str(refused.value)
+    assert "\n  - GATEWAY_CASE_KEYS (or GATEWAY_CASE_KEYS_FILE) is not set" in str(refused.value)
+    assert "\n  - GATEWAY_CASE_INDEX_KEY (or GATEWAY_CASE_INDEX_KEY_FILE) is not set" in str(refused.value)
     assert not (tmp_path / "case-keys").exists()
-    create_app(settings(tmp_path, env="production", case_keys=SecretStr(Fernet.generate_key().decode()),
-                        case_index_key=SecretStr(new_index_key())))
+    with pytest.raises(CaseKeyError, match="GATEWAY_CASE_KEYS"):  # nor is a key generated past the check
+        load_keys(settings(tmp_path, env="production", case_keys=None))
+    assert not (tmp_path / "case-keys").exists()
 
 
 @pytest.mark.parametrize("command", [["gateway"], ["gateway.cli", "migrate"]])
@@ -102,8 +106,10 @@ def test_in_production_the_gateway_and_its_commands_stop_without_the_keys(tmp_pa
                                               "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"},
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )
-    assert ran.returncode != 0
-    assert "GATEWAY_ENV is production and GATEWAY_CASE_KEYS is not set" in ran.stderr
+    assert ran.returncode == 2
+    assert ran.stderr.startswith("GATEWAY_ENV is production, and the gateway will not start:\n")
+    assert "\n  - GATEWAY_CASE_KEYS (or GATEWAY_CASE_KEYS_FILE) is not set" in ran.stderr
+    assert "GATEWAY_CASE_INDEX_KEY" not in ran.stderr and "\n  - DATABASE_URL (or DATABASE_URL_FILE) is SQLite" in ran.stderr
     assert "Traceback" not in ran.stderr
     assert not (tmp_path / "var").exists()
 
@@ -210,7 +216,10 @@ async def test_the_draw_sends_the_sampling_service_the_canonical_frame_byte_for_
 
     monkeypatch.setattr(SamplingClient, "draw_sample_csv", recording)
     inspection = await make_inspection(db_session)
-    upload = synthetic_frame(["case_ref", "unit", "gender", "sentence_type", "rosh_level"], 300, seed=4)
+    upload = synthetic_frame(
+        ["case_ref", "unit", "gender", "sentence_type", "rosh_level"], 300, seed=4,
+        units=await frame_units(db_session, inspection),
+    )
     frame = (await gateway.put(f"{API}/inspections/{inspection.id}/frames/case_supervision", content=upload,
                                headers={"Content-Type": "text/csv"})).json()
     drawn = (await gateway.post(f"{API}/inspections/{inspection.id}/samples",

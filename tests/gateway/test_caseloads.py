@@ -12,7 +12,14 @@ from gateway.caseloads import frames
 from gateway.caseloads.models import CaseloadFrame
 from inspection_shared.problems import Problem
 from tests.conftest import TEST_ADMIN
-from tests.gateway.factories import make_inspection, make_sample, synthetic_frame
+from tests.gateway.factories import (
+    frame_units,
+    make_inspection,
+    make_region_inspection,
+    make_sample,
+    make_unit,
+    synthetic_frame,
+)
 
 PROBLEM = "application/problem+json"
 CSV = {"Content-Type": "text/csv"}
@@ -47,23 +54,23 @@ async def frame_count(db_session, inspection) -> int:
 
 
 async def test_a_csv_frame_is_stored_in_canonical_form_with_its_fingerprint(gateway, db_session):
-    inspection = await make_inspection(db_session)
+    inspection = await make_region_inspection(db_session, ("N01", "N02", 'N01, "North"'))
     upload = (
         "\ufeffunit, case_ref ,gender,rosh_level\r\n"
         "N02,X100003,M,high\r\n"
-        " N01 ,X100001, F ,\r\n"
+        " n01 ,X100001, F ,\r\n"
         "\r\n"
-        '"N01, North",X100002,M,"lo""w"\r\n'
+        '"N01, ""North""",X100002,Male,Very-High\r\n'
     )
     response = await gateway.put(frame_url(inspection), content=upload.encode(), headers=CSV)
     assert response.status_code == 201, response.text
     body = response.json()
     assert response.headers["location"] == frame_url(inspection)
-    canonical = (
+    canonical = (  # values stored as their codes, units as the tree spells them
         "case_ref,gender,rosh_level,unit\n"
-        "X100001,F,,N01\n"
-        'X100002,M,"lo""w","N01, North"\n'
-        "X100003,M,high,N02\n"
+        "X100001,female,,N01\n"
+        'X100002,male,very_high,"N01, ""North"""\n'
+        "X100003,male,high,N02\n"
     ).encode()
     assert set(body) == FRAME_KEYS
     assert body["inspection_id"] == str(inspection.id)
@@ -83,11 +90,12 @@ async def test_a_csv_frame_is_stored_in_canonical_form_with_its_fingerprint(gate
 
 
 async def test_a_frame_may_be_uploaded_as_a_form(gateway, db_session):
-    inspection = await make_inspection(db_session)
-    text = synthetic_frame(SUPERVISION_COLUMNS, 25)
+    unit = await make_unit(db_session)
+    inspection = await make_inspection(db_session, unit=unit)
+    text = synthetic_frame(SUPERVISION_COLUMNS, 25, units=[unit.code])
     response = await gateway.put(frame_url(inspection), files={"frame": ("caseload.csv", text.encode(), "text/csv")})
     assert response.status_code == 201, response.text
-    as_body = await make_inspection(db_session)
+    as_body = await make_inspection(db_session, unit=unit)
     same = await gateway.put(frame_url(as_body), content=text.encode(), headers=CSV)
     assert response.json()["fingerprint"] == same.json()["fingerprint"]
     assert response.json()["case_count"] == 25
@@ -95,14 +103,14 @@ async def test_a_frame_may_be_uploaded_as_a_form(gateway, db_session):
 
     named_file = await gateway.put(
         frame_url(inspection, "court_reports"),
-        files={"file": ("reports.csv", b"case_ref,unit\nX1,N01\n", "text/csv")},
+        files={"file": ("reports.csv", f"case_ref,unit\nX1,{unit.code}\n".encode(), "text/csv")},
     )
     assert named_file.status_code == 201, named_file.text
     assert named_file.json()["case_count"] == 1
 
 
 async def test_the_fingerprint_is_the_one_the_sampling_service_gives_the_sample(gateway, db_session):
-    inspection = await make_inspection(db_session)
+    inspection = await make_region_inspection(db_session, ('N00, "old" office', 'N01, "old" office'))
     rows = [f'X{n:06d},"N0{n % 2}, ""old"" office",{"MF"[n % 3 == 0]}' for n in range(100001, 100041)]
     upload = "case_ref,unit,gender\n" + "\n".join(reversed(rows)) + "\n"
     frame = (await gateway.put(frame_url(inspection), content=upload.encode(), headers=CSV)).json()
@@ -145,15 +153,13 @@ async def test_a_sample_type_takes_its_strata_and_the_attributes_its_case_filter
     gateway, db_session, framework_id, sample_type, allowed
 ):
     unit_type = {"probation-crc-2018": "crc", "probation-nps-2018": "nps_division", "youth-2018": "yos"}[framework_id]
-    from tests.gateway.factories import make_unit
-
     inspection = await make_inspection(db_session, unit=await make_unit(db_session, type=unit_type),
                                        framework_id=framework_id)
     refused = await gateway.put(frame_url(inspection, sample_type), content=b"case_ref,postcode\nX1,AB1\n", headers=CSV)
     assert assert_problem(refused, 422, "postcode")["allowed_columns"] == allowed
     accepted = await gateway.put(
         frame_url(inspection, sample_type),
-        content=synthetic_frame(allowed, 10).encode(),
+        content=synthetic_frame(allowed, 10, units=await frame_units(db_session, inspection)).encode(),
         headers=CSV,
     )
     assert accepted.status_code == 201, accepted.text
@@ -180,7 +186,7 @@ async def test_a_sample_type_the_framework_does_not_name_is_refused_with_the_val
 
 
 async def test_every_bad_row_is_named_by_line_and_nothing_is_stored(gateway, db_session):
-    inspection = await make_inspection(db_session)
+    inspection = await make_region_inspection(db_session, ("N01", "N02"))
     upload = (
         "case_ref,unit,start_date\n"      # 1
         "X1,N01,2025-07-01\n"             # 2
@@ -212,7 +218,8 @@ async def test_every_bad_row_is_named_by_line_and_nothing_is_stored(gateway, db_
 
 async def test_only_the_first_faults_are_listed_with_the_count_of_all(gateway, db_session):
     inspection = await make_inspection(db_session)
-    upload = "case_ref,unit\n" + "".join(f",N{n}\n" for n in range(30))
+    [code] = await frame_units(db_session, inspection)
+    upload = "case_ref,unit\n" + "".join(f",{code}\n" for _ in range(30))
     body = assert_problem(await gateway.put(frame_url(inspection), content=upload.encode(), headers=CSV), 422)
     assert len(body["errors"]) == frames.MAX_FAULTS
     assert "30 faults" in body["detail"]
@@ -271,7 +278,7 @@ def test_the_limit_is_the_sampling_services_500_000_cases():
 async def test_a_frame_above_the_limit_is_413(gateway, db_session, monkeypatch):
     monkeypatch.setattr(frames, "MAX_CASES", 10)
     inspection = await make_inspection(db_session)
-    upload = synthetic_frame(["case_ref", "unit"], 11)
+    upload = synthetic_frame(["case_ref", "unit"], 11, units=await frame_units(db_session, inspection))
     body = assert_problem(await gateway.put(frame_url(inspection), content=upload.encode(), headers=CSV), 413)
     assert body["detail"] == "The frame holds 11 cases; at most 10 are accepted."
     assert await frame_count(db_session, inspection) == 0
@@ -279,10 +286,10 @@ async def test_a_frame_above_the_limit_is_413(gateway, db_session, monkeypatch):
                               headers=CSV)).status_code == 201
 
 
-async def test_an_upload_above_the_byte_limit_is_413_before_it_is_read(gateway, db_session, monkeypatch):
-    monkeypatch.setattr(frames, "MAX_BYTES", 100)
+async def test_an_upload_above_the_byte_limit_is_413_before_it_is_read(gateway, db_session, body_limits):
+    body_limits(max_upload_bytes=100)
     inspection = await make_inspection(db_session)
-    upload = synthetic_frame(["case_ref", "unit"], 20).encode()
+    upload = synthetic_frame(["case_ref", "unit"], 20, units=["N01"]).encode()
     assert_problem(await gateway.put(frame_url(inspection), content=upload, headers=CSV), 413)
     as_form = await gateway.put(frame_url(inspection), files={"frame": ("f.csv", upload, "text/csv")})
     assert_problem(as_form, 413)
@@ -293,11 +300,14 @@ async def test_an_upload_above_the_byte_limit_is_413_before_it_is_read(gateway, 
 
 async def test_uploading_again_replaces_the_frame_until_a_sample_is_drawn(gateway, db_session):
     inspection = await make_inspection(db_session)
-    first = await gateway.put(frame_url(inspection), content=synthetic_frame(SUPERVISION_COLUMNS, 30).encode(),
-                              headers=CSV)
+    units = await frame_units(db_session, inspection)
+    first = await gateway.put(
+        frame_url(inspection), content=synthetic_frame(SUPERVISION_COLUMNS, 30, units=units).encode(), headers=CSV
+    )
     assert first.status_code == 201
     second = await gateway.put(
-        frame_url(inspection), content=synthetic_frame(["case_ref", "unit", "gender"], 40, seed=2).encode(), headers=CSV
+        frame_url(inspection), content=synthetic_frame(["case_ref", "unit", "gender"], 40, seed=2, units=units).encode(),
+        headers=CSV,
     )
     assert second.status_code == 200, second.text
     assert "location" not in second.headers
@@ -311,8 +321,9 @@ async def test_uploading_again_replaces_the_frame_until_a_sample_is_drawn(gatewa
         f"/api/v1/inspections/{inspection.id}/samples", json={"sample_type": "case_supervision", "size": 5}
     )
     assert drawn.status_code == 201, drawn.text
-    refused = await gateway.put(frame_url(inspection), content=synthetic_frame(SUPERVISION_COLUMNS, 30).encode(),
-                                headers=CSV)
+    refused = await gateway.put(
+        frame_url(inspection), content=synthetic_frame(SUPERVISION_COLUMNS, 30, units=units).encode(), headers=CSV
+    )
     body = assert_problem(refused, 409)
     assert body["sample_id"] == drawn.json()["id"]
     held = (await gateway.get(frame_url(inspection))).json()
@@ -351,7 +362,9 @@ async def test_unknown_inspections_and_frames_are_404(gateway, db_session):
 async def test_the_frame_list_shows_each_frame_and_its_sample_never_its_cases(gateway, db_session):
     inspection = await make_inspection(db_session)
     sample = await make_sample(gateway, inspection)
-    await gateway.put(frame_url(inspection, "court_reports"), content=b"case_ref,unit\nX900001,N01\n", headers=CSV)
+    [code] = await frame_units(db_session, inspection)
+    await gateway.put(frame_url(inspection, "court_reports"), content=f"case_ref,unit\nX900001,{code}\n".encode(),
+                      headers=CSV)
     listed = (await gateway.get(f"/api/v1/inspections/{inspection.id}/frames")).json()
     assert [(f["sample_type"], f["sample_id"]) for f in listed["items"]] == [
         ("case_supervision", sample["id"]),

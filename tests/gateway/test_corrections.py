@@ -22,7 +22,7 @@ from gateway.units.models import Unit
 from inspection_shared.clients import RatingEngineClient
 from tests.conftest import TEST_ADMIN
 from tests.gateway.test_ratings import _Failing, assert_problem, ratings, run, youth_inspection
-from tests.gateway.test_scoping import acting_as, holding  # noqa: F401 - acting_as is a fixture
+from tests.gateway.test_scoping import holding, person_id
 
 API = "/api/v1"
 REASON = "The factual accuracy check found errors in the judgement of 1.1 and in one case's answers."
@@ -212,7 +212,7 @@ async def test_a_bad_part_is_refused_naming_it_and_nothing_is_written(gateway, d
     assert await count(db_session, RatingSnapshot, published.id) == 1
 
 
-async def test_only_a_lead_inspector_of_the_unit_or_an_administrator_corrects(gateway, acting_as, db_session, published):  # noqa: F811
+async def test_only_a_lead_inspector_of_the_unit_or_an_administrator_corrects(gateway, acting_as, db_session, published):
     here = await db_session.get(Unit, published.unit_id)
     for role in (Role.INSPECTOR, Role.PANEL, Role.READER):
         with acting_as(holding(role, here)):
@@ -221,7 +221,7 @@ async def test_only_a_lead_inspector_of_the_unit_or_an_administrator_corrects(ga
     with acting_as(holding(Role.LEAD_INSPECTOR, here)):
         made = await correct(gateway, published.id)
     assert made.status_code == 201, made.text
-    assert made.json()["created_by"] == f"{Role.LEAD_INSPECTOR}-1"
+    assert made.json()["created_by"] == str(person_id(Role.LEAD_INSPECTOR))
     assert await count(db_session, PublishedVersion, published.id) == 2
 
 
@@ -231,7 +231,7 @@ async def test_an_inspection_not_published_is_not_corrected(gateway, db_session)
     body = assert_problem(await correct(gateway, draft.id), 409)
     assert body["status_of_inspection"] == "rating"
     assert body["detail"] == (
-        f"Inspection {draft.id} is in rating: a correction is issued only while it is in published."
+        f"Inspection {draft.id} is in rating: a correction is issued only while it is published."
     )
     assert await count(db_session, RatingSnapshot, draft.id) == 1
     assert_problem(await correct(gateway, uuid.uuid4()), 404)
@@ -273,7 +273,7 @@ async def test_an_engine_failure_writes_nothing(gateway, gateway_app, db_session
 # --- a withdrawal ----------------------------------------------------------------------------------
 
 
-async def test_a_withdrawal_keeps_the_publication_readable_and_marked_withdrawn(gateway, acting_as, db_session, published):  # noqa: F811
+async def test_a_withdrawal_keeps_the_publication_readable_and_marked_withdrawn(gateway, acting_as, db_session, published):
     corrected = (await correct(gateway, published.id)).json()
 
     response = await correct(gateway, published.id, WITHDRAWAL)

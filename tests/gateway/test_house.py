@@ -12,7 +12,7 @@ import pytest
 
 from gateway.app import API_PREFIX, create_app
 from gateway.inspections.guards import ensure_phase
-from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, Activity, InspectionStatus
+from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, IS_IN, Activity, InspectionStatus
 from gateway.inspections.models import Inspection
 from gateway.permissions import Permission, declared_routes
 from gateway.settings import Settings
@@ -21,7 +21,7 @@ from tests.conftest import ROOT
 
 GATEWAY = ROOT / "services" / "api" / "src" / "gateway"
 DOMAINS = ["audit", "units", "identity", "frameworks", "idempotency", "inspections", "caseloads", "assessments",
-           "ratings", "summaries", "events", "statistics"]
+           "ratings", "summaries", "reports", "events", "statistics"]
 """From the bottom up: a domain may use those before it in this list, never those after."""
 
 
@@ -39,7 +39,7 @@ def test_reads_and_writes_declare_different_permissions_and_only_the_framework_l
     routes = declared_routes(create_app(Settings(database_url="unused://")), API_PREFIX)
     public = sorted({r.path for r in routes if r.declarations[0].permission is None and not r.declarations[0].signed_in})
     assert public == [f"{API_PREFIX}/auth/logout", f"{API_PREFIX}/auth/token", f"{API_PREFIX}/frameworks",
-                      f"{API_PREFIX}/frameworks/{{framework_id}}"]
+                      f"{API_PREFIX}/frameworks/{{framework_id}}", f"{API_PREFIX}/vocabularies"]
     signed_in = sorted({r.path for r in routes if r.declarations[0].signed_in})
     assert signed_in == [f"{API_PREFIX}/me"]
     for route in routes:
@@ -140,4 +140,4 @@ def test_each_activity_is_allowed_exactly_in_the_phases_its_rule_names(activity,
         assert body["detail"] == f"Inspection {inspection.id} is {status} and can no longer be changed."
     else:
         assert body[rule.listed_as] == list(rule.statuses)
-        assert f"is in {status}: {rule.what} only while it is in" in body["detail"]
+        assert f"is {IS_IN[status]}: {rule.what} only while it is " in body["detail"]

@@ -11,10 +11,9 @@ from sqlalchemy import select
 
 from gateway.frameworks.models import FrameworkVersion
 from gateway.inspections.models import Inspection, InspectionStatusChange
-from gateway.ratings.models import RatingSnapshot
-from inspection_shared.rating import RatingRequest, StandardEvidence
+from inspection_shared.library import library
 from tests.conftest import TEST_ADMIN
-from tests.gateway.factories import make_inspection, make_unit
+from tests.gateway.factories import make_inspection, make_publishable, make_unit
 
 INSPECTIONS = "/api/v1/inspections"
 PROBLEM = "application/problem+json"
@@ -56,32 +55,6 @@ async def create(gateway, unit, **fields) -> tuple[dict, str]:
 async def move(gateway, inspection_id, to: str, note: str | None = None, **headers):
     body = {"to": to} if note is None else {"to": to, "note": note}
     return await gateway.post(f"{INSPECTIONS}/{inspection_id}/transitions", json=body, headers=headers)
-
-
-async def add_snapshot(gateway_app, db_session, inspection_id: uuid.UUID) -> RatingSnapshot:
-    """A rating snapshot as the rating engine would give it: every domain-one standard judged good."""
-    request = RatingRequest(
-        framework="probation-pdu-2021",
-        standards=[StandardEvidence(standard=f"1.{n}", rating="good") for n in range(1, 5)],
-    )
-    result = await gateway_app.state.rating_engine.rate(request)
-    snapshot = RatingSnapshot(
-        inspection_id=inspection_id,
-        sequence=1,
-        kind="run",
-        framework_id=result.framework_id,
-        framework_version=result.framework_version,
-        rules_version=result.rules_version,
-        input_fingerprint=result.input_fingerprint,
-        request=request.model_dump(mode="json", exclude_none=True),
-        result=result.model_dump(mode="json"),
-        overall_rating=result.overall.rating,
-        overall_score=result.overall.score,
-        created_by="test",
-    )
-    db_session.add(snapshot)
-    await db_session.flush()
-    return snapshot
 
 
 # --- planning ----------------------------------------------------------------------------------------
@@ -142,8 +115,11 @@ async def test_youth_frameworks_are_for_youth_services_and_other_units_take_any(
     assert (body["framework_id"], body["unit_code"]) == ("youth-2021", youth.code)
     # A body inspected on commission (type other) is inspected under whichever framework is named.
     guernsey = await make_unit(db_session, type="other", nation="Guernsey")
-    for framework_id in ("probation-pdu-2021", "youth-2021"):
-        body, _ = await create(gateway, guernsey.id, framework_id=framework_id)
+    for year, framework_id in ((2027, "probation-pdu-2021"), (2028, "youth-2021")):
+        body, _ = await create(
+            gateway, guernsey.id, framework_id=framework_id,
+            fieldwork_start=f"{year}-03-01", fieldwork_end=f"{year}-03-19",
+        )
         assert body["framework_id"] == framework_id
     # A framework of the past is used for fieldwork in its time.
     crc = await make_unit(db_session, type="crc")
@@ -210,7 +186,7 @@ async def test_unknown_unit_and_framework_are_422s_naming_both(gateway):
     )
     assert {e["field"]: e["message"] for e in body["errors"]} == {
         "body.unit_id": f"no unit {missing}",
-        "body.framework_id": "no framework 'probation-none-2030'",
+        "body.framework_id": f"no framework 'probation-none-2030' (the frameworks held: {', '.join(sorted(library()))})",
     }
 
 
@@ -390,7 +366,7 @@ async def test_a_frozen_inspection_refuses_every_edit(gateway, db_session, statu
 # --- moving through the phases -----------------------------------------------------------------------
 
 
-async def test_an_inspection_moves_from_planned_to_published(gateway, gateway_app, db_session):
+async def test_an_inspection_moves_from_planned_to_published(gateway, db_session):
     unit = await make_unit(db_session)
     start = today() + timedelta(days=21)
     created, _ = await create(
@@ -409,14 +385,19 @@ async def test_an_inspection_moves_from_planned_to_published(gateway, gateway_ap
         assert response.headers["etag"] == f'"{number}"'
         assert (response.json()["status"], response.json()["allowed_transitions"]) == (to, allowed)
 
-    snapshot = await add_snapshot(gateway_app, db_session, uuid.UUID(inspection_id))
+    # Fieldwork over (its dates moved into the past: no clock to wait on), the evidence recorded and rated.
+    ended = {"fieldwork_start": (today() - timedelta(days=14)).isoformat(), "fieldwork_end": (today() - timedelta(days=3)).isoformat()}
+    assert (await gateway.patch(f"{INSPECTIONS}/{inspection_id}", json=ended, headers={"If-Match": '"4"'})).status_code == 200
+    await make_publishable(db_session, await db_session.get(Inspection, uuid.UUID(inspection_id)))
+    run = await gateway.post(f"{INSPECTIONS}/{inspection_id}/rating-runs")
+    assert run.status_code == 201, run.text
     published = await move(gateway, inspection_id, "published", "Report published.")
     assert published.status_code == 200, published.text
     body = published.json()
     assert (body["status"], body["allowed_transitions"]) == ("published", [])
     published_at = datetime.fromisoformat(body["published_at"])
     assert abs((datetime.now(UTC) - published_at).total_seconds()) < 60
-    assert published.headers["etag"] == '"5"'
+    assert published.headers["etag"] == '"7"'  # moved on by the new dates and the rating too
 
     history = (await gateway.get(f"{INSPECTIONS}/{inspection_id}/history")).json()["items"]
     assert [(c["from_status"], c["to_status"], c["note"], c["changed_by"]) for c in history] == [
@@ -431,7 +412,7 @@ async def test_an_inspection_moves_from_planned_to_published(gateway, gateway_ap
         {"notice_days": 21},
         {"notice_days": 21},
         None,
-        {"snapshot_id": str(snapshot.id), "snapshot_sequence": 1, "overall_rating": "not_rated"},
+        {"snapshot_id": run.json()["id"], "snapshot_sequence": 1, "overall_rating": "outstanding"},
     ]
     assert [c["changed_at"] for c in history] == sorted(c["changed_at"] for c in history)
 
@@ -443,7 +424,7 @@ async def test_an_illegal_move_is_a_409_listing_the_allowed_ones(gateway, db_ses
         assert body["allowed"] == ["pre_fieldwork", "withdrawn"]
         assert body["status_of_inspection"] == "planned"
         assert body["detail"] == (
-            f"Inspection {inspection.id} is planned and cannot move to {to}; it may move to pre_fieldwork, withdrawn."
+            f"Inspection {inspection.id} is planned and cannot move to {to}; it may move to pre_fieldwork or withdrawn."
         )
     published = await make_inspection(db_session, status="published")
     body = assert_problem(await move(gateway, published.id, "withdrawn", "Too late."), 409)
@@ -454,8 +435,16 @@ async def test_an_illegal_move_is_a_409_listing_the_allowed_ones(gateway, db_ses
 
 async def test_publication_needs_a_rating_snapshot(gateway, db_session):
     inspection = await make_inspection(db_session, status="rating")
+    await make_publishable(db_session, inspection)
     body = assert_problem(await move(gateway, inspection.id, "published"), 409)
-    assert body["detail"].startswith("An inspection is published with its ratings")
+    assert body["detail"].startswith(
+        f"Inspection {inspection.id} cannot be published yet: Not rated yet: an inspection is published with its "
+        "ratings, so start a rating run first. (and "
+    )
+    assert body["conditions"][0] == {
+        "condition": "rating_snapshot", "standard": None, "met": False, "snapshot_sequence": None,
+        "message": "Not rated yet: an inspection is published with its ratings, so start a rating run first.",
+    }
     read = (await gateway.get(f"{INSPECTIONS}/{inspection.id}")).json()
     assert (read["status"], read["published_at"]) == ("rating", None)
 
@@ -603,6 +592,7 @@ async def test_openapi_declares_operations_problems_and_examples(gateway):
         ("get", f"{one}/team"): ("get_inspection_team", {"404", "422"}),
         ("put", f"{one}/team"): ("set_inspection_team", {"404", "409", "412", "422", "428"}),
         ("get", f"{one}/summary"): ("get_inspection_summary", {"404", "422"}),
+        ("get", f"{one}/readiness"): ("get_publication_readiness", {"404", "422"}),
         ("get", "/api/v1/units/{unit_id}/ratings-history"): ("get_unit_ratings_history", {"404", "422"}),
     }
     assert set(operations) == set(expected)

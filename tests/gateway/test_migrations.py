@@ -103,7 +103,7 @@ def test_the_units_step_down_undoes_its_step_up(scratch_database):
 
 
 PUBLISHED_VERSIONS_REVISION = "e7b3c1d9a2f6"
-BEFORE_PUBLISHED_VERSIONS = "d7f5154f545e"
+BEFORE_PUBLISHED_VERSIONS = "d7f5154f545e"  # the step before: events, which the write path feeds
 
 
 def test_inspections_published_before_versions_were_kept_get_their_version_1(scratch_database):

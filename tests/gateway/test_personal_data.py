@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.caseloads.frames import personal_data
-from tests.gateway.factories import make_inspection, make_unit, synthetic_frame
+from tests.gateway.factories import frame_units, make_inspection, make_unit, synthetic_frame
 from tests.gateway.test_caseloads import CSV, assert_problem, frame_count, frame_url
 
 PERSONAL = {
@@ -79,7 +79,9 @@ async def test_a_column_the_sample_type_uses_is_never_refused_as_personal_data(g
         db_session, unit=await make_unit(db_session, type="nps_division"), framework_id="probation-nps-2018"
     )
     accepted = await gateway.put(
-        frame_url(inspection, "victims"), content=synthetic_frame(["case_ref", "start_date", "unit"], 5).encode(),
+        frame_url(inspection, "victims"), content=synthetic_frame(
+            ["case_ref", "start_date", "unit"], 5, units=await frame_units(db_session, inspection)
+        ).encode(),
         headers=CSV,
     )
     assert accepted.status_code == 201, accepted.text

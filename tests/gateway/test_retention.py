@@ -72,7 +72,7 @@ async def test_a_purge_removes_case_data_past_retention_and_the_ratings_read_the
     assert (report.frames, report.samples, report.substitutions, report.snapshots, report.stored_answers) == (2, 2, 2, 2, 1)
     assert report.sampled_cases > 60 and report.case_assessments == report.sampled_cases - 2
     line = next(line for line in said if old.inspection_id in line)
-    assert "removed the cases of 2 frame(s)" in line and "2 substitution(s)" in line
+    assert "removed the cases of 2 frames" in line and "2 substitutions" in line
     assert said[-1].startswith("purge: ") and "GATEWAY_CASE_RETENTION_DAYS=365" in said[-1]
 
     db_session.expunge_all()
@@ -137,7 +137,7 @@ def test_make_purge_and_rotate_case_key_say_what_they_did(tmp_path):
     purged = subprocess.run([sys.executable, "-m", "gateway.cli", "purge"], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
     assert purged.returncode == 0, purged.stderr
-    assert "purge: 0 inspection(s) published before" in purged.stdout
+    assert "purge: 0 inspections published before" in purged.stdout
     assert "(GATEWAY_CASE_RETENTION_DAYS=30); case data removed from 0" in purged.stdout
     rotated = subprocess.run([sys.executable, "-m", "gateway.cli", "rotate-case-key"], env=env, cwd=ROOT,
                              capture_output=True, text=True, timeout=60)

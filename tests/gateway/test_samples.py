@@ -17,7 +17,7 @@ from inspection_shared.clients import SamplingClient
 from inspection_shared.sampling import SampleDesign
 from sampling.app import create_app as create_sampling
 from tests.conftest import TEST_ADMIN
-from tests.gateway.factories import make_inspection, make_sample, synthetic_frame
+from tests.gateway.factories import frame_units, make_inspection, make_sample, synthetic_frame
 
 PROBLEM = "application/problem+json"
 CSV = {"Content-Type": "text/csv"}
@@ -76,7 +76,7 @@ async def set_status(db_session, inspection: Inspection, status: str) -> None:
 
 async def test_a_draw_with_defaults_is_stored_whole_and_redraws_identically(gateway, db_session):
     inspection = await make_inspection(db_session)
-    text = synthetic_frame(COLUMNS, 500)
+    text = synthetic_frame(COLUMNS, 500, units=await frame_units(db_session, inspection))
     frame = await upload(gateway, inspection, text)
 
     response = await draw(gateway, inspection, {"sample_type": "case_supervision"})
@@ -131,7 +131,7 @@ async def test_a_draw_with_defaults_is_stored_whole_and_redraws_identically(gate
 
 async def test_a_given_design_is_applied_as_asked(gateway, db_session):
     inspection = await make_inspection(db_session)
-    await upload(gateway, inspection, synthetic_frame(COLUMNS, 300))
+    await upload(gateway, inspection, synthetic_frame(COLUMNS, 300, units=await frame_units(db_session, inspection)))
     response = await draw(gateway, inspection, {
         "sample_type": "case_supervision",
         "size": 40,
@@ -155,14 +155,14 @@ async def test_a_given_design_is_applied_as_asked(gateway, db_session):
     assert summary["excluded"][0]["column"] == "sentence_type" and summary["excluded"][0]["excluded"] > 0
     assert summary["eligible"] == 300 - summary["outside_window"] - summary["excluded"][0]["excluded"]
     assert len(sample["selected"]) == 40
-    assert {c["stratum"] for c in sample["selected"]} <= {"M", "F"}
+    assert {c["stratum"] for c in sample["selected"]} <= {"male", "female"}
     assert all(c["unit"] is None for c in sample["selected"])
     assert all(c["carried"].keys() == {"rosh_level", "unit"} for c in sample["selected"])
 
 
 async def test_an_idempotent_repeat_answers_the_first_sample_and_never_draws_again(gateway, db_session):
     inspection = await make_inspection(db_session)
-    await upload(gateway, inspection, synthetic_frame(COLUMNS, 120))
+    await upload(gateway, inspection, synthetic_frame(COLUMNS, 120, units=await frame_units(db_session, inspection)))
     body = {"sample_type": "case_supervision", "size": 20}
     first = await draw(gateway, inspection, body, key="draw-1")
     assert first.status_code == 201, first.text
@@ -185,7 +185,7 @@ async def test_an_idempotent_repeat_answers_the_first_sample_and_never_draws_aga
 
 async def test_the_sampling_services_refusal_is_passed_on_and_nothing_is_stored(gateway, db_session):
     inspection = await make_inspection(db_session)
-    await upload(gateway, inspection, synthetic_frame(COLUMNS, 50))
+    await upload(gateway, inspection, synthetic_frame(COLUMNS, 50, units=await frame_units(db_session, inspection)))
     response = await draw(gateway, inspection, {"sample_type": "case_supervision", "size": 80}, key="too-big")
     body = assert_problem(response, 422, "body.size")
     assert body["engine"] == "sampling"
@@ -196,14 +196,14 @@ async def test_the_sampling_services_refusal_is_passed_on_and_nothing_is_stored(
     assert await rows(db_session, Sample, inspection_id=inspection.id) == 0
     assert await rows(db_session, IdempotentRequest, key="too-big") == 0
     # The frame can still be replaced: no sample was drawn from it.
-    await upload(gateway, inspection, synthetic_frame(COLUMNS, 90))
+    await upload(gateway, inspection, synthetic_frame(COLUMNS, 90, units=await frame_units(db_session, inspection)))
     retried = await draw(gateway, inspection, {"sample_type": "case_supervision", "size": 80}, key="too-big")
     assert retried.status_code == 201
 
 
 async def test_a_sampling_service_that_is_down_is_503_and_nothing_is_stored(gateway, gateway_app, db_session):
     inspection = await make_inspection(db_session)
-    await upload(gateway, inspection, synthetic_frame(COLUMNS, 50))
+    await upload(gateway, inspection, synthetic_frame(COLUMNS, 50, units=await frame_units(db_session, inspection)))
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
@@ -246,14 +246,14 @@ async def test_a_sampling_service_that_is_down_is_503_and_nothing_is_stored(gate
 )
 async def test_a_design_that_cannot_be_drawn_is_refused_naming_the_field(gateway, db_session, body, fields):
     inspection = await make_inspection(db_session)
-    await upload(gateway, inspection, synthetic_frame(["case_ref", "unit", "gender"], 30))
+    await upload(gateway, inspection, synthetic_frame(["case_ref", "unit", "gender"], 30, units=await frame_units(db_session, inspection)))
     assert_problem(await draw(gateway, inspection, body), 422, *fields)
     assert await rows(db_session, Sample, inspection_id=inspection.id) == 0
 
 
 async def test_an_eligibility_window_needs_a_start_date_column(gateway, db_session):
     inspection = await make_inspection(db_session)
-    await upload(gateway, inspection, synthetic_frame(["case_ref", "unit", "gender"], 30))
+    await upload(gateway, inspection, synthetic_frame(["case_ref", "unit", "gender"], 30, units=await frame_units(db_session, inspection)))
     body = {"sample_type": "case_supervision", "eligibility": {"start": "2025-01-01"}}
     response = await draw(gateway, inspection, body)
     body = assert_problem(response, 422, "body.eligibility")
@@ -266,7 +266,7 @@ async def test_a_sample_needs_its_frame_and_an_open_inspection(gateway, db_sessi
     inspection = await make_inspection(db_session, status="fieldwork")
     no_frame = assert_problem(await draw(gateway, inspection, {"sample_type": "court_reports"}), 409)
     assert "upload it first" in no_frame["detail"]
-    await upload(gateway, inspection, synthetic_frame(COLUMNS, 40))
+    await upload(gateway, inspection, synthetic_frame(COLUMNS, 40, units=await frame_units(db_session, inspection)))
     for status in ("rating", "published", "withdrawn"):
         await set_status(db_session, inspection, status)
         body = assert_problem(await draw(gateway, inspection, {"sample_type": "case_supervision", "size": 5}), 409)
@@ -292,7 +292,7 @@ async def test_an_inspection_lists_its_samples(gateway, db_session):
     ]
     assert set(items[0]) == {
         "id", "inspection_id", "frame_id", "sample_type", "sample_size", "seed", "frame_fingerprint", "algorithm",
-        "substitutions", "drawn_at", "drawn_by",
+        "substitutions", "drawn_at", "drawn_by", "discarded", "discard",
     }
     assert listed.json()["next_cursor"] is None
     only = await gateway.get(f"/api/v1/inspections/{inspection.id}/samples", params={"sample_type": "court_reports"})
@@ -348,7 +348,7 @@ def substitute(gateway, sample: dict, case_ref: str, reason: str | None = "Trans
 
 async def test_a_case_is_replaced_by_the_next_reserve_of_its_stratum_by_rank(gateway, db_session):
     _, sample = await two_strata_sample(gateway, db_session)
-    stratum = "M"
+    stratum = "male"
     chosen = [c["case_ref"] for c in sample["selected"] if c["stratum"] == stratum]
     reserves = sorted((r for r in sample["reserves"] if r["stratum"] == stratum), key=lambda r: r["rank"])
     assert [r["rank"] for r in reserves] == [1, 2]
@@ -399,8 +399,8 @@ async def test_a_case_is_replaced_by_the_next_reserve_of_its_stratum_by_rank(gat
     # The other stratum's reserves are untouched; this one's are used up.
     exhausted = assert_problem(await substitute(gateway, sample, chosen[1]), 409)
     assert (exhausted["stratum"], exhausted["reserves"]) == (stratum, 2)
-    other = next(c["case_ref"] for c in sample["selected"] if c["stratum"] == "F")
-    other_reserve = next(r for r in sample["reserves"] if r["stratum"] == "F" and r["rank"] == 1)
+    other = next(c["case_ref"] for c in sample["selected"] if c["stratum"] == "female")
+    other_reserve = next(r for r in sample["reserves"] if r["stratum"] == "female" and r["rank"] == 1)
     assert (await substitute(gateway, sample, other)).json()["reserve_case_ref"] == other_reserve["case_ref"]
     assert await rows(db_session, Substitution, sample_id=uuid.UUID(sample["id"])) == 3
 

@@ -132,6 +132,9 @@ async def test_a_reader_sees_what_is_published_and_nothing_at_case_level(gateway
         assert (await gateway.get(f"{INSPECTIONS}/{published.id}")).status_code == 200
         assert (await gateway.get(f"{INSPECTIONS}/{draft.id}")).status_code == 404
         assert (await gateway.get(f"{INSPECTIONS}/{draft.id}/summary")).status_code == 404
+        # The readiness for publication is read as the inspection is.
+        assert (await gateway.get(f"{INSPECTIONS}/{published.id}/readiness")).status_code == 200
+        assert (await gateway.get(f"{INSPECTIONS}/{draft.id}/readiness")).status_code == 404
         listed = {i["id"] for i in (await gateway.get(INSPECTIONS, params={"limit": 200})).json()["items"]}
         assert listed == {str(published.id)}
         history = (await gateway.get(f"/api/v1/units/{estate['here'].id}/ratings-history")).json()["items"]

@@ -3,13 +3,14 @@
 The fixture: two regions, three PDUs and a youth service; each inspection rated by the real engine from
 key-question counts (every key question of an inspection has the same counts) and judgements (every
 judged standard the same rating), then published through the API, so its figures are written by the
-write path as any publication's are.
+write path as any publication's are. Each sample holds as many cases as its key questions apply to, as
+publication requires.
 
 | | unit | framework | fieldwork from | programme year | judged | each key question | rated | score |
 |---|---|---|---|---|---|---|---|---|
 | A | P1 (R1) | probation-pdu-2021 | 31 March 2024 | 2023-24 | good | 6 / 10 (RI) | RI | 13 / 27 |
 | B | P1 (R1) | probation-pdu-2021 | 1 April 2024 | 2024-25 | outstanding | 16 / 20 (O) | outstanding | 27 / 27 |
-| C | P3 (R2) | probation-pdu-2021 | 31 March 2025 | 2024-25 | RI | 3 / 5 (RI) | RI | 9 / 27 |
+| C | P3 (R2) | probation-pdu-2021 | 31 March 2025 | 2024-25 | RI | 6 / 10 (RI) | RI | 9 / 27 |
 | D | Y1 | youth-2021 | 10 June 2024 | 2024-25 | good | 7 / 10 (good) | good | 24 / 36 |
 | E | Y1 | youth-2021 | 1 September 2023 | 2023-24 | RI | 6 / 10 (RI) | RI | 12 / 36 |
 | F | P2 (R1) | probation-pdu-2021 | 1 May 2024 | draft | inadequate | 0 / 10 | inadequate | 0 / 27 |
@@ -35,7 +36,7 @@ from gateway.ratings.service import rate_counts
 from gateway.statistics.models import PublishedFigures, PublishedStandardFigure
 from inspection_shared.library import library
 from inspection_shared.rating import KeyQuestionCount, StandardEvidence
-from tests.gateway.factories import make_inspection, make_unit
+from tests.gateway.factories import make_inspection, make_sampled_cases, make_unit
 from tests.gateway.test_scoping import holding
 
 API = "/api/v1/statistics"
@@ -67,6 +68,9 @@ async def estate(gateway, gateway_app, db_session):
     async def inspected(unit, framework_id, start, judged, yes, applicable, *, publish=True):
         inspection = await make_inspection(db_session, unit=unit, framework_id=framework_id, status="rating",
                                            fieldwork_start=start, fieldwork_end=start + timedelta(days=10))
+        for sample_type in {s.sample_type for s in library()[framework_id].standards() if s.kind == "case"}:
+            await make_sampled_cases(db_session, inspection, sample_type,
+                                     [f"X{n:06d}" for n in range(applicable)])
         await rate_counts(db_session, gateway_app.state.rating_engine, inspection.id,
                           evidence(framework_id, judged, yes, applicable))
         if publish:
@@ -79,7 +83,7 @@ async def estate(gateway, gateway_app, db_session):
         "r1": r1, "r2": r2, "p1": p1, "p2": p2, "p3": p3, "y1": y1,
         "A": await inspected(p1, pdu, date(2024, 3, 31), "good", 6, 10),
         "B": await inspected(p1, pdu, date(2024, 4, 1), "outstanding", 16, 20),
-        "C": await inspected(p3, pdu, date(2025, 3, 31), "requires_improvement", 3, 5),
+        "C": await inspected(p3, pdu, date(2025, 3, 31), "requires_improvement", 6, 10),
         "D": await inspected(y1, youth, date(2024, 6, 10), "good", 7, 10),
         "E": await inspected(y1, youth, date(2023, 9, 1), "requires_improvement", 6, 10),
         "F": await inspected(p2, pdu, date(2024, 5, 1), "inadequate", 0, 10, publish=False),
@@ -209,18 +213,18 @@ async def test_key_questions_pool_the_cases_of_the_inspections(gateway, acting_a
     assert len(body["key_questions"]) == 15 + 21
     first = key_question(body, "probation-pdu-2021", "2.1.1")
     assert {k: first[k] for k in ("standard", "inspections", "yes", "applicable")} == {
-        "standard": "2.1", "inspections": 3, "yes": 6 + 16 + 3, "applicable": 10 + 20 + 5,
+        "standard": "2.1", "inspections": 3, "yes": 6 + 16 + 6, "applicable": 10 + 20 + 10,
     }
-    assert first["percent"] == pytest.approx(100 * 25 / 35)
-    assert first["interval"] == interval(25, 35)
+    assert first["percent"] == pytest.approx(100 * 28 / 40)
+    assert first["interval"] == interval(28, 40)
     assert first["text"].startswith("Does")
     youth = key_question(body, "youth-2021", "3.3.3")
     assert (youth["yes"], youth["applicable"], youth["percent"]) == (13, 20, 65.0)
     assert youth["interval"] == interval(13, 20)
 
     year = await read(gateway, acting_as, reader, "key-questions", year="2024-25", programme="probation")
-    assert [(k["inspections"], k["yes"], k["applicable"], k["percent"]) for k in year["key_questions"]] == [
-        (2, 19, 25, 76.0)] * 15
+    assert [(k["inspections"], k["yes"], k["applicable"]) for k in year["key_questions"]] == [(2, 22, 30)] * 15
+    assert year["key_questions"][0]["percent"] == pytest.approx(100 * 22 / 30)
 
 
 # --- trends and the annual dataset ----------------------------------------------------------------------
@@ -255,8 +259,8 @@ async def test_the_annual_dataset_sets_a_year_beside_the_year_before(gateway, ac
     assert standard(change, "probation-pdu-2021", "1.1")["ratings"] == counts(outstanding=1, good=-1,
                                                                                requires_improvement=1)
     moved = key_question(change, "probation-pdu-2021", "2.1.1")
-    assert {k: moved[k] for k in ("inspections", "yes", "applicable")} == {"inspections": 1, "yes": 13, "applicable": 15}
-    assert moved["percent_points"] == pytest.approx(76.0 - 60.0)
+    assert {k: moved[k] for k in ("inspections", "yes", "applicable")} == {"inspections": 1, "yes": 16, "applicable": 20}
+    assert moved["percent_points"] == pytest.approx(100 * 22 / 30 - 60.0)
 
     youth = await read(gateway, acting_as, reader, "annual/2024-25", programme="youth")
     assert (youth["change"]["inspections"], youth["change"]["overall"]) == (0, counts(good=1, requires_improvement=-1))

@@ -88,7 +88,9 @@ async def test_every_change_made_through_the_api_shows_in_the_next_read(gateway,
     await follows(gateway, db_session, iid, etags)
     ok(await gateway.post(f"{INSPECTIONS}/{iid}/rating-runs", json={}), 201)
     assert (await follows(gateway, db_session, iid, etags))["ratings"]["kind"] == "run"
-    decision = {"overrides": [{"standard": "1.1", "rating": "outstanding", "reason": "The panel weighed it."}]}
+    # The case-based standards, with few or no cases answered, are marked not rated: publication needs it.
+    decision = {"overrides": [{"standard": "1.1", "rating": "outstanding", "reason": "The panel weighed it."}] + [
+        {"standard": f"2.{n}", "rating": "not_rated", "reason": "Too few cases answered."} for n in range(1, 6)]}
     ok(await gateway.post(f"{INSPECTIONS}/{iid}/panel-decisions", json=decision), 201)
     assert (await follows(gateway, db_session, iid, etags))["ratings"]["kind"] == "override"
     ok(await gateway.post(f"{INSPECTIONS}/{iid}/transitions", json={"to": "published"}), 200)

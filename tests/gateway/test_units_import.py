@@ -308,9 +308,11 @@ async def test_a_form_without_a_file_is_refused(gateway):
     assert body["errors"][0]["field"] == "body.file"
 
 
-async def test_an_oversized_upload_is_413(gateway):
-    content = HEADER.encode() + b"\n" + b"x" * (5 * 1024 * 1024 + 1)
-    problem(await post_csv(gateway, content), 413)
+async def test_an_oversized_upload_is_413(gateway, body_limits):
+    body_limits(max_upload_bytes=4096)
+    content = HEADER.encode() + b"\n" + b"x" * 4096
+    body = problem(await post_csv(gateway, content), 413)
+    assert body["limit"] == 4096 and "4 KiB" in body["detail"]
 
 
 # --- demo units --------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def test_a_bad_inline_framework_is_refused_with_each_fault_at_the_field_given():
     with pytest.raises(RatingInputError) as raised:
         resolve_framework(bad, field="body.units.0.framework")
     faults = raised.value.faults
-    assert raised.value.detail == f"The inline framework is invalid: {len(faults)} fault(s)."
+    assert raised.value.detail == f"The inline framework is invalid: {len(faults)} faults."
     assert len(faults) >= 2 and all(f.field == "body.units.0.framework" and f.line is None for f in faults)
     assert any("thresholds must descend" in f.message for f in faults)
     assert any("maximum score 10" in f.message for f in faults)

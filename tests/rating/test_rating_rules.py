@@ -332,6 +332,47 @@ def test_override_needs_an_evidenced_standard(override, fault):
     assert fault in raised.value.faults[0].message
 
 
+def test_a_panel_confirmation_keeps_the_computed_rating_with_the_reason():
+    body = _crc_21((79, 100))
+    body["overrides"] = [{"standard": "2.1", "rating": "good", "reason": "Panel: few cases, but consistent."}]
+    result = standard(rated(body), "2.1")
+    assert (result["computed_rating"], result["rating"], result["overridden"], result["points"]) == (
+        "good", "good", True, 2,
+    )
+    assert result["override_reason"] == "Panel: few cases, but consistent."
+    assert result["explanation"].endswith(" The ratings panel confirmed Good.")
+
+
+def test_a_standard_marked_not_rated_has_no_rating_and_the_overall_says_why():
+    body = table("probation-crc-2018", ["good"] * 10)
+    body["overrides"] = [{"standard": "3.2", "rating": "not_rated", "reason": "No releases in the period."}]
+    result = rated(body)
+    marked = standard(result, "3.2")
+    assert (marked["computed_rating"], marked["rating"], marked["overridden"], marked["points"]) == (
+        "good", None, True, None,
+    )
+    assert (marked["override_reason"], marked["rating_label"]) == ("No releases in the period.", None)
+    assert marked["explanation"].endswith(" The ratings panel marked it not rated.")
+    overall = result["overall"]
+    assert (overall["status"], overall["rating"], overall["score"]) == ("not_rated", "not_rated", None)
+    assert overall["reasons"] == ["scored standard 3.2 (Through the Gate) was marked not rated by the ratings panel"]
+
+
+def test_a_standard_without_evidence_may_be_marked_not_rated_but_not_rated():
+    body = _crc_21((79, 100))
+    body["overrides"] = [{"standard": "2.2", "rating": "not_rated", "reason": "Too few cases to judge."}]
+    marked = standard(rated(body), "2.2")
+    assert (marked["status"], marked["evidence"], marked["rating"], marked["overridden"]) == (
+        "no_evidence", "none", None, True,
+    )
+    body["overrides"] = [{"standard": "2.2", "rating": "good", "reason": "x"}]
+    with pytest.raises(RatingInputError) as raised:
+        rated(body)
+    assert raised.value.faults[0].message == (
+        "standard 2.2 has no evidence to override; send its rating instead, or mark it not_rated"
+    )
+
+
 def test_override_twice_is_refused():
     body = _crc_21((79, 100))
     body["overrides"] = [{"standard": "2.1", "rating": "good", "reason": "x"}] * 2

@@ -43,8 +43,9 @@ class Row(BaseModel):
     case_ref: str
 
 
-def create_app():
-    app = create_service_app(title="Edge test app", version="1", description="Routes the edge tests use.")
+def create_app(settings: Settings | None = None):
+    app = create_service_app(title="Edge test app", version="1", description="Routes the edge tests use.",
+                             settings=settings)
     app.state.touched = []  # which handlers ran, in order
 
     @app.get("/boom")
@@ -110,7 +111,8 @@ def create_app():
 
 
 def main() -> None:
-    serve(create_app, Settings(), service="edge-app")
+    settings = Settings()
+    serve(lambda: create_app(settings), settings, service="edge-app")
 
 
 if __name__ == "__main__":

@@ -191,7 +191,8 @@ async def test_json_an_engine_parses_itself_is_refused_the_same_way():
     ]
 
 
-async def test_a_large_body_in_parts_reaches_the_route_whole_and_is_checked_whole(client):
+async def test_a_large_body_in_parts_reaches_the_route_whole_and_is_checked_whole(app, client):
+    app.state.max_body_bytes = 8 * 1024 * 1024
     rows = [{"case_ref": f"X{n:06d}", "note": "x" * 40} for n in range(50_000)]
     document = json.dumps(rows).encode()
     assert len(document) > 2 * 1024 * 1024  # checked off the event loop
@@ -334,7 +335,8 @@ async def test_readiness_checks_are_timed_out_and_never_show_why(logged):
     async def fine() -> None:
         return None
 
-    app = create_service_app(title="t", version="1", description="d", readiness_timeout=0.2,
+    app = create_service_app(title="t", version="1", description="d",
+                             settings=ServiceSettings.model_construct(port=1, readiness_timeout_seconds=0.2),
                              readiness={"database": slow, "rating_engine": refused, "sampling": fine})
     started = time.perf_counter()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as c:

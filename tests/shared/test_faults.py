@@ -59,7 +59,7 @@ def test_the_faults_module_knows_nothing_of_http():
 async def test_an_input_fault_is_answered_as_the_invalid_input_problem():
     response = await _answer(
         _DesignFault(
-            "The frame's columns do not fit the design: 2 fault(s).",
+            "The frame's columns do not fit the design: 2 faults.",
             [Fault("region", "the design names this column but the frame does not have it"),
              Fault("frame", "has 3 fields; the header has 4", 7)],
             shortfall=3,
@@ -71,7 +71,7 @@ async def test_an_input_fault_is_answered_as_the_invalid_input_problem():
         "type": "/problems/invalid-input",
         "title": "Invalid input",
         "status": 422,
-        "detail": "The frame's columns do not fit the design: 2 fault(s).",
+        "detail": "The frame's columns do not fit the design: 2 faults.",
         "instance": "/v1/refuse",
         "errors": [
             {"field": "region", "message": "the design names this column but the frame does not have it"},

@@ -15,13 +15,18 @@ from inspection_shared.framework import Framework
 from inspection_shared.library import (
     LIBRARY_DIR,
     FrameworkInvalid,
+    VocabularyInvalid,
     content_hash,
     library,
     load_framework_file,
     load_library,
+    load_vocabularies,
+    load_vocabulary_file,
     parse_framework,
     rule_faults,
+    vocabularies,
 )
+from inspection_shared.vocabulary import UNIT_COLUMN, spelling_key
 
 FIVE = {"probation-crc-2018", "probation-nps-2018", "probation-pdu-2021", "youth-2018", "youth-2021"}
 ADULT_THEMES = ["engaging_the_person", "reducing_offending", "keeping_others_safe"]
@@ -296,6 +301,55 @@ def test_frameworks_apply_to_their_unit_types():
         "youth-2018": ["yos"],
         "youth-2021": ["yos"],
     }
+
+
+def test_every_version_states_what_publication_requires():
+    gates = {fid: framework(fid).publication.model_dump() for fid in FIVE}
+    adult = {"scored_standards_rated": True, "judgements_recorded": True, "minimum_answered_share": 0.9,
+             "minimum_applicable_cases": 10}
+    assert gates == {
+        "probation-crc-2018": adult, "probation-nps-2018": adult, "probation-pdu-2021": adult,
+        "youth-2018": {**adult, "minimum_applicable_cases": 5}, "youth-2021": {**adult, "minimum_applicable_cases": 5},
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fault"),
+    [
+        ("minimum_answered_share", 0, "publication.minimum_answered_share: Input should be greater than 0"),
+        ("minimum_answered_share", 1.2, "publication.minimum_answered_share: Input should be less than or equal to 1"),
+        ("minimum_applicable_cases", 0, "publication.minimum_applicable_cases: Input should be greater than or equal to 1"),
+        ("minimum_applicable_cases", 2.5, "publication.minimum_applicable_cases: Input should be a valid integer, got a number with a fractional part"),
+        ("judgements_recorded", "sometimes", "publication.judgements_recorded: Input should be a valid boolean, unable to interpret input"),
+    ],
+)
+def test_publication_gates_are_checked_on_load(field: str, value: Any, fault: str):
+    data = as_data("probation-pdu-2021")
+    data["publication"][field] = value
+    assert refusal(data).faults == [fault]
+
+
+def test_a_gate_left_out_is_named():
+    data = as_data("youth-2021")
+    del data["publication"]["minimum_applicable_cases"]
+    assert refusal(data).faults == ["publication.minimum_applicable_cases: Field required"]
+
+
+def test_the_share_may_be_all_of_the_sample():
+    data = as_data("youth-2021")
+    data["publication"]["minimum_answered_share"] = 1
+    assert parse_framework(data).publication.minimum_answered_share == 1
+
+
+def test_a_library_file_without_publication_gates_is_refused(tmp_path: Path):
+    data = as_data("youth-2018")
+    del data["publication"]
+    parse_framework(data)  # inline, as the rating engine takes it, it is a framework all the same
+    path = tmp_path / "youth-2018.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(FrameworkInvalid) as caught:
+        load_framework_file(path)
+    assert caught.value.faults == ["publication: a version in the library states what publication requires"]
 
 
 # --- refusals -----------------------------------------------------------------------------------
@@ -659,6 +713,16 @@ def test_content_hash_is_stable_and_distinct():
     assert {fid: content_hash(f) for fid, f in load_library().items()} == hashes
 
 
+def test_content_hash_leaves_out_the_publication_gates():
+    # They say when a rating may be published, not what it is: set on a published version, they leave
+    # the hash its inspections were rated against as it was.
+    data = as_data("probation-crc-2018")
+    data["publication"]["minimum_applicable_cases"] = 20
+    assert content_hash(parse_framework(data)) == content_hash(framework("probation-crc-2018"))
+    del data["publication"]
+    assert content_hash(parse_framework(data)) == content_hash(framework("probation-crc-2018"))
+
+
 def test_content_hash_changes_with_content():
     data = as_data("probation-crc-2018")
     before = content_hash(parse_framework(data))
@@ -679,3 +743,100 @@ def test_content_hash_ignores_order_of_keys_and_spelt_out_defaults():
     data = copy.deepcopy(MINIMAL)
     data["status"] = "draft"
     assert content_hash(parse_framework(data)) != content_hash(parse_framework(MINIMAL))
+
+
+# --- vocabularies of frame columns ----------------------------------------------------------------
+
+VOCABULARY_DIR = LIBRARY_DIR / "vocabularies"
+
+
+def test_every_column_the_frameworks_stratify_on_or_filter_by_has_a_vocabulary():
+    named = {c for f in library().values() for t in f.sample_types for c in t.strata}
+    named |= {
+        c.attribute for f in library().values() for s in f.standards() if s.case_filter for c in s.case_filter.conditions
+    }
+    assert named - {UNIT_COLUMN} == set(vocabularies()) == {
+        "gender", "sentence_type", "rosh_level", "disposal_type", "looked_after", "unpaid_work_requirement",
+        "released_from_custody",
+    }
+
+
+@pytest.mark.parametrize(
+    ("column", "written", "code"),
+    [
+        ("gender", "M", "male"), ("gender", " Male ", "male"), ("gender", "male", "male"), ("gender", "F", "female"),
+        ("gender", "N/K", "not_known"), ("sentence_type", "Community Order", "community_order"),
+        ("sentence_type", "SSO", "suspended_sentence_order"), ("sentence_type", "post-release licence", "licence"),
+        ("sentence_type", "Pre-release (custody)", "pre_release_custody"), ("rosh_level", "Very-High", "very_high"),
+        ("rosh_level", "VERY_HIGH", "very_high"), ("rosh_level", "M", "medium"), ("disposal_type", "YRO", "youth_rehabilitation_order"),
+        ("disposal_type", "ycc", "youth_conditional_caution"), ("looked_after", "Y", "true"), ("looked_after", "LAC", "true"),
+        ("unpaid_work_requirement", "No", "false"), ("released_from_custody", "1", "true"),
+    ],
+)
+def test_common_spellings_read_as_their_code(column: str, written: str, code: str):
+    assert vocabularies()[column].code_for(written) == code
+
+
+def test_unknown_values_read_as_no_code():
+    assert vocabularies()["sentence_type"].code_for("banana") is None
+    assert vocabularies()["rosh_level"].code_for("999") is None
+    assert spelling_key("  Very--High (RoSH) ") == "very high rosh"
+
+
+def copy_vocabularies(directory: Path) -> Path:
+    folder = directory / "vocabularies"
+    folder.mkdir()
+    for path in VOCABULARY_DIR.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+def test_a_spelling_mapped_to_two_codes_is_refused(tmp_path: Path):
+    folder = copy_vocabularies(tmp_path)
+    path = folder / "gender.yaml"
+    path.write_text(path.read_text().replace("spellings: [F, Woman", "spellings: [M, Woman"))
+    with pytest.raises(VocabularyInvalid) as caught:
+        load_vocabularies(folder)
+    assert caught.value.source == "gender.yaml"
+    assert caught.value.faults == [
+        "spelling 'M' of female reads as 'M' of male: a value spelled so would map to two codes"
+    ]
+    assert str(caught.value).startswith("vocabulary gender.yaml is invalid")
+
+
+def test_a_vocabulary_must_be_named_after_its_column_and_list_each_code_once(tmp_path: Path):
+    path = tmp_path / "sex.yaml"
+    path.write_text(
+        "column: gender\nname: Gender\ncodes:\n  - {code: male, label: Male}\n  - {code: male, label: Man}\n"
+    )
+    with pytest.raises(VocabularyInvalid) as caught:
+        load_vocabulary_file(path)
+    assert caught.value.faults == ["code male is listed more than once", "file name does not match column 'gender'"]
+
+
+def test_a_framework_naming_a_column_with_no_vocabulary_is_refused(tmp_path: Path):
+    folder = copy_vocabularies(tmp_path)
+    (folder / "looked_after.yaml").unlink()
+    copy_library_file("probation-crc-2018", tmp_path)
+    assert sorted(load_library(tmp_path)) == ["probation-crc-2018"]
+    copy_library_file("youth-2018", tmp_path)
+    with pytest.raises(FrameworkInvalid) as caught:
+        load_library(tmp_path)
+    assert caught.value.source == "youth-2018.yaml"
+    assert caught.value.faults == [
+        "sample type court_disposals is stratified on looked_after, which has no vocabulary",
+        "sample type out_of_court_disposals is stratified on looked_after, which has no vocabulary",
+    ]
+
+
+def test_a_case_filter_value_must_be_a_code_of_its_column(tmp_path: Path):
+    copy_vocabularies(tmp_path)
+    path = copy_library_file("youth-2018", tmp_path)
+    path.write_text(path.read_text().replace("one_of: [youth_caution,", "one_of: [Youth Caution,", 1))
+    with pytest.raises(FrameworkInvalid) as caught:
+        load_library(tmp_path)
+    assert caught.value.faults == [
+        "case filter of standard 3.1 compares disposal_type with 'Youth Caution', not one of its codes "
+        "(referral_order, youth_rehabilitation_order, detention_and_training_order, long_term_detention, "
+        "reparation_order, youth_caution, youth_conditional_caution, community_resolution)"
+    ]

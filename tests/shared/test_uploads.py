@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from inspection_shared import uploads
 from inspection_shared.problems import Problem
 
-LIMIT = 1024 * 1024  # 1 MB: the default refusal says the limit in whole MB
+LIMIT = 1024 * 1024
 
 
 class Refused(Exception):
@@ -106,7 +106,7 @@ async def test_a_body_is_read_whole_whether_declared_or_streamed(client):
 
 
 async def test_a_body_over_the_limit_is_413_whether_declared_or_streamed(client):
-    detail = "The frame may be at most 1 MB."
+    detail = "The frame may be at most 1 MiB (1048576 bytes)."
     assert_problem(await client.post("/body", content=b"x" * (LIMIT + 1)), 413, "Content too large",
                    "content-too-large", detail)
     over = streamed(b"x" * LIMIT, b"x")
@@ -141,7 +141,7 @@ async def test_a_form_without_the_file_is_422_naming_the_documented_field(client
 
 async def test_a_form_file_over_the_limit_is_413(client):
     response = await client.post("/form-file", files={"frame": ("big.csv", b"x" * (LIMIT + 1), "text/csv")})
-    assert_problem(response, 413, "Content too large", "content-too-large", "The frame may be at most 1 MB.")
+    assert_problem(response, 413, "Content too large", "content-too-large", "The frame may be at most 1 MiB (1048576 bytes).")
 
 
 async def test_a_service_may_refuse_an_oversized_form_its_own_way(client):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inspection_shared.problems import FieldError, InvalidInput
+from inspection_shared.wording import counted
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def nothing_imported(errors: list[FieldError], most: int) -> InvalidInput:
     errors = sorted(errors, key=lambda e: e.line if e.line is not None else getattr(e, "index", 0) or 0)
     more = f" (the first {most} are listed)" if len(errors) > most else ""
     return InvalidInput(
-        f"Nothing was imported: {len(errors)} fault{'s' if len(errors) != 1 else ''} in the import{more}.",
+        f"Nothing was imported: {counted(len(errors), 'fault')} in the import{more}.",
         errors[:most],
         error_count=len(errors),
     )

@@ -1,10 +1,12 @@
 """The request edge: what every request passes through once, in every service.
 
 `RequestEdgeMiddleware` accepts or generates the request's X-Request-ID, refuses what no route should be
-handed (`request_checks`) and a body that takes longer than the service's body timeout to come (a 408,
-the connection closed: one place for every body, JSON or upload), logs one line and counts the request,
-and answers any unexpected error itself, as a 500 problem on a connection that stays open. A client that
-went away is normal, not an error.
+handed (`request_checks`), a body that takes longer than the service's body timeout to come (a 408) and
+one over the route's size limit, declared or counted as it streams in (a 413; both close the connection:
+one place for every body, JSON or upload), logs one line and counts the request, puts the security
+headers on every answer, and answers any unexpected error itself, as a 500 problem on a connection that
+stays open, saying nothing of the error but the request id. A client that went away is normal, not an
+error.
 
 What reaches the logs is the method, the path (a case reference in it as `{case_ref}`), the status and
 the timing; never a query string, a body, or an exception's message (which may quote either).
@@ -16,7 +18,7 @@ import asyncio
 import functools
 import time
 import uuid
-from collections.abc import Callable
+from typing import NoReturn
 
 import anyio
 import structlog
@@ -36,7 +38,14 @@ from inspection_shared.logs import (
 from inspection_shared.paths import HEAD_AS_GET, loggable_path, served_template
 from inspection_shared.problem_handlers import problem_response
 from inspection_shared.problems import Problem
-from inspection_shared.request_checks import body_too_slow, declares_json, json_body_problem, takes_files, url_problem
+from inspection_shared.request_checks import (
+    body_too_large,
+    body_too_slow,
+    declares_json,
+    json_body_problem,
+    takes_files,
+    url_problem,
+)
 
 CLIENT_GONE_STATUS = 499
 """The status logged (and counted) for a request whose client went away before its answer (nginx's)."""
@@ -76,6 +85,21 @@ class HttpMetrics:
 
 _UNLOGGED_PATHS = frozenset(("/healthz", "/metrics"))
 
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+"""On every answer: no type sniffing, no referrer sent on, never framed."""
+
+CONTENT_SECURITY_POLICY = b"content-security-policy"
+API_POLICY = (CONTENT_SECURITY_POLICY, b"default-src 'none'; frame-ancestors 'none'")
+"""An API answer is data, never a page: nothing in it may load or run. Pages (the API documentation) set their own."""
+
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+"""Only on answers to requests that came over HTTPS (`scope["scheme"]`: uvicorn believes X-Forwarded-Proto from
+the service's trusted proxies only, `*_TRUSTED_PROXIES`)."""
+
 _CHECKED_IN_LOOP_BYTES = 1024 * 1024
 """JSON bodies up to this size are checked on the event loop (a millisecond or two); larger ones in a thread."""
 
@@ -94,9 +118,9 @@ class _Exchange:
     """
 
     __slots__ = ("receive", "scope", "checks_json", "parts", "refusal", "gone", "responding", "answered",
-                 "body_timeout", "body_due", "body_read")
+                 "state", "body_due", "body_read", "declared", "limit", "received")
 
-    def __init__(self, receive: Receive, scope: Scope, checks_json: bool, body_timeout: Callable[[], float]):
+    def __init__(self, receive: Receive, scope: Scope, checks_json: bool, state: State, declared: int | None):
         self.receive = receive
         self.scope = scope  # the app's: routing writes the route into it before the body is read
         self.checks_json = checks_json
@@ -105,9 +129,12 @@ class _Exchange:
         self.gone = False  # the client went away before its answer was complete
         self.responding = False  # the answer has begun
         self.answered = False  # the answer's last part was sent
-        self.body_timeout = body_timeout
+        self.state = state  # the app's: body_timeout, max_body_bytes and max_upload_bytes
         self.body_due: float | None = None  # the loop's time by which the body must be in
         self.body_read = False
+        self.declared = declared  # the body's Content-Length
+        self.limit = 0  # the bytes the body may hold, known once the route is
+        self.received = 0
 
     async def __call__(self) -> Message:
         message = await (self.receive() if self.body_read or self.responding else self._receive_body())
@@ -136,15 +163,32 @@ class _Exchange:
         return message
 
     async def _receive_body(self) -> Message:
-        """The next part of the body, or the 408 once it is overdue."""
-        if self.body_due is None:
-            self.body_due = asyncio.get_running_loop().time() + self.body_timeout()
+        """The next part of the body; the 408 once it is overdue, the 413 once it is over its limit."""
+        if self.body_due is None:  # the route's first read: the route, and so the body's limit, is known
+            self.body_due = asyncio.get_running_loop().time() + self.state.body_timeout
+            self.limit = self.state.max_upload_bytes if self._takes_files() else self.state.max_body_bytes
+            if self.declared is not None and self.declared > self.limit:
+                self._refuse(self._too_large())
         try:
             async with asyncio.timeout_at(self.body_due):
-                return await self.receive()
+                message = await self.receive()
         except TimeoutError:
-            self.refusal = body_too_slow(self.body_timeout())
-            raise _BodyRefused() from None
+            self._refuse(body_too_slow(self.state.body_timeout))
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:  # a chunked body, or one longer than it said
+                self._refuse(self._too_large())
+        return message
+
+    def _takes_files(self) -> bool:
+        return takes_files(self.scope.get("route"))
+
+    def _too_large(self) -> Problem:
+        return body_too_large(self.limit, "A file sent to this route" if self._takes_files() else "A request's body")
+
+    def _refuse(self, problem: Problem) -> NoReturn:
+        self.refusal = problem
+        raise _BodyRefused() from None
 
 
 class RequestEdgeMiddleware:
@@ -159,22 +203,21 @@ class RequestEdgeMiddleware:
     def __init__(self, app: ASGIApp, metrics: HttpMetrics, state: State):
         self.app = app
         self.metrics = metrics
-        self.state = state  # the app's: `body_timeout` is read from it when a body is first read
-
-    def _body_timeout(self) -> float:
-        return self.state.body_timeout
+        self.state = state  # the app's: the body's timeout and limits are read from it when a body is first read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = None
+        incoming = declared = None
         checks_json = False
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
             elif name == b"content-type":
                 checks_json = declares_json(value)
+            elif name == b"content-length" and value.isdigit():
+                declared = int(value)
         request_id = incoming if incoming and VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
@@ -183,7 +226,8 @@ class RequestEdgeMiddleware:
         head = method == "HEAD"
         # Routes are declared for GET; a HEAD is answered as that GET, without its body.
         app_scope = {**scope, "method": "GET", HEAD_AS_GET: True} if head else scope
-        exchange = _Exchange(receive, app_scope, checks_json, self._body_timeout)
+        exchange = _Exchange(receive, app_scope, checks_json, self.state, declared)
+        always = (*SECURITY_HEADERS, id_header, HSTS) if scope["scheme"] == "https" else (*SECURITY_HEADERS, id_header)
         started = time.perf_counter()
         status = 500
 
@@ -192,8 +236,10 @@ class RequestEdgeMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 exchange.responding = True
-                headers = message.get("headers", [])
-                message["headers"] = [*(h for h in headers if h[0].lower() != b"x-request-id"), id_header]
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"]
+                if not any(h[0].lower() == CONTENT_SECURITY_POLICY for h in headers):
+                    headers.append(API_POLICY)
+                message["headers"] = [*headers, *always]
             elif message["type"] == "http.response.body":
                 if not message.get("more_body", False):
                     exchange.answered = True

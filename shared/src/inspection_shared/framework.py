@@ -132,6 +132,30 @@ class RatingRules(_Model):
         return next(p.points for p in self.scale if p.rating == rating)
 
 
+class PublicationGates(_Model):
+    """What publishing an inspection under this version requires; the gateway checks it at publication
+    and answers it, condition by condition, as the inspection's readiness. The rating rules are not
+    changed by it: it says when a rating may be published, not what it is."""
+
+    scored_standards_rated: bool = Field(
+        description="Every scored standard rated, or marked not rated by the ratings panel with a reason."
+    )
+    judgements_recorded: bool = Field(
+        description="Every judged standard of domain one judged by the inspectors (or marked not rated)."
+    )
+    minimum_answered_share: float = Field(
+        gt=0,
+        le=1,
+        description="For each case-based standard, the least share of its sample answered on each of its key "
+        "questions (yes, no or not applicable), unless the ratings panel marks it not rated.",
+    )
+    minimum_applicable_cases: int = Field(
+        ge=1,
+        description="For each key question of a case-based standard: with fewer applicable cases than this, "
+        "the ratings panel confirms (or sets) the standard's rating with a reason before publication.",
+    )
+
+
 class Framework(_Model):
     id: FrameworkId
     version: str = Field(min_length=1)
@@ -145,6 +169,11 @@ class Framework(_Model):
     sample_types: list[SampleType] = Field(default_factory=list)
     domains: list[Domain] = Field(min_length=1)
     rules: RatingRules
+    publication: PublicationGates | None = Field(
+        default=None,
+        description="What publication requires. Every version in the library states it; the rating engine "
+        "does not read it.",
+    )
 
     def standards(self) -> list[Standard]:
         return [s for d in self.domains for s in d.standards]

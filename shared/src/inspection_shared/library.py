@@ -1,7 +1,8 @@
-"""The framework library: one data file per framework version, validated on load.
+"""The framework library: one data file per framework version, and one per frame column's vocabulary
+(`vocabularies/`), validated on load.
 
-A framework that breaks a rule of domain.md section 3 is refused with every fault named, so a bad file
-never reaches an inspection.
+A framework that breaks a rule of domain.md section 3, or names a frame column with no vocabulary, is
+refused with every fault named, so a bad file never reaches an inspection.
 """
 
 from __future__ import annotations
@@ -17,18 +18,23 @@ import yaml
 from pydantic import ValidationError
 
 from inspection_shared.framework import RATINGS, Framework, ScoreBand
+from inspection_shared.vocabulary import Vocabulary, framework_column_faults, vocabulary_faults
 
 LIBRARY_DIR = Path(__file__).parent / "library"
 LIBRARY_SUFFIXES = (".yaml", ".yml", ".json")
+VOCABULARIES = "vocabularies"
+"""The folder of a library holding its vocabularies; a library without one uses the shipped ones."""
 
 
 class FrameworkInvalid(ValueError):
     """A framework definition that breaks the library's rules; `faults` names each one."""
 
+    what = "framework"
+
     def __init__(self, source: str, faults: list[str]):
         self.source = source
         self.faults = faults
-        super().__init__(f"framework {source} is invalid: " + "; ".join(faults))
+        super().__init__(f"{self.what} {source} is invalid: " + "; ".join(faults))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The default reduction would call __init__ with the message alone.
@@ -219,29 +225,71 @@ def parse_framework(data: Any, source: str = "inline") -> Framework:
     return framework
 
 
+def _read(path: Path, invalid: type[FrameworkInvalid]) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as error:
+        raise invalid(path.name, [f"not valid YAML: {error}"]) from None
+
+
+def _library_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix in LIBRARY_SUFFIXES and p.is_file())
+
+
 def load_framework_file(path: Path) -> Framework:
     """Read, validate and return one library file; its name must be the framework id."""
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - a SafeLoader
-    except yaml.YAMLError as error:
-        raise FrameworkInvalid(path.name, [f"not valid YAML: {error}"]) from None
-    framework = parse_framework(data, source=path.name)
+    framework = parse_framework(_read(path, FrameworkInvalid), source=path.name)
+    faults = []
     if framework.id != path.stem:
-        raise FrameworkInvalid(path.name, [f"file name does not match framework id {framework.id!r}"])
+        faults.append(f"file name does not match framework id {framework.id!r}")
+    if framework.publication is None:
+        faults.append("publication: a version in the library states what publication requires")
+    if faults:
+        raise FrameworkInvalid(path.name, faults)
     return framework
 
 
+class VocabularyInvalid(FrameworkInvalid):
+    """A vocabulary file that breaks the library's rules; `faults` names each one."""
+
+    what = "vocabulary"
+
+
+def load_vocabulary_file(path: Path) -> Vocabulary:
+    """Read, validate and return one vocabulary file; its name must be the column's."""
+    try:
+        vocabulary = Vocabulary.model_validate(_read(path, VocabularyInvalid))
+    except ValidationError as error:
+        raise VocabularyInvalid(path.name, _pydantic_faults(error)) from None
+    faults = vocabulary_faults(vocabulary)
+    if vocabulary.column != path.stem:
+        faults.append(f"file name does not match column {vocabulary.column!r}")
+    if faults:
+        raise VocabularyInvalid(path.name, faults)
+    return vocabulary
+
+
+def load_vocabularies(directory: Path = LIBRARY_DIR / VOCABULARIES) -> dict[str, Vocabulary]:
+    """Every frame column's vocabulary in the folder, by column, each validated."""
+    return {v.column: v for v in map(load_vocabulary_file, _library_files(directory))}
+
+
 def load_library(directory: Path = LIBRARY_DIR) -> dict[str, Framework]:
-    """Every framework version in the library, by id, each validated."""
-    paths = sorted(p for p in directory.iterdir() if p.suffix in LIBRARY_SUFFIXES and p.is_file())
+    """Every framework version in the library, by id, each validated, and each column its sample types
+    and case filters name held in the library's vocabularies (the shipped ones if it has none)."""
+    held = directory / VOCABULARIES
+    vocabularies = load_vocabularies(held if held.is_dir() else LIBRARY_DIR / VOCABULARIES)
     frameworks: dict[str, Framework] = {}
     files: dict[str, str] = {}
-    for path in paths:
+    for path in _library_files(directory):
         framework = load_framework_file(path)
         if framework.id in frameworks:
             raise FrameworkInvalid(
                 path.name, [f"duplicate framework id {framework.id} (also in {files[framework.id]})"]
             )
+        faults = framework_column_faults(framework, vocabularies)
+        if faults:
+            raise FrameworkInvalid(path.name, faults)
         frameworks[framework.id] = framework
         files[framework.id] = path.name
     return frameworks
@@ -253,13 +301,23 @@ def library() -> dict[str, Framework]:
     return load_library()
 
 
+@functools.cache
+def vocabularies() -> dict[str, Vocabulary]:
+    """The shipped vocabularies, by column, loaded once per process."""
+    return load_vocabularies()
+
+
 def content_hash(framework: Framework) -> str:
-    """SHA-256 of the canonical JSON of a framework: equal content, equal hash.
+    """SHA-256 of the canonical JSON of what a framework rates by: equal content, equal hash.
 
     Fields left at their defaults are not part of the hash, so adding an optional field to the
-    framework model does not change the hash of every version already published.
+    framework model does not change the hash of every version already published. Nor are the
+    publication gates: they say when a rating may be published, not what it is, so setting them on a
+    published version leaves what its inspections were rated against, and its hash, as they were.
     """
     canonical = json.dumps(
-        framework.model_dump(mode="json", exclude_defaults=True), sort_keys=True, separators=(",", ":")
+        framework.model_dump(mode="json", exclude_defaults=True, exclude={"publication"}),
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,8 +1,8 @@
 """Every error answered as an RFC 9457 problem (`application/problem+json`), and documented as one.
 
 A raised `Problem` is answered as itself; an engine core's `InputFault` and a request FastAPI could not
-validate as a 422 naming each field (a body that is not JSON, with its line and column, or a form that
-cannot be read); a 404 or 405 of the router as a problem too, the 405 with an `Allow` header naming every
+validate as a 422 naming each field (a body that is not JSON, with its line and column, of another
+media type than JSON, or a form that cannot be read); a 404 or 405 of the router as a problem too, the 405 with an `Allow` header naming every
 method of the path.
 """
 
@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from inspection_shared.faults import InputFault
 from inspection_shared.paths import HEAD_AS_GET, allowed_methods
 from inspection_shared.problems import PROBLEM_JSON, FieldError, InvalidInput, Problem
-from inspection_shared.request_checks import not_json
+from inspection_shared.request_checks import not_json, not_json_media
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
@@ -54,6 +54,25 @@ def _json_invalid(error: dict[str, Any], document: Any) -> InvalidInput:
     return not_json(message)
 
 
+def _not_an_object(request: Request, body: Any) -> InvalidInput:
+    """The 422 for a route that takes a JSON object and was sent something else: a body of another media
+    type (FastAPI hands the route its bytes), or JSON that is not an object."""
+    if isinstance(body, bytes | bytearray):
+        return not_json_media(request.headers.get("content-type"))
+    if body is None:  # FastAPI reads an empty body and JSON null alike
+        reason = "must be a JSON object ({...}), not empty or null"
+    else:
+        reason = f"must be a JSON object ({{...}}), not {_JSON_TYPES.get(type(body), 'a JSON value')}"
+    return InvalidInput(f"The body {reason}.", [FieldError(field="body", message=reason)])
+
+
+# pydantic's words for a body that is not an object: validating Python (FastAPI), or JSON text (the
+# rating engine's bytes), or nothing at all.
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "model_type", "missing"})
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
+               type(None): "null"}
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -71,6 +90,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         unreadable = next((e for e in faults if e.get("type") == "json_invalid"), None)
         if unreadable is not None:
             return problem_response(request, _json_invalid(unreadable, exc.body))
+        if any(tuple(e["loc"]) == ("body",) and e.get("type") in _NOT_AN_OBJECT for e in faults):
+            return problem_response(request, _not_an_object(request, exc.body))
         errors = [FieldError(field=_field_path(e["loc"]), message=e["msg"]) for e in faults]
         named = ", ".join(sorted({e.field for e in errors}))
         return problem_response(

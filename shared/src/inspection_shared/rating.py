@@ -98,12 +98,19 @@ class StandardEvidence(_Model):
         return self
 
 
+NOT_RATED = "not_rated"
+
+
 class Override(_Model):
-    """A ratings panel's decision to set a standard's rating away from the computed one."""
+    """A ratings panel's decision on a standard's rating: a rating set away from the computed one, the
+    computed rating confirmed (the same rating given), or `not_rated`: no rating is published for it."""
 
     standard: StandardId
-    rating: Rating
-    reason: Reason = Field(description="Why the panel departed from the computed rating. Required.")
+    rating: OverallRatingValue = Field(
+        description="The rating the panel decides on: the computed one confirms it, another sets it, "
+        "`not_rated` withholds it (a standard with no evidence may only be marked not rated)."
+    )
+    reason: Reason = Field(description="Why the panel decided so. Required.")
 
 
 class _FrameworkRef(_Model):
@@ -216,8 +223,12 @@ class StandardRating(_Model):
     computed_rating: Rating | None = Field(description="The rating the rules give (or the rating sent as input).")
     rating: Rating | None = Field(description="The final rating: the override when the panel set one.")
     rating_label: str | None
-    overridden: bool = False
-    override_reason: str | None = None
+    overridden: bool = Field(
+        default=False,
+        description="A ratings panel decision is in force on the standard: its rating set, confirmed, or "
+        "withheld (marked not rated); `computed_rating` is what the rules gave.",
+    )
+    override_reason: str | None = Field(default=None, description="The panel's reason.")
     points: int | None = Field(description="Points the final rating adds to the score; null when not scored.")
     driver: str | None = Field(description="The key question with the lowest share, which set the rating.")
     confidence: float | None = None

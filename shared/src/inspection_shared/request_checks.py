@@ -2,7 +2,8 @@
 
 A NUL character (U+0000) in the path, the query or a JSON string (PostgreSQL cannot store one), a JSON
 body that is not UTF-8 or nests deeper than `MAX_JSON_DEPTH`, and a body whose client takes longer than
-its timeout to send it. Each is a check on bytes the edge sees anyway; none parses a common body.
+its timeout to send it, or one over its size limit (413). Each is a check on bytes the edge sees anyway;
+none parses a common body.
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def not_json(message: str, line: int | None = None, column: int | None = None) -
         f"The body is not valid JSON: {message}{where}.",
         [FieldError(field="body", message=f"{message}{where}", line=line, column=column)],
     )
+
+
+def not_json_media(content_type: str | None) -> InvalidInput:
+    """422: a route that takes JSON was sent a body of another media type (a form, say)."""
+    sent = (content_type or "").split(";", 1)[0].strip() or "no Content-Type"
+    reason = f"must be JSON (Content-Type: application/json), not {sent}"
+    return InvalidInput(f"The body {reason}.", [FieldError(field="body", message=reason)])
 
 
 # The marks that decide nesting, one byte each: "(" opens (`[`, `{`), ")" closes, '"' bounds a string.
@@ -183,4 +191,20 @@ def body_too_slow(seconds: float) -> Problem:
         408, "Request timeout",
         f"The request's body took longer than {seconds:g} seconds to arrive; send it again on a faster connection.",
         slug="request-timeout", headers={"Connection": "close"},
+    )
+
+
+def describe_size(limit: int) -> str:
+    for unit, name in ((1024 * 1024, "MiB"), (1024, "KiB")):
+        if limit >= unit and limit % unit == 0:
+            return f"{limit // unit} {name}"
+    return f"{limit} bytes"
+
+
+def body_too_large(limit: int, what: str = "A request's body") -> Problem:
+    """413: `what` is over `limit` bytes, the most accepted (a route that takes a file has the larger limit
+    of uploads). The connection is closed: what is left of the body is not read."""
+    return Problem(
+        413, "Content too large", f"{what} may be at most {describe_size(limit)} ({limit} bytes).",
+        slug="content-too-large", headers={"Connection": "close"}, limit=limit,
     )

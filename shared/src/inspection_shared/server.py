@@ -24,6 +24,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from inspection_shared.edge import API_POLICY, SECURITY_HEADERS
 from inspection_shared.logs import configure_logging
 from inspection_shared.problems import PROBLEM_JSON, FieldError, Problem
 from inspection_shared.settings import ServiceSettings
@@ -181,7 +182,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         request_id = self._request_id()
         body = json.dumps(problem.body().model_dump(mode="json", exclude_none=True)).encode()
         head = [STATUS_LINE[problem.status]]
-        for name, value in self.server_state.default_headers:
+        for name, value in (*self.server_state.default_headers, *SECURITY_HEADERS, API_POLICY):
             head += [name, b": ", value, b"\r\n"]
         head += [
             b"content-type: ", PROBLEM_JSON.encode(), b"\r\n",
@@ -224,13 +225,13 @@ def limited_protocol(settings: ServiceSettings) -> type[LimitedHttpToolsProtocol
 
 def serve(build_app: Callable[[], FastAPI], settings: ServiceSettings, *, service: str) -> None:
     """Run a service in this process until it is stopped: JSON logs named `service`, the app
-    `build_app` makes, its start-up objects set aside from the collector, and uvicorn on
-    `settings.host:port` speaking the limited protocol."""
+    `build_app` makes (from the same `settings`), its start-up objects set aside from the collector, and
+    uvicorn on `settings.host:port` speaking the limited protocol, believing the forwarded scheme and
+    client address (X-Forwarded-Proto, X-Forwarded-For) from `settings.trusted_proxies` only."""
     configure_logging(service, settings.log_level)
     app = build_app()
-    app.state.readiness_timeout = settings.readiness_timeout_seconds
-    app.state.body_timeout = settings.body_timeout_seconds
     freeze_startup_objects()
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_config=None, http=limited_protocol(settings)
+        app, host=settings.host, port=settings.port, log_config=None, http=limited_protocol(settings),
+        forwarded_allow_ips=settings.trusted_proxies,
     )

@@ -1,7 +1,9 @@
 """Reading an uploaded file, whichever way it comes: a CSV or JSON body, or a multipart form's file.
 
 One implementation for every service. Sizes are checked while reading, so an oversized upload is refused
-without being held whole in memory. By default an upload over its limit is the 413 `too_large`; a
+without being held whole in memory; a route that takes a file reads it within the service's upload limit
+(`upload_limit`, `*_MAX_UPLOAD_BYTES`), which the edge enforces too, for a route declaring that it takes
+files (`request_checks.takes_files`). By default an upload over its limit is the 413 `too_large`; a
 service that answers it another way (the sampling service's 413 names the limit in bytes) passes its own
 `Refusal`.
 """
@@ -16,6 +18,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from inspection_shared.problems import FieldError, InvalidInput, Problem
+from inspection_shared.request_checks import body_too_large
 
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 
@@ -25,10 +28,8 @@ and its size in bytes when known (declared or counted), None when it was found o
 
 
 def too_large(max_bytes: int, what: str, size: int | None = None) -> Problem:
-    """413: `what` may be at most `max_bytes`, said in whole MB (the default `Refusal`)."""
-    return Problem(
-        413, "Content too large", f"{what} may be at most {max_bytes // (1024 * 1024)} MB.", slug="content-too-large"
-    )
+    """413: `what` may be at most `max_bytes` (the default `Refusal`), as the edge says of any body."""
+    return body_too_large(max_bytes, what)
 
 
 def unsupported(kind: str, what: str, accepted: str, *, untyped: str = "no type") -> Problem:
@@ -61,6 +62,11 @@ def decode_json(content: bytes) -> Any:
 
 def media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def upload_limit(request: Request) -> int:
+    """The bytes a file sent to this service may hold (`*_MAX_UPLOAD_BYTES`)."""
+    return request.app.state.max_upload_bytes
 
 
 def check_declared_size(request: Request, max_bytes: int, what: str, *, refuse: Refusal = too_large) -> None:

@@ -1,9 +1,11 @@
 """The app every service is built on: `create_service_app` gives it the house conventions.
 
-Every request passes the request edge once (`edge`: request ids, the refusals of `request_checks`, one
-log line, metrics, the answer to an unexpected error); every error is a problem (`problem_handlers`);
-and every service serves /healthz, /readyz (its dependencies checked side by side under a timeout) and
-/metrics, with stable operation ids. Logging is configured by `logs`, and a server process is run by
+Every request passes the request edge once (`edge`: request ids, the refusals of `request_checks` and
+the body's limits, one log line, metrics, security headers, the answer to an unexpected error); browsers
+of the origins `*_CORS_ORIGINS` names (none by default) may call the service; every error is a problem
+(`problem_handlers`); and every service serves /healthz, /readyz (its dependencies checked side by side
+under a timeout), /metrics, and its API documentation at /docs with nothing loaded from elsewhere
+(`docs`), with stable operation ids. Logging is configured by `logs`, and a server process is run by
 `server.serve`.
 """
 
@@ -18,7 +20,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.middleware.cors import CORSMiddleware
 
+from inspection_shared.docs import add_docs
 from inspection_shared.edge import HttpMetrics, RequestEdgeMiddleware
 from inspection_shared.logs import REQUEST_ID_HEADER, configure_logging, error_name, request_id_var
 from inspection_shared.problem_handlers import (
@@ -27,6 +31,7 @@ from inspection_shared.problem_handlers import (
     problem_response,
 )
 from inspection_shared.problems import PROBLEM_JSON, ProblemDetail, problem_responses
+from inspection_shared.settings import ServiceSettings
 
 # What services import from here, wherever it lives.
 __all__ = [
@@ -42,11 +47,12 @@ __all__ = [
 ReadinessCheck = Callable[[], Awaitable[None]]
 """Raises when the dependency it checks is unreachable."""
 
-READINESS_TIMEOUT_SECONDS = 2.0
-"""How long /readyz waits for each check by default (each service's `readiness_timeout_seconds`)."""
+DEFAULTS = ServiceSettings.model_construct(port=0)
+"""The shared settings' defaults, for an app made without settings of its own."""
 
-BODY_TIMEOUT_SECONDS = 60.0
-"""How long a client may take to send a request's body by default (each service's `body_timeout_seconds`)."""
+CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", "X-Request-ID"]
+CORS_RESPONSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID"]
 
 log = structlog.get_logger("http")
 
@@ -85,32 +91,39 @@ def create_service_app(
     title: str,
     version: str,
     description: str,
+    settings: ServiceSettings | None = None,
     readiness: dict[str, ReadinessCheck] | None = None,
-    readiness_timeout: float = READINESS_TIMEOUT_SECONDS,
-    body_timeout: float = BODY_TIMEOUT_SECONDS,
     lifespan=None,
     openapi_tags: list[dict] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the house conventions; the service adds its routers.
 
-    `readiness_timeout` bounds each readiness check (`app.state.readiness_timeout`) and `body_timeout` the
-    time a client may take to send a request's body (`app.state.body_timeout`, a 408 past it);
-    `server.serve` sets both from the service's settings.
+    From the service's `settings` (the defaults without): how long each readiness check may take
+    (`app.state.readiness_timeout`), how long a client may take to send a request's body
+    (`app.state.body_timeout`, a 408 past it), the bytes a body may hold (`app.state.max_body_bytes`, and
+    `max_upload_bytes` on a route that takes a file; a 413 past them), and the CORS origins.
     """
+    settings = settings or DEFAULTS
     app = FastAPI(
         title=title,
         version=version,
         description=description,
         lifespan=lifespan,
         openapi_tags=openapi_tags,
-        responses=problem_responses(422, 500),
+        responses=problem_responses(413, 422, 500),
         # Stable operation ids: each route's handler is named for what the operation does.
         generate_unique_id_function=_operation_id,
         # FastAPI's own OpenTelemetry log records carry exception messages, which may quote case data.
         telemetry={"logs": False},
+        # The documentation page is served from the service itself (`docs`); ReDoc, from a CDN, not at all.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
-    app.state.readiness_timeout = readiness_timeout
-    app.state.body_timeout = body_timeout
+    app.state.readiness_timeout = settings.readiness_timeout_seconds
+    app.state.body_timeout = settings.body_timeout_seconds
+    app.state.max_body_bytes = settings.max_body_bytes
+    app.state.max_upload_bytes = settings.max_upload_bytes
     install_problem_handlers(app)
     file_problems_under_problem_json(app)
     checks = readiness or {}
@@ -148,5 +161,11 @@ def create_service_app(
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    add_docs(app)
+    if settings.cors_origins:  # inside the edge, so that a preflight's answer has its request id and headers
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS, expose_headers=CORS_RESPONSE_HEADERS, max_age=600,
+        )
     app.add_middleware(RequestEdgeMiddleware, metrics=metrics, state=app.state)
     return app

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from gateway import production
 from gateway.assessments.router import router as assessments_router
 from gateway.audit.router import router as audit_router
-from gateway.casedata.keys import check_case_keys, load_keys
+from gateway.casedata.keys import load_keys
 from gateway.casedata.sealing import CaseKeys, use_case_keys
 from gateway.caseloads.router import router as caseloads_router
 from gateway.db import answer_database_outages, create_engine, create_sessionmaker
@@ -18,6 +19,7 @@ from gateway.engines import engine_clients
 from gateway.events.delivery import DeliveryPolicy, DeliveryWorker, owners_from
 from gateway.events.router import router as events_router
 from gateway.frameworks.router import router as frameworks_router
+from gateway.frameworks.router import vocabularies_router
 from gateway.identity.authentication import Identity, authenticate
 from gateway.identity.router import document_sign_in
 from gateway.identity.router import router as identity_router
@@ -27,9 +29,11 @@ from gateway.inspections.transitions import entry_checks
 from gateway.permissions import document_refusals
 from gateway.ratings import publication
 from gateway.ratings.router import router as ratings_router
+from gateway.reports.documents import ReportDocuments
+from gateway.reports.router import router as reports_router
 from gateway.settings import Settings
 from gateway.statistics.router import router as statistics_router
-from gateway.summaries.documents import summary_documents
+from gateway.summaries.documents import SummaryDocuments, inspection_states
 from gateway.summaries.router import router as summaries_router
 from gateway.units.router import router as units_router
 from inspection_shared.web import create_service_app
@@ -39,7 +43,7 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    check_case_keys(settings)  # in production, no start without the case keys
+    production.refuse_defaults(settings)  # in production, no start on defaults or missing secrets
     use_case_keys(CaseKeys(*load_keys(settings)))
 
     @asynccontextmanager
@@ -48,9 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(app.state.db_engine)
         app.state.identity = await Identity.open(settings, app.state.db_engine, settings.database_limits())
         app.state.rating_engine, app.state.sampling = engine_clients(settings)
-        app.state.summaries = await summary_documents(
-            app.state.db_engine, settings.summary_cache_size, settings.database_limits()
-        )
+        states = await inspection_states(app.state.db_engine, settings.database_limits())
+        app.state.summaries = SummaryDocuments(states, settings.summary_cache_size)
+        app.state.reports = ReportDocuments(states, settings.report_cache_size)
         app.state.deliveries = DeliveryWorker(
             app.state.sessionmaker, owners_from(app.state.identity.cache, app.state.sessionmaker),
             DeliveryPolicy.from_settings(settings),
@@ -60,7 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.deliveries.aclose()
-            await app.state.summaries.aclose()
+            if states is not None:
+                await states.aclose()
             await app.state.rating_engine.aclose()
             await app.state.sampling.aclose()
             await app.state.identity.aclose()
@@ -83,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "The public API for planning and running inspections of probation and youth justice "
             "services: frameworks, units of inspection, caseloads, samples, case answers and ratings."
         ),
+        settings=settings,
         lifespan=lifespan,
         readiness={"database": database_ready, "rating_engine": rating_engine_ready, "sampling": sampling_ready},
     )
@@ -94,8 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routes are matched in the order they are included, each tried in turn (about 1 µs each): the summary,
     # the read dashboards poll, comes first (no other route's path can match its own), and sign-in, account
     # administration and the audit log, called seldom, last.
-    for router in (summaries_router, frameworks_router, units_router, inspections_router, caseloads_router,
-                   assessments_router, ratings_router, statistics_router, events_router, identity_router, audit_router):
+    for router in (summaries_router, frameworks_router, vocabularies_router, units_router, inspections_router,
+                   caseloads_router, assessments_router, ratings_router, reports_router, statistics_router,
+                   events_router, identity_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(identity_well_known)
     document_sign_in(app, f"{API_PREFIX}/auth/token")

@@ -9,6 +9,8 @@ a second load adds nothing.
 GATEWAY_ADMIN_PASSWORD: made if missing, given that password, active, holding the admin role. With neither
 set on a development machine it makes `admin@localhost` once, with a generated password printed once.
 `audit-verify` walks the audit log's hash chain and names the first broken link (exit code 1).
+`migrate` and `setup` make the PostgreSQL database DATABASE_URL names when it is missing and the server
+allows; a database that cannot be used is one line on stderr (exit code 2), saying what to run.
 """
 
 from __future__ import annotations
@@ -21,18 +23,18 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
-from gateway import retention
+from gateway import production, retention
 from gateway.audit.chain import Verdict, verify
-from gateway.casedata.keys import CaseKeyError, check_case_keys
 from gateway.casedata.rotation import rotate_case_keys
 from gateway.casedata.sealing import case_keys
 from gateway.db import create_engine, create_sessionmaker
+from gateway.db_setup import DatabaseUnavailable, ensure_database
 from gateway.engines import engine_clients
 from gateway.frameworks.service import import_frameworks
 from gateway.history import load_demo_history as load_demo_history_into
 from gateway.identity import passwords, repository
-from gateway.identity.keys import KeyConfigurationError, refuse_defaults_in_production
 from gateway.identity.service import ensure_administrator
 from gateway.models import Base
 from gateway.permissions import SYSTEM_ACTOR
@@ -40,6 +42,7 @@ from gateway.settings import Settings
 from gateway.units.demo import load_demo_units as load_demo_units_into
 from inspection_shared.library import library
 from inspection_shared.problems import Problem
+from inspection_shared.settings import load_or_exit
 
 ALEMBIC_INI = Path(__file__).resolve().parents[4] / "alembic.ini"
 
@@ -197,15 +200,15 @@ def main(argv: list[str] | None = None) -> int:
                  "rotate-case-key", "purge", "audit-verify"],
     )
     args = parser.parse_args(argv)
-    settings = Settings()
-    try:
-        check_case_keys(settings)
-        if args.command in ("admin", "setup"):
-            refuse_defaults_in_production(settings)
-    except (CaseKeyError, KeyConfigurationError) as refused:
-        print(f"gateway.cli: {refused}", file=sys.stderr)
-        return 2
+    settings = load_or_exit(Settings, "gateway.cli")
+    production.exit_if_refused(settings)
     url = settings.resolved_database_url()
+    try:
+        if asyncio.run(ensure_database(url, create=args.command in ("migrate", "setup"))):
+            print(f'database "{make_url(url).database}": made')
+    except DatabaseUnavailable as unusable:
+        print(f"gateway.cli: {unusable}", file=sys.stderr)
+        return 2
     if args.command == "audit-verify":
         verdict = asyncio.run(audit_verify(url))
         print(verdict.describe(), file=sys.stdout if verdict.intact else sys.stderr)

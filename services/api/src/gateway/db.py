@@ -192,17 +192,18 @@ async def _database_unreachable(request: Request, error: Exception) -> JSONRespo
     )
 
 
-def _sqlstate(error: DBAPIError) -> str | None:
-    cause: BaseException | None = error.orig
+def sqlstate(error: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE beneath an error (SQLAlchemy's wrapper, the driver's, asyncpg's), if any."""
+    cause: BaseException | None = error
     while cause is not None:
         if (state := getattr(cause, "sqlstate", None)) is not None:
             return state
-        cause = cause.__cause__
+        cause = getattr(cause, "orig", None) or cause.__cause__
     return None
 
 
 async def _database_error(request: Request, error: DBAPIError) -> JSONResponse:
-    if error.connection_invalidated or _sqlstate(error) in UNAVAILABLE_STATES:
+    if error.connection_invalidated or sqlstate(error) in UNAVAILABLE_STATES:
         return await _database_unreachable(request, error)
     raise error  # not the database's state: answered as any unexpected error
 

@@ -10,9 +10,10 @@ invented; nothing in it happened.
 - Labelled: each inspection's title starts "Synthetic history" and its lead is "Synthetic history";
   the move into rating that records it says the same.
 - Through the write path, as the system: each inspection is recorded after the fact straight into rating
-  (`inspections.service.record_past`), rated by the rating engine from invented judgements and
-  key-question counts (no case: `ratings.service.rate_counts`), and published as any inspection is (the
-  publication's entry checks, its published version, its figures and its events), then given the day it
+  (`inspections.service.record_past`) with its samples held as retention leaves them (cases counted, no
+  case reference: `caseloads.repository.record_counted_sample`), rated by the rating engine from invented
+  judgements and key-question counts (`ratings.service.rate_counts`), and published as any inspection is
+  (the publication's checks, its published version, its figures and its events), then given the day it
   would have been published on.
 - Deterministic and idempotent: one seed decides everything, and each inspection's id is derived from
   the seed, its unit and its year; an inspection already published is left as it is, one left in rating
@@ -29,6 +30,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gateway.caseloads import repository as caseloads
 from gateway.frameworks.service import get_framework
 from gateway.inspections import repository as inspections
 from gateway.inspections.lifecycle import PUBLISHED, RATING
@@ -102,15 +104,20 @@ def _rating_of(share: float) -> str:
     return RATINGS[-1]
 
 
-def evidence(framework: Framework, inspected: PlannedInspection, seed: int = SEED) -> list[StandardEvidence]:
-    """Invented evidence: judgements, and key-question counts drawn around the unit's own level of practice
-    (steady across its inspections), with youth services improving and probation dipping after 2020."""
+def evidence(framework: Framework, inspected: PlannedInspection, seed: int = SEED) -> tuple[dict[str, int], list[StandardEvidence]]:
+    """Invented evidence: the size of each sample, judgements, and key-question counts drawn around the
+    unit's own level of practice (steady across its inspections), with youth services improving and
+    probation dipping after 2020. Each key question applies to at least nine in ten of its sample's cases,
+    and to at least the framework's minimum, as publication requires."""
     unit = random.Random(f"{seed}/{inspected.unit_code}")
     youth = framework.id.startswith("youth")
     level = (0.70 if youth else 0.62) + unit.gauss(0, 0.08)
     start = inspected.year.start_year
     level += 0.01 * (start - FIRST_YEAR.start_year) if youth else (-0.06 if start in (2020, 2021, 2022) else 0.0)
     rng = random.Random(f"{seed}/{inspected.unit_code}/{inspected.year}/evidence")
+    least = framework.publication.minimum_applicable_cases if framework.publication else 0
+    samples = {s.sample_type: rng.randint(max(12, least + 2), 40 if youth else 60)
+               for s in framework.standards() if s.kind == "case" and s.sample_type}
     standards = []
     for standard in framework.standards():
         if standard.kind == "judged":
@@ -119,15 +126,16 @@ def evidence(framework: Framework, inspected: PlannedInspection, seed: int = SEE
                 evidence_summary=f"{LABEL}: an invented judgement.",
             ))
             continue
+        cases = samples[standard.sample_type]
         counts = {}
         for key_question in standard.key_questions:
-            applicable = rng.randint(10, 40) if youth else rng.randint(25, 60)
+            applicable = rng.randint(-(-9 * cases // 10), cases)
             share = min(0.98, max(0.05, level + rng.gauss(0, 0.1)))
             counts[key_question.id] = KeyQuestionCount(
                 yes=sum(rng.random() < share for _ in range(applicable)), applicable=applicable
             )
         standards.append(StandardEvidence(standard=standard.id, counts=counts))
-    return standards
+    return samples, standards
 
 
 @dataclass
@@ -156,7 +164,11 @@ async def _load_one(session: AsyncSession, engine: RatingEngineClient, planned: 
     elif held.status != RATING:
         return False
     framework = await get_framework(session, planned.framework_id)
-    await rate_counts(session, engine, planned.id, evidence(framework, planned, seed))
+    samples, standards = evidence(framework, planned, seed)
+    if held is None:
+        for sample_type, cases in samples.items():
+            await caseloads.record_counted_sample(session, planned.id, sample_type, cases, LABEL)
+    await rate_counts(session, engine, planned.id, standards)
     published = await move(session, planned.id, TransitionRequest(to=PUBLISHED), None,
                            entry_checks(publication.ENTRY_CHECKS))
     # The day it would have been published: about two months after its fieldwork.

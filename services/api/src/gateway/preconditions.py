@@ -9,9 +9,14 @@ an ETag too, for If-None-Match.
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request, Response
 
 from inspection_shared.problems import PreconditionFailed, PreconditionRequired
+
+_ETAG = re.compile(r'\*|(W/)?"[^"]*"')
+"""An entity tag as RFC 9110 8.8.3 writes it (or `*`): quoted, perhaps weak."""
 
 
 def etag(version: int | str) -> str:
@@ -42,6 +47,12 @@ def check_if_match(what: str, version: int | str | None, if_match: str | None, *
         )
     # Strong comparison (RFC 9110 13.1.1): weak tags never match.
     tags = [tag.strip() for tag in if_match.split(",")]
+    if unquoted := [tag for tag in tags if not _ETAG.fullmatch(tag)]:
+        given = unquoted[0].strip('"')
+        raise PreconditionFailed(
+            f'If-Match {unquoted[0]} is not an ETag: send it in quotes, as the ETag header gave it: If-Match: "{given}".',
+            etag=current,
+        )
     if "*" not in tags and current not in tags:
         raise PreconditionFailed(
             f"{what[0].upper()}{what[1:]} has changed since it was read (If-Match {if_match}, now {current}); "

@@ -29,6 +29,7 @@ from gateway.db import utcnow
 from gateway.idempotency.service import remove_answers_with_case_data
 from gateway.inspections import repository as inspections
 from gateway.ratings import repository as ratings
+from inspection_shared.wording import counted
 
 RETENTION_ACTOR = Actor(id="retention", name="Retention purge", kind="system")
 """Who the purge's changes are made by."""
@@ -55,11 +56,12 @@ class Removed:
         if not self.anything:
             return f"{self.inspection}: no case data left to remove"
         return (
-            f"{self.inspection}: removed the cases of {self.frames} frame(s), the cases drawn and reserves of "
-            f"{self.samples} sample(s), the references of {self.sampled_cases} sampled case(s), "
-            f"{self.substitutions} substitution(s), {self.case_assessments} case assessment(s), the case "
-            f"evidence of {self.snapshots} rating snapshot(s) (kept as key-question counts) and "
-            f"{self.stored_answers} stored answer(s) of idempotent requests"
+            f"{self.inspection}: removed the cases of {counted(self.frames, 'frame')}, the cases drawn and "
+            f"reserves of {counted(self.samples, 'sample')}, the references of "
+            f"{counted(self.sampled_cases, 'sampled case')}, {counted(self.substitutions, 'substitution')}, "
+            f"{counted(self.case_assessments, 'case assessment')}, the case evidence of "
+            f"{counted(self.snapshots, 'rating snapshot')} (kept as key-question counts) and "
+            f"{counted(self.stored_answers, 'stored answer')} of idempotent requests"
         )
 
 
@@ -99,7 +101,7 @@ async def purge(
         done.append(removed)
     emptied = sum(r.anything for r in done)
     say(
-        f"purge: {len(done)} inspection(s) published before {before.date().isoformat()} "
+        f"purge: {counted(len(done), 'inspection')} published before {before.date().isoformat()} "
         f"(GATEWAY_CASE_RETENTION_DAYS={days}); case data removed from {emptied}"
     )
     return done

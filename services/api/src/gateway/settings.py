@@ -20,10 +20,10 @@ class Settings(CaseDataSettings, ServiceSettings):
     port: int = 8000
     env: Literal["development", "production"] = Field(
         default="development",
-        description="production: refuse to start on a missing or development signing key, missing case keys, or a "
-        "weak admin password.",
+        description="production: refuse to start on default or missing secrets, SQLite, a CORS origin of `*`, or "
+        "engines reached over the network without their tokens (see gateway.production).",
     )
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "GATEWAY_DATABASE_URL"),
         description="postgresql+asyncpg://... for PostgreSQL; unset for the embedded SQLite file under ./var/.",
@@ -47,12 +47,14 @@ class Settings(CaseDataSettings, ServiceSettings):
     summary_cache_size: int = Field(
         default=256, ge=0, description="Inspection summaries each gateway process keeps rendered (0: none)."
     )
+    report_cache_size: int = Field(
+        default=64, ge=0, description="Inspection reports each gateway process keeps built (0: none)."
+    )
 
     # Sign-in (see gateway.identity): keys, token lifetimes, refusals of repeated failures, the first admin.
     jwt_private_key: SecretStr | None = Field(
         default=None, description="The Ed25519 private key (PEM) that signs access tokens."
     )
-    jwt_private_key_file: Path | None = Field(default=None, description="A file holding that key, instead.")
     jwt_retired_public_keys: str | None = Field(
         default=None, description="Public keys (PEM, one after another) of keys rotated out, still accepted."
     )
@@ -101,8 +103,8 @@ class Settings(CaseDataSettings, ServiceSettings):
         )
 
     def resolved_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
+        if self.database_url is not None and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
         path = Path("var").resolve() / "inspection.db"
         path.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{path}"

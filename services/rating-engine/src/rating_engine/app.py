@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Stateless: evidence and framework rules in, ratings with their working out. "
             f"Rules version {RULES_VERSION}."
         ),
+        settings=settings,
         openapi_tags=[
             {"name": "frameworks", "description": "The framework library the engine rates by."},
             {"name": "ratings", "description": "Explained ratings of one inspection, and pooled ratings."},

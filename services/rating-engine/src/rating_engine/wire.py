@@ -9,6 +9,7 @@ models' schemas are added to the document's components.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -17,6 +18,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+
+from inspection_shared.request_checks import declares_json, not_json_media
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -27,13 +30,19 @@ def json_body(model: type[Model]) -> Callable[[Request], Coroutine[Any, Any, Mod
     """A dependency that validates the raw request body as `model`; faults become the usual 422 problem."""
 
     async def parse(request: Request) -> Model:
+        content_type = request.headers.get("content-type")
+        if content_type is not None and not declares_json(content_type.encode("latin-1")):
+            raise not_json_media(content_type)  # as FastAPI's own routes: no Content-Type is read as JSON
         body = await request.body()
+        if not body.strip():
+            raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
         try:
             return model.model_validate_json(body)
         except ValidationError as error:
-            raise RequestValidationError(
-                [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False, include_input=False)]
-            ) from None
+            faults = [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False, include_input=False)]
+            # The document itself is not an object: parsed again, so that the problem says what it is instead.
+            whole = any(f["loc"] == ("body",) and f["type"] == "model_type" for f in faults)
+            raise RequestValidationError(faults, body=json.loads(body) if whole else None) from None
 
     return parse
 

@@ -10,6 +10,7 @@ import os
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000")
 
 from inspection_shared.server import serve  # noqa: E402
+from inspection_shared.settings import load_or_exit  # noqa: E402
 from sampling.app import create_app  # noqa: E402
 from sampling.settings import Settings  # noqa: E402
 
@@ -31,7 +32,7 @@ def keep_freed_memory() -> bool:
 
 
 def main() -> None:
-    settings = Settings()
+    settings = load_or_exit(Settings, "sampling")
     keep_freed_memory()
     serve(lambda: create_app(settings), settings, service="sampling")
 

@@ -57,15 +57,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     app = create_service_app(
         title="Sampling service",
         version="0.1.0",
         description="Stateless: caseload frame and design in, sample, reserves and balance out. "
         "Sample sizes, allocation, stratified seeded selection with ordered reserves, and unit selection.",
+        settings=settings,
         openapi_tags=TAGS,
         lifespan=_lifespan,
     )
-    app.state.settings = settings or Settings()
+    app.state.settings = settings
     app.state.draw_turns = asyncio.Semaphore(app.state.settings.max_concurrent_draws)
     app.state.draw_workers = DrawWorkers()
 

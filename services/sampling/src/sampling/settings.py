@@ -14,8 +14,8 @@ class Settings(ServiceSettings):
     """When set, calls to /v1 must carry it (`Authorization: Bearer`); the gateway is given the same."""
     max_frame_rows: int = 500_000
     """Cases a frame may hold; a larger one is refused with 413."""
-    max_upload_bytes: int = 256 * 1024 * 1024
-    """Bytes a request body may hold; a larger one is refused with 413."""
+    max_upload_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+    """Bytes a frame's request body may hold, as JSON, CSV or a form; a larger one is refused with 413."""
     max_concurrent_draws: int = Field(2, ge=1)
     """Sample draws under way at once; more wait their turn before their frame is read, so memory stays
     bounded (a national frame of 250,000 cases takes about 170 MB while it is drawn) and the draws under

@@ -43,6 +43,7 @@ from gateway.inspections.lifecycle import Activity
 from gateway.writes import answering_clashes
 from inspection_shared.bulk_import import RowRef, nothing_imported, read_header, readable_csv
 from inspection_shared.problems import FieldError, InvalidInput
+from inspection_shared.wording import counted
 
 if TYPE_CHECKING:
     from gateway.inspections.models import Inspection
@@ -164,7 +165,7 @@ def parse_csv(text: str, rules: AssessmentRules) -> ParsedImport:
             if len(cells) != width:
                 if len(cells) > width and any(cell.strip() for cell in cells[width:]):
                     parsed.errors.append(
-                        parsed.ref(line).error("row", f"{len(cells)} cells, but the header names {width} columns")
+                        parsed.ref(line).error("row", f"{counted(len(cells), 'cell')}, but the header names {counted(width, 'column')}")
                     )
                     continue
                 cells = [*cells[:width], *[""] * (width - len(cells))]

@@ -35,7 +35,7 @@ Item = TypeVar("Item")
 async def latest_sample_id(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> uuid.UUID | None:
     return await session.scalar(
         select(Sample.id)
-        .where(Sample.inspection_id == inspection_id, Sample.sample_type == sample_type)
+        .where(Sample.inspection_id == inspection_id, Sample.sample_type == sample_type, Sample.discarded.is_(False))
         .order_by(Sample.drawn_at.desc())
         .limit(1)
     )
@@ -80,12 +80,14 @@ async def assessments(
 
 
 async def sampled_cases(session: AsyncSession, inspection_id: uuid.UUID) -> dict[tuple[str, str], tuple[uuid.UUID, str]]:
-    """Every sampled case of the inspection: (sample type, blind index of its reference) -> (its id, its
-    status)."""
+    """Every sampled case of the inspection's samples in use: (sample type, blind index of its reference) ->
+    (its id, its status)."""
     rows = await session.execute(
         select(Sample.sample_type, SampledCase.case_ref_index, SampledCase.id, SampledCase.status)
         .join(Sample, Sample.id == SampledCase.sample_id)
-        .where(Sample.inspection_id == inspection_id, SampledCase.case_ref_index.is_not(None))
+        .where(
+            Sample.inspection_id == inspection_id, Sample.discarded.is_(False), SampledCase.case_ref_index.is_not(None)
+        )
     )
     return {(sample_type, index): (case_id, status) for sample_type, index, case_id, status in rows}
 
@@ -125,7 +127,7 @@ class AssessedCase:
 async def assessed_cases(
     session: AsyncSession, inspection_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[AssessedCase]]:
-    """The assessments of each inspection's cases in the sample now, in sample type and case order."""
+    """The assessments of each inspection's cases in its samples in use now, in sample type and case order."""
     if not inspection_ids:
         return {}
     rows = await session.execute(
@@ -138,7 +140,7 @@ async def assessed_cases(
         )
         .join(SampledCase, SampledCase.sample_id == Sample.id)
         .join(CaseAssessment, CaseAssessment.sampled_case_id == SampledCase.id)
-        .where(Sample.inspection_id.in_(inspection_ids), SampledCase.status.in_(IN_SAMPLE))
+        .where(Sample.inspection_id.in_(inspection_ids), Sample.discarded.is_(False), SampledCase.status.in_(IN_SAMPLE))
     )
     found: dict[uuid.UUID, list[AssessedCase]] = defaultdict(list)
     for inspection_id, sample_type, case_ref, answers, attributes in rows:

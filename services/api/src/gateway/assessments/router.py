@@ -22,6 +22,7 @@ from gateway.assessments.schemas import (
     JudgementWrite,
 )
 from gateway.db import SessionDep
+from gateway.inspections.schemas import EXAMPLE_FRAMEWORK
 from gateway.permissions import Permission, requires
 from gateway.preconditions import answer_put, etag
 from inspection_shared import uploads
@@ -31,7 +32,6 @@ from inspection_shared.problems import problem_responses
 
 router = APIRouter()
 
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
 
 IfMatch = Annotated[
     str | None,
@@ -120,25 +120,29 @@ async def list_case_assessments(
     return await service.list_assessments(session, inspection_id, query)
 
 
+# The examples, like the planning example, are for an inspection under EXAMPLE_FRAMEWORK (a test imports
+# them into one).
 _CSV_EXAMPLE = (
-    "case_ref,sample_type,key_question,answer,unpaid_work_requirement,evidence_note\n"
-    "X123456,unpaid_work,3.1.1,yes,true,Placement records and supervisor's notes\n"
-    "X123456,unpaid_work,3.1.2,no,,\n"
-    "X123456,unpaid_work,3.1.3,not_applicable,,\n"
-    "X234567,case_supervision,2.1.1,yes,,\n"
+    "case_ref,sample_type,key_question,answer,evidence_note\n"
+    "X123456,case_supervision,2.2.1,yes,Sentence plan and contact log on the case record\n"
+    "X123456,case_supervision,2.2.2,no,\n"
+    "X123456,case_supervision,2.2.3,not_applicable,\n"
+    "X234567,court_reports,2.1.1,yes,\n"
 )
 _IMPORT_BODY = uploads.import_body(
     "Case answers as CSV (the body, or the `file` part of a form) or as a JSON array of case assessments.\n\n"
-    + importer.CSV_FORMAT,
+    + importer.CSV_FORMAT
+    + f"\nThe examples are for an inspection under {EXAMPLE_FRAMEWORK}, whose standards read no case "
+    "attributes; under a framework whose case filters read one (standard 3.1 of probation-crc-2018 reads "
+    "`unpaid_work_requirement`), it is a column of its own.\n",
     _CSV_EXAMPLE,
     CaseAssessmentImportItem.model_json_schema(),
     [
         {
             "case_ref": "X123456",
-            "sample_type": "unpaid_work",
-            "answers": {"3.1.1": "yes", "3.1.2": "no", "3.1.3": "not_applicable"},
-            "attributes": {"unpaid_work_requirement": True},
-            "evidence_note": "Placement records and supervisor's notes",
+            "sample_type": "case_supervision",
+            "answers": {"2.2.1": "yes", "2.2.2": "no", "2.2.3": "not_applicable"},
+            "evidence_note": "Sentence plan and contact log on the case record",
         }
     ],
 )
@@ -161,7 +165,7 @@ _IMPORT_BODY = uploads.import_body(
     dependencies=[requires(Permission.ASSESSMENTS_WRITE)],
 )
 async def import_case_assessments(inspection_id: uuid.UUID, request: Request, session: SessionDep) -> AssessmentImportReport:
-    kind, content = await uploads.read_import(request, MAX_IMPORT_BYTES, "The case answers")
+    kind, content = await uploads.read_import(request, uploads.upload_limit(request), "The case answers")
     return await importer.import_assessments(session, inspection_id, kind, content)
 
 

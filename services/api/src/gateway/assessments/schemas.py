@@ -49,9 +49,9 @@ CaseRefPath = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 AttributeValue = bool | int | Annotated[str, StringConstraints(max_length=ATTRIBUTE_VALUE_MAX)]
 
 _ASSESSMENT_EXAMPLE = {
-    "answers": {"3.1.1": "yes", "3.1.2": "no", "3.1.3": "not_applicable"},
-    "attributes": {"unpaid_work_requirement": True},
-    "evidence_note": "Placement records and supervisor's notes, March.",
+    "answers": {"2.2.1": "yes", "2.2.2": "no", "2.2.3": "not_applicable"},
+    "attributes": {},
+    "evidence_note": "Sentence plan and contact log on the case record, March.",
 }
 
 
@@ -82,7 +82,7 @@ class CaseAssessmentRead(BaseModel):
                 {
                     **_ASSESSMENT_EXAMPLE,
                     "inspection_id": "7d1f3c2e-4b5a-4e6f-8a9b-0c1d2e3f4a5b",
-                    "sample_type": "unpaid_work",
+                    "sample_type": "case_supervision",
                     "case_ref": "X123456",
                     "case_status": "selected",
                     "unanswered": [],

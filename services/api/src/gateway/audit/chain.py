@@ -33,6 +33,7 @@ from sqlalchemy import Connection, insert, select, text
 from gateway.audit.masking import canonical_json
 from gateway.audit.models import AuditEntry
 from gateway.db import utcnow
+from inspection_shared.wording import counted
 
 GENESIS = "0" * 64
 """The `prev_hash` of the first entry."""
@@ -119,7 +120,7 @@ class Verdict:
         if self.intact:
             if self.head_id is None:
                 return "audit log: empty"
-            return f"audit log intact: {self.entries} entries, head {self.head_id} {self.head_hash}"
+            return f"audit log intact: {counted(self.entries, 'entry', 'entries')}, head {self.head_id} {self.head_hash}"
         return f"audit log broken at entry {self.broken_at}: {self.problem}"
 
 

@@ -1,16 +1,16 @@
 """The keys that keep case references safe at rest, and where they come from.
 
-- `GATEWAY_CASE_KEYS`: Fernet keys, newest first, separated by commas or white space; or the path of a
-  file holding them. The newest encrypts; every key listed decrypts, so a key is retired by putting a new
+- `GATEWAY_CASE_KEYS`: Fernet keys, newest first, separated by commas or white space (or
+  `GATEWAY_CASE_KEYS_FILE`, a file holding them: `inspection_shared.settings`). The newest encrypts; every key listed decrypts, so a key is retired by putting a new
   one in front, running `gateway.cli rotate-case-key`, and then dropping the old one.
 - `GATEWAY_CASE_INDEX_KEY`: the key of the blind index (HMAC-SHA256), 32 random bytes or more in
-  URL-safe base64; or the path of a file holding it. It is never rotated by `rotate-case-key`: every
+  URL-safe base64 (or `..._FILE`). It is never rotated by `rotate-case-key`: every
   index would have to be computed again from the clear references.
 
 With neither set on a development machine, both are generated once under ./var/ (`case-keys`,
 `case-index-key`, readable by their owner only), so `make run` works on a fresh laptop. With
-`GATEWAY_ENV=production` a missing key stops the gateway from starting (`check_case_keys`), and nothing
-is generated. Keys are never logged or put in an error.
+`GATEWAY_ENV=production` a missing key stops the gateway from starting (`production_faults`, gathered by
+`gateway.production`), and nothing is generated. Keys are never logged or put in an error.
 """
 
 from __future__ import annotations
@@ -40,12 +40,8 @@ class CaseDataSettings(BaseSettings):
 
     env: str = "development"
     """`gateway.settings.Settings.env`: in production a missing key refuses the start, never generated."""
-    case_keys: SecretStr | None = Field(
-        default=None, description="Fernet keys, newest first (or the path of a file holding them)."
-    )
-    case_index_key: SecretStr | None = Field(
-        default=None, description="The blind index's HMAC key (or the path of a file holding it)."
-    )
+    case_keys: SecretStr | None = Field(default=None, description="Fernet keys, newest first.")
+    case_index_key: SecretStr | None = Field(default=None, description="The blind index's HMAC key.")
     case_key_dir: Path = Field(
         default=Path("var"), description="Where a development machine's generated keys are kept."
     )
@@ -54,34 +50,20 @@ class CaseDataSettings(BaseSettings):
     )
 
 
-def check_case_keys(settings: CaseDataSettings) -> None:
-    """In production, refuse to start without both case keys from the environment."""
-    if settings.env != "production":
-        return
-    missing = [
-        name
-        for name, value in (("GATEWAY_CASE_KEYS", settings.case_keys), ("GATEWAY_CASE_INDEX_KEY", settings.case_index_key))
-        if value is None or not value.get_secret_value().strip()
-    ]
-    if missing:
-        raise CaseKeyError(
-            f"GATEWAY_ENV is production and {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: "
-            "case references are encrypted at rest with keys from the environment (or files it names), "
-            "and none is generated in production."
-        )
-
-
-def _given(value: SecretStr | None, name: str) -> str | None:
-    """The setting's text, read from the file it names if it names one."""
+def _given(value: SecretStr | None) -> str | None:
     if value is None or not value.get_secret_value().strip():
         return None
-    text = value.get_secret_value().strip()
-    if "/" in text or os.sep in text:  # keys are URL-safe base64, which has no slash: this is a path
-        path = Path(text)
-        if not path.is_file():
-            raise CaseKeyError(f"{name} names a file that cannot be read: {path}")
-        return path.read_text().strip()
-    return text
+    return value.get_secret_value().strip()
+
+
+def production_faults(settings: CaseDataSettings) -> list[str]:
+    """The case keys a production gateway lacks: none is generated in production."""
+    return [
+        f"{name} (or {name}_FILE) is not set: case references are encrypted at rest with keys from the "
+        "environment, and none is generated in production."
+        for name, value in (("GATEWAY_CASE_KEYS", settings.case_keys), ("GATEWAY_CASE_INDEX_KEY", settings.case_index_key))
+        if _given(value) is None
+    ]
 
 
 def fernet_keys(text: str, name: str = "GATEWAY_CASE_KEYS") -> list[bytes]:
@@ -131,9 +113,9 @@ def _generated(path: Path, make: str) -> str:
 def load_keys(settings: CaseDataSettings) -> tuple[list[bytes], bytes]:
     """The Fernet keys (newest first) and the index key the settings give; on a development machine,
     those generated under ./var/ for any not given."""
-    check_case_keys(settings)
-    keys_text = _given(settings.case_keys, "GATEWAY_CASE_KEYS")
-    index_text = _given(settings.case_index_key, "GATEWAY_CASE_INDEX_KEY")
+    if settings.env == "production" and (faults := production_faults(settings)):
+        raise CaseKeyError(faults[0])  # never reached past `gateway.production`, which refuses first
+    keys_text, index_text = _given(settings.case_keys), _given(settings.case_index_key)
     directory = settings.case_key_dir.resolve()
     if keys_text is None:
         keys_text = _generated(directory / KEYS_FILE, Fernet.generate_key().decode())

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.casedata.sealing import CaseKeys, Sealed, SealedDocument, rotate_document
 from gateway.writes import BOOKKEEPING
+from inspection_shared.wording import counted
 
 BATCH_ROWS = 200
 
@@ -37,7 +38,7 @@ class ColumnRotation:
     def __str__(self) -> str:
         return (
             f"{self.table}.{self.column}: {self.rotated} sealed again under the newest key, "
-            f"{self.current} already under it ({self.rows} rows)"
+            f"{self.current} already under it ({counted(self.rows, 'row')})"
         )
 
 
@@ -127,7 +128,7 @@ async def rotate_case_keys(
             done.append(report)
     rotated = sum(r.rotated for r in done)
     say(
-        f"rotate-case-key: {rotated} values sealed again under the newest key"
+        f"rotate-case-key: {counted(rotated, 'value')} sealed again under the newest key"
         if rotated else "rotate-case-key: every value is already under the newest key; nothing to do"
     )
     return done

@@ -8,6 +8,7 @@ what it stores.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Set
 from typing import Any
 
 from pydantic import ValidationError
@@ -17,6 +18,8 @@ from gateway.caseloads.schemas import MAX_SEED, SampleDrawRequest
 from inspection_shared.framework import Framework
 from inspection_shared.problems import FieldError, InvalidInput
 from inspection_shared.sampling import EligibilityWindow, Precision, SampleDesign, SampleResult
+from inspection_shared.vocabulary import UNIT_COLUMN
+from inspection_shared.wording import counted
 
 DEFAULT_RESERVES_PER_STRATUM = 2
 STRATUM_WIDTH = 200
@@ -48,7 +51,7 @@ def strata_of(framework: Framework, sample_type: str) -> list[str]:
 
 def allowed_columns(framework: Framework, sample_type: str) -> list[str]:
     """case_ref, the unit, the sample type's strata, the eligibility date, and the attributes its case filters read."""
-    columns = {frames.CASE_REF, frames.UNIT_COLUMN, frames.DATE_COLUMN, *strata_of(framework, sample_type)}
+    columns = {frames.CASE_REF, UNIT_COLUMN, frames.DATE_COLUMN, *strata_of(framework, sample_type)}
     for standard in framework.standards():
         if standard.kind == "case" and standard.sample_type == sample_type and standard.case_filter:
             columns.update(c.attribute for c in standard.case_filter.conditions)
@@ -65,8 +68,11 @@ def _validation_faults(error: ValidationError) -> list[FieldError]:
     ]
 
 
-def build_design(request: SampleDrawRequest, columns: list[str], sample_type_strata: list[str]) -> SampleDesign:
-    """The design sent to the sampling service: the request with its defaults filled in from the frame.
+def build_design(
+    request: SampleDrawRequest, columns: list[str], sample_type_strata: list[str], used_seeds: Set[int] = frozenset()
+) -> SampleDesign:
+    """The design sent to the sampling service: the request with its defaults filled in from the frame,
+    and a seed chosen if none is given (never one of `used_seeds`, those of samples discarded from it).
 
     Columns of the frame the design does not use are sent as carried, so the sampling service reads the
     stored frame whole and its fingerprint is the frame's.
@@ -76,7 +82,7 @@ def build_design(request: SampleDrawRequest, columns: list[str], sample_type_str
     if "unit" in request.model_fields_set:
         unit = request.unit
     else:
-        unit = frames.UNIT_COLUMN if frames.UNIT_COLUMN in present else None
+        unit = UNIT_COLUMN if UNIT_COLUMN in present else None
     if unit is not None and unit not in columns:
         faults.append(FieldError(field="body.unit", message=f"the frame has no column {unit}"))
     if request.strata is None:
@@ -123,8 +129,7 @@ def build_design(request: SampleDrawRequest, columns: list[str], sample_type_str
         "exclude": request.exclude,
         "reserves_per_stratum": reserves,
         "reserve_ratio": request.reserve_ratio,
-        # Chosen here rather than by the sampling service so that it fits the stored column.
-        "seed": request.seed if request.seed is not None else secrets.randbelow(MAX_SEED),
+        "seed": request.seed if request.seed is not None else _fresh_seed(used_seeds),
     }
     try:
         used = SampleDesign(**fields).used_columns()
@@ -134,11 +139,19 @@ def build_design(request: SampleDrawRequest, columns: list[str], sample_type_str
         raise InvalidInput(f"The design cannot be drawn: {faults[0].message}.", faults) from None
 
 
+def _fresh_seed(used: Set[int]) -> int:
+    """A seed chosen here rather than by the sampling service, so that it fits the stored column, and new:
+    a redraw after a discard is a new draw."""
+    while (seed := secrets.randbelow(MAX_SEED)) in used:
+        pass
+    return seed
+
+
 def check_widths(result: SampleResult) -> None:
     wide = sorted({c.stratum for c in [*result.selected, *result.reserves] if len(c.stratum) > STRATUM_WIDTH})
     if wide:
         raise InvalidInput(
-            f"The strata are named by their values joined with '|', and {len(wide)} names are longer than "
+            f"The strata are named by their values joined with '|', and {counted(len(wide), 'name is', 'names are')} longer than "
             f"{STRATUM_WIDTH} characters; stratify on fewer variables.",
             [FieldError(field="body.strata", message=f"stratum names longer than {STRATUM_WIDTH} characters")],
         )

@@ -17,7 +17,9 @@ an unterminated quote, text that is not UTF-8, missing or repeated case referenc
 dates that are not ISO dates (YYYY-MM-DD). What depends on the design (a size above the population, a
 window that leaves no case) is the sampling service's to refuse at the draw. Values are trimmed; an
 empty value is a missing one; a value may not hold control characters or line breaks and is at most
-64 characters, the width the gateway stores case references, units and strata in.
+64 characters, the width the gateway stores case references, units and strata in. A column with codes
+(`values`: a vocabulary's, or the unit column's) takes only values that read as one of them, and
+stores the code.
 
 The canonical form is the sampling service's (see sampling.selection.service): rows sorted by
 `case_ref`, columns by name, written as CSV (UTF-8, comma, LF, header row, quotes only where needed, a
@@ -34,21 +36,19 @@ import io
 import itertools
 import operator
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from gateway.caseloads.values import ColumnCodes
 from inspection_shared.problems import FieldError, InvalidInput, Problem
+from inspection_shared.wording import counted
 
 CASE_REF = "case_ref"
-UNIT_COLUMN = "unit"
-"""The delivery unit of a case (e.g. a PDU code); the frameworks' strata call it `unit`."""
 DATE_COLUMN = "start_date"
 """The date a case entered the frame's window (sentence or licence start, report completed, ...)."""
 MAX_CASES = 500_000
 """The sampling service's limit; a larger frame is 413."""
-MAX_BYTES = 64 * 1024 * 1024
-"""Twice a national frame of the largest size accepted; a larger body is refused (413) as it is read."""
 MAX_VALUE_LENGTH = 64
 MAX_FAULTS = 20
 """Faults listed in one answer; the count of all of them is given beside."""
@@ -196,8 +196,11 @@ def check_header(names: list[str], allowed: Iterable[str], sample_type: str) -> 
         )
 
 
-def read_frame(data: bytes, allowed: Iterable[str], sample_type: str) -> CanonicalFrame:
-    """Check an uploaded CSV frame and return it in canonical form (see the module docstring).
+def read_frame(
+    data: bytes, allowed: Iterable[str], sample_type: str, codes: Mapping[str, ColumnCodes] | None = None
+) -> CanonicalFrame:
+    """Check an uploaded CSV frame and return it in canonical form (see the module docstring), each value
+    of a column in `codes` stored as its code.
 
     A sound frame is checked a batch of rows at a time, column by column at the speed of the C parts of
     Python, and kept as one tuple a row with its repeated values shared, so the memory it takes stays a
@@ -217,9 +220,10 @@ def read_frame(data: bytes, allowed: Iterable[str], sample_type: str) -> Canonic
     if not any(names):
         raise _refuse("The frame is empty: no header and no cases.", [FieldError(field="frame", message="is empty")])
     check_header(names, allowed, sample_type)
-    rows = _sound_rows(reader, names, check_control=_may_hold_control(data))
+    column_codes = [(codes or {}).get(name) for name in names]
+    rows = _sound_rows(reader, names, column_codes, check_control=_may_hold_control(data))
     if rows is None:
-        raise _row_faults(data, names, MAX_CASES)
+        raise _row_faults(data, names, column_codes, MAX_CASES)
     if not rows:
         raise _refuse("The frame has a header but no cases.", [FieldError(field="frame", message="has no cases")])
     order = sorted(range(len(names)), key=names.__getitem__)
@@ -235,7 +239,9 @@ _BATCH = 20_000
 """Rows checked together: large enough for the column checks' speed, small enough to hold twice."""
 
 
-def _sound_rows(reader: Iterator[list[str]], names: list[str], *, check_control: bool) -> list[tuple[str, ...]] | None:
+def _sound_rows(
+    reader: Iterator[list[str]], names: list[str], codes: list[ColumnCodes | None], *, check_control: bool
+) -> list[tuple[str, ...]] | None:
     """Every row, values trimmed and repeated values shared, if all are sound; None at the first fault
     (the caller reads again row by row to name it). More rows than MAX_CASES is a 413, counted whole
     but not kept."""
@@ -248,7 +254,7 @@ def _sound_rows(reader: Iterator[list[str]], names: list[str], *, check_control:
             if len(rows) + len(batch) > MAX_CASES:
                 total = len(rows) + len(batch) + sum(1 for row in reader if row)
                 raise frame_too_large(f"The frame holds {total} cases; at most {MAX_CASES} are accepted.")
-            columns = _sound_columns(batch, names, check_control=check_control)
+            columns = _sound_columns(batch, names, codes, check_control=check_control)
             if columns is None:
                 return None
             refs_before = len(refs)
@@ -265,19 +271,27 @@ def _sound_rows(reader: Iterator[list[str]], names: list[str], *, check_control:
     return rows
 
 
-def _sound_columns(records: list[list[str]], names: list[str], *, check_control: bool) -> list[tuple[str, ...]] | None:
-    """The batch's columns, values trimmed, if every row is sound; None if any is not."""
+def _sound_columns(
+    records: list[list[str]], names: list[str], codes: list[ColumnCodes | None], *, check_control: bool
+) -> list[tuple[str, ...]] | None:
+    """The batch's columns, values trimmed and read as their codes, if every row is sound; None if any is not."""
     width = len(names)
     if set(map(len, records)) != {width}:
         return None
     columns = [tuple(map(str.strip, column)) for column in zip(*records)]
-    for name, column in zip(names, columns):
+    for at, (name, column, coded) in enumerate(zip(names, columns, codes)):
         if max(map(len, column)) > MAX_VALUE_LENGTH:
             return None
         if check_control and _CONTROL.search("".join(column)):
             return None
         if name == DATE_COLUMN and not all(_is_iso_date(day) for day in set(column) if day):
             return None
+        if coded is not None:
+            read = {value: coded.code_for(value) for value in set(column) if value}
+            if None in read.values():
+                return None
+            read[""] = ""
+            columns[at] = tuple(map(read.__getitem__, column))
     refs = columns[names.index(CASE_REF)]
     if not all(refs) or len(set(refs)) != len(refs):
         return None
@@ -294,7 +308,7 @@ def _may_hold_control(data: bytes) -> bool:
     return bool(_CONTROL_OUTSIDE_LINE_ENDS.search(data)) or (b'"' in data and (b"\n" in data or b"\r" in data))
 
 
-def _row_faults(data: bytes, names: list[str], max_cases: int) -> InvalidInput:
+def _row_faults(data: bytes, names: list[str], codes: list[ColumnCodes | None], max_cases: int) -> InvalidInput:
     """Read the frame row by row and name every fault by its line (the header is line 1)."""
     reader = csv.reader(_text(data), strict=True)
     next(reader)
@@ -307,6 +321,7 @@ def _row_faults(data: bytes, names: list[str], max_cases: int) -> InvalidInput:
     cases = 0
     first_line: dict[str, int] = {}
     repeated: set[str] = set()
+    uncoded: dict[str, tuple[str, ...]] = {}
 
     def fault(field: str, message: str, line: int) -> None:
         nonlocal fault_count
@@ -333,14 +348,17 @@ def _row_faults(data: bytes, names: list[str], max_cases: int) -> InvalidInput:
         if cases > max_cases:
             raise frame_too_large(f"The frame holds more than {max_cases} cases, the most accepted.")
         if len(row) != width:
-            fault("frame", f"has {len(row)} fields; the header has {width}", line)
+            fault("frame", f"has {counted(len(row), 'field')}; the header has {width}", line)
             continue
         values = [value.strip() for value in row]
-        for name, value in zip(names, values):
+        for name, value, coded in zip(names, values, codes):
             if len(value) > MAX_VALUE_LENGTH:
                 fault(name, f"is {len(value)} characters long; at most {MAX_VALUE_LENGTH} are accepted", line)
             elif check_control and _CONTROL.search(value):
                 fault(name, "holds a line break or a control character", line)
+            elif coded is not None and value and coded.code_for(value) is None:
+                fault(name, coded.refusal(value), line)
+                uncoded[name] = coded.allowed
         ref = values[ref_at]
         if not ref:
             fault(CASE_REF, "case_ref is missing", line)
@@ -354,10 +372,12 @@ def _row_faults(data: bytes, names: list[str], max_cases: int) -> InvalidInput:
 
     if not fault_count:
         return _refuse("The frame cannot be read.", [FieldError(field="frame", message="cannot be read")])
-    said = f"The frame has {fault_count} fault{'s' if fault_count > 1 else ''}, the first on line {faults[0].line}: "
+    said = f"The frame has {counted(fault_count, 'fault')}, the first on line {faults[0].line}: "
     said += f"{faults[0].field} {faults[0].message}."
     if repeated:
-        said += f" {len(repeated)} case reference{'s' if len(repeated) > 1 else ''} appear more than once."
+        said += f" {counted(len(repeated), 'case reference appears', 'case references appear')} more than once."
+    if uncoded:
+        return _refuse(said, faults, fault_count, allowed_codes={name: list(c) for name, c in uncoded.items()})
     return _refuse(said, faults, fault_count)
 
 

@@ -1,4 +1,4 @@
-"""Caseload frames, the samples drawn from them, and every substitution of a sampled case."""
+"""Caseload frames, the samples drawn from them (and those discarded), and every substitution of a sampled case."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     Uuid,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,16 +46,24 @@ class CaseloadFrame(Base):
     uploaded_by: Mapped[str] = who(on="change")
 
 
+_LIVE = text("NOT discarded")
+
+
 class Sample(Base):
-    """A sample drawn by the sampling service, stored whole so anyone can redraw and check it."""
+    """A sample drawn by the sampling service, stored whole so anyone can redraw and check it.
+
+    A frame has one sample in use at a time; a sample discarded before any case of it was assessed is
+    kept for the record (`SampleDiscard` says why) and another may be drawn from the frame.
+    """
 
     __tablename__ = "samples"
+    __table_args__ = (
+        Index("uq_samples_frame_id_in_use", "frame_id", unique=True, postgresql_where=_LIVE, sqlite_where=_LIVE),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
-    frame_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("caseload_frames.id", ondelete="RESTRICT"), unique=True
-    )
+    frame_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("caseload_frames.id", ondelete="RESTRICT"), index=True)
     sample_type: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int] = mapped_column(BigInteger)
     # Sealed where they hold case references (see casedata.sealing): the cases drawn and the reserves,
@@ -64,6 +74,19 @@ class Sample(Base):
     result: Mapped[dict[str, Any]] = mapped_column(SealedDocument)
     drawn_at: Mapped[datetime] = when()
     drawn_by: Mapped[str] = who()
+    # Set when the sample is discarded (with a SampleDiscard): nothing reads its cases from then on.
+    discarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class SampleDiscard(Base):
+    """Why, when and by whom a sample was discarded: before the first case answer, never after."""
+
+    __tablename__ = "sample_discards"
+
+    sample_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    discarded_at: Mapped[datetime] = when()
+    discarded_by: Mapped[str] = who()
 
 
 class SampledCase(Base):

@@ -7,18 +7,19 @@ of a sample's cases is put in case_ref order here, not by the database (`paginat
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Subquery, and_, delete, func, select, update
+from sqlalchemy import Subquery, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
 from gateway.casedata.sealing import blind_index, holds_case_data
-from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase, Substitution
+from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase, SampleDiscard, Substitution
 from gateway.caseloads.schemas import IN_SAMPLE, SampledCaseQuery
 from gateway.pagination import Key, PageQuery, keyset_page, ordered_in_gateway
 from gateway.writes import RETENTION
@@ -47,11 +48,11 @@ async def frame(
 async def frames_with_samples(
     session: AsyncSession, inspection_id: uuid.UUID, sample_type: str | None = None
 ) -> list[tuple[CaseloadFrame, uuid.UUID | None]]:
-    """The inspection's frames (without their content), each with the id of the sample drawn from it."""
+    """The inspection's frames (without their content), each with the id of its sample in use."""
     statement = (
         select(CaseloadFrame, Sample.id)
         .options(defer(CaseloadFrame.content))
-        .outerjoin(Sample, Sample.frame_id == CaseloadFrame.id)
+        .outerjoin(Sample, and_(Sample.frame_id == CaseloadFrame.id, Sample.discarded.is_(False)))
         .where(CaseloadFrame.inspection_id == inspection_id)
         .order_by(CaseloadFrame.sample_type)
     )
@@ -61,23 +62,49 @@ async def frames_with_samples(
 
 
 async def sample_of_frame(session: AsyncSession, frame_id: uuid.UUID) -> uuid.UUID | None:
-    return await session.scalar(select(Sample.id).where(Sample.frame_id == frame_id))
+    """The frame's sample in use (not discarded), if one has been drawn."""
+    return await session.scalar(select(Sample.id).where(Sample.frame_id == frame_id, Sample.discarded.is_(False)))
+
+
+async def discarded_seeds(session: AsyncSession, frame_id: uuid.UUID) -> set[int]:
+    """The seeds of the samples drawn from the frame and discarded."""
+    return set((await session.scalars(select(Sample.seed).where(Sample.frame_id == frame_id, Sample.discarded))).all())
 
 
 # --- samples -----------------------------------------------------------------------------------------
 
 
-async def samples(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str | None) -> list[Sample]:
-    """The inspection's samples without their (large) documents, by sample type."""
+async def samples(
+    session: AsyncSession, inspection_id: uuid.UUID, sample_type: str | None, *, include_discarded: bool = False
+) -> list[Sample]:
+    """The inspection's samples in use (and those discarded, if asked) without their (large) documents, by
+    sample type and then as drawn."""
     statement = (
         select(Sample)
         .options(defer(Sample.result), defer(Sample.design))
         .where(Sample.inspection_id == inspection_id)
-        .order_by(Sample.sample_type)
+        .order_by(Sample.sample_type, Sample.drawn_at, Sample.id)
     )
     if sample_type is not None:
         statement = statement.where(Sample.sample_type == sample_type)
+    if not include_discarded:
+        statement = statement.where(Sample.discarded.is_(False))
     return list((await session.scalars(statement)).all())
+
+
+async def discards(session: AsyncSession, sample_ids: list[uuid.UUID]) -> dict[uuid.UUID, SampleDiscard]:
+    """The discard of each of these samples that was discarded."""
+    if not sample_ids:
+        return {}
+    found = await session.scalars(select(SampleDiscard).where(SampleDiscard.sample_id.in_(sample_ids)))
+    return {discard.sample_id: discard for discard in found}
+
+
+async def assessed_count(session: AsyncSession, sample_id: uuid.UUID) -> int:
+    """Cases of the sample with case answers recorded (ever: a case once assessed stays so)."""
+    return await session.scalar(
+        select(func.count()).select_from(SampledCase).where(SampledCase.sample_id == sample_id, SampledCase.assessed)
+    ) or 0
 
 
 async def counts(
@@ -118,7 +145,7 @@ class SampleTally:
 
 
 async def sample_tallies(session: AsyncSession, inspection_id: uuid.UUID) -> list[SampleTally]:
-    """Per sample and case status: the cases, and how many of them have been assessed."""
+    """Per sample in use and case status: the cases, and how many of them have been assessed."""
     rows = (
         await session.execute(
             select(
@@ -131,12 +158,61 @@ async def sample_tallies(session: AsyncSession, inspection_id: uuid.UUID) -> lis
             )
             .select_from(Sample)
             .outerjoin(SampledCase, SampledCase.sample_id == Sample.id)
-            .where(Sample.inspection_id == inspection_id)
+            .where(Sample.inspection_id == inspection_id, Sample.discarded.is_(False))
             .group_by(Sample.id, Sample.sample_type, Sample.drawn_at, SampledCase.status)
             .order_by(Sample.sample_type, Sample.drawn_at)
         )
     ).all()
     return [SampleTally(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """What a report states of a sample, read without its cases: its frame's size, and the parts of the
+    sampling service's answer that describe the draw."""
+
+    sample_id: uuid.UUID
+    sample_type: str
+    drawn_at: datetime
+    frame_cases: int
+    frame: dict | None
+    """The frame as the draw read it (`FrameSummary`)."""
+    balance: list[dict] | None
+    largest_deviation: dict | None
+    sample_size: int | None
+
+
+async def sample_records(session: AsyncSession, inspection_id: uuid.UUID) -> list[SampleRecord]:
+    """The inspection's samples by sample type, each with only those parts of its stored answer that hold
+    no case: the cases drawn and the reserves are never read."""
+    rows = await session.execute(
+        select(
+            Sample.id,
+            Sample.sample_type,
+            Sample.drawn_at,
+            CaseloadFrame.case_count,
+            Sample.result["frame"],
+            Sample.result["balance"],
+            Sample.result["largest_deviation"],
+            Sample.result["sample_size"].as_integer(),
+        )
+        .join(CaseloadFrame, CaseloadFrame.id == Sample.frame_id)
+        .where(Sample.inspection_id == inspection_id)
+        .order_by(Sample.sample_type, Sample.drawn_at)
+    )
+    return [SampleRecord(*row) for row in rows]
+
+
+async def case_ref_indexes(session: AsyncSession, inspection_id: uuid.UUID) -> set[str]:
+    """The blind indexes of the references of every case in the inspection's samples (replaced and brought
+    in included): what tells a case reference in a free text without opening one."""
+    return set(
+        await session.scalars(
+            select(SampledCase.case_ref_index)
+            .join(Sample, Sample.id == SampledCase.sample_id)
+            .where(Sample.inspection_id == inspection_id, SampledCase.case_ref_index.is_not(None))
+        )
+    )
 
 
 # --- sampled cases -----------------------------------------------------------------------------------
@@ -165,11 +241,13 @@ async def sampled_cases(
 
 
 def cases_of_inspections(inspection_ids: Iterable[uuid.UUID] | None = None) -> Subquery:
-    """Every sampled case (id, sample_type, case_ref, status, inspection_id) of the inspections given (of
-    all, if None), for the domains that join what they record for a case to the case."""
-    statement = select(
-        SampledCase.id, Sample.sample_type, SampledCase.case_ref, SampledCase.status, Sample.inspection_id
-    ).join(Sample, Sample.id == SampledCase.sample_id)
+    """Every sampled case (id, sample_type, case_ref, status, inspection_id) of the samples in use of the
+    inspections given (of all, if None), for the domains that join what they record for a case to the case."""
+    statement = (
+        select(SampledCase.id, Sample.sample_type, SampledCase.case_ref, SampledCase.status, Sample.inspection_id)
+        .join(Sample, Sample.id == SampledCase.sample_id)
+        .where(Sample.discarded.is_(False))
+    )
     if inspection_ids is not None:
         statement = statement.where(Sample.inspection_id.in_(list(inspection_ids)))
     return statement.subquery("sampled_cases_of")
@@ -206,6 +284,25 @@ async def substitutions(
         .where(Substitution.sample_id == sample_id)
     )
     return await keyset_page(session, statement, OLDEST_FIRST, query, item, scalars=False)
+
+
+@dataclass(frozen=True)
+class SubstitutionReason:
+    sample_type: str
+    stratum: str
+    reason: str
+    substituted_at: datetime
+
+
+async def substitution_reasons(session: AsyncSession, inspection_id: uuid.UUID) -> list[SubstitutionReason]:
+    """Every substitution in the inspection's samples, by sample type and oldest first, without the cases."""
+    rows = await session.execute(
+        select(Sample.sample_type, Substitution.stratum, Substitution.reason, Substitution.substituted_at)
+        .join(Sample, Sample.id == Substitution.sample_id)
+        .where(Sample.inspection_id == inspection_id)
+        .order_by(Sample.sample_type, Substitution.substituted_at, Substitution.id)
+    )
+    return [SubstitutionReason(*row) for row in rows]
 
 
 async def reserves_used(session: AsyncSession, sample_id: uuid.UUID) -> dict[str, str]:
@@ -278,3 +375,24 @@ async def remove_case_data(session: AsyncSession, inspection_id: uuid.UUID) -> R
         )
         samples += 1
     return RemovedCases(frames.rowcount, samples, sampled.rowcount, substitutions.rowcount)
+
+
+async def record_counted_sample(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str, cases: int,
+                                algorithm: str) -> Sample:
+    """A sample of `cases` assessed cases, held as retention leaves one: its frame's description and its
+    cases counted, no case reference (for a history loaded after the fact, `gateway.history`)."""
+    fingerprint = hashlib.sha256(f"{inspection_id}/{sample_type}".encode()).hexdigest()
+    frame = CaseloadFrame(inspection_id=inspection_id, sample_type=sample_type, columns=[], case_count=cases,
+                          fingerprint=fingerprint, content=None)
+    session.add(frame)
+    await session.flush()
+    sample = Sample(inspection_id=inspection_id, frame_id=frame.id, sample_type=sample_type, seed=0,
+                    design={"sample_size": cases}, frame_fingerprint=fingerprint, algorithm=algorithm, result={})
+    session.add(sample)
+    await session.flush()
+    await session.execute(insert(SampledCase), [
+        {"id": uuid.uuid4(), "sample_id": sample.id, "case_ref": None, "stratum": "all", "inclusion_probability": 1.0,
+         "weight": 1.0, "status": "selected", "assessed": True}
+        for _ in range(cases)
+    ])
+    return sample

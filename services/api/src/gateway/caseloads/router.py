@@ -14,6 +14,7 @@ from gateway.caseloads.schemas import (
     CaseloadFrameRead,
     SampledCaseQuery,
     SampledCaseRead,
+    SampleDiscardCreate,
     SampleDrawRequest,
     SampleRead,
     SampleSummary,
@@ -26,8 +27,10 @@ from gateway.engines import SamplingDep
 from gateway.idempotency.service import IdempotencyKey, run_once
 from gateway.permissions import Permission, requires
 from inspection_shared import uploads
+from inspection_shared.library import vocabularies
 from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
+from inspection_shared.vocabulary import UNIT_COLUMN
 
 router = APIRouter(tags=["caseloads"])
 
@@ -61,11 +64,15 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
+_CODES = "\n".join(
+    f"- `{v.column}` ({v.name.lower()}): {', '.join(f'`{c}`' for c in v.allowed())}"
+    for v in sorted(vocabularies().values(), key=lambda v: v.column)
+)
 _UPLOAD_DESCRIPTION = f"""\
 Upload the caseload frame an inspection's sample of this type is drawn from: at most
 {frames.MAX_CASES:,} cases (413 above).
 
-**Columns**: `case_ref` (required), `{frames.UNIT_COLUMN}` (the delivery unit), the sample type's strata
+**Columns**: `case_ref` (required), `{UNIT_COLUMN}` (the delivery unit), the sample type's strata
 (the framework's `sample_types`), `{frames.DATE_COLUMN}` (YYYY-MM-DD, for an eligibility window) and the
 case attributes the framework's case filters read for the sample type. A column of personal data the
 sample does not need (names, dates of birth, addresses, postcodes, PNC, NOMIS or national insurance
@@ -73,13 +80,24 @@ numbers, CRNs, phone numbers, emails and the like) is refused first, with a 422 
 why: such data is never taken. Any other column is refused with a 422 naming it and listing the
 columns accepted. Values are trimmed; an empty value is a missing one.
 
-**Refused** (422, by line of the file, the header being line 1): missing or repeated case references,
-ragged rows, unreadable text, dates that are not dates. Nothing is stored unless the whole frame is
-sound.
+**Codes**: a column with a vocabulary takes its codes, read whatever their case, spacing and
+punctuation, as the code, its label or a common spelling (`M`, `Male` and `male` are all `male`: every
+spelling is listed at `GET /api/v1/vocabularies`), and stores the code:
 
-The frame is stored in canonical form (cases by case_ref, columns by name) with its SHA-256
-`fingerprint`, which is the `frame_fingerprint` of the sample drawn from it. Uploading again replaces
-the frame (200) until a sample is drawn from it; after that, 409.
+{_CODES}
+- `{UNIT_COLUMN}`: the code of the inspected unit or of a unit below it (any case), stored as the units
+  spell it.
+
+**Refused** (422, by line of the file, the header being line 1): missing or repeated case references,
+ragged rows, unreadable text, dates that are not dates, values that are not codes of their column and
+units outside the inspected one (each named with its column and value; `allowed_codes` lists the codes
+of each column at fault). The first {frames.MAX_FAULTS} faults are listed, with the count of all. Nothing
+is stored unless the whole frame is sound.
+
+The frame is stored in canonical form (cases by case_ref, columns by name, values as codes) with its
+SHA-256 `fingerprint`, which is the `frame_fingerprint` of the sample drawn from it. Uploading again
+replaces the frame (200) until a sample is drawn from it; after that, 409, until every sample drawn
+from it is discarded (`POST /api/v1/samples/{{sample_id}}/discard`).
 """
 
 
@@ -87,9 +105,11 @@ async def _upload(request: Request) -> bytes:
     """The CSV bytes of a frame upload, as the body or as a form's file."""
     kind = uploads.media_type(request)
     if kind in uploads.CSV_TYPES:
-        return await uploads.read_body(request, frames.MAX_BYTES, "A frame upload")
+        return await uploads.read_body(request, uploads.upload_limit(request), "A frame upload")
     if kind == "multipart/form-data":
-        content, _ = await uploads.read_form_file(request, frames.MAX_BYTES, "The frame", ("frame", "file"))
+        content, _ = await uploads.read_form_file(
+            request, uploads.upload_limit(request), "The frame", ("frame", "file")
+        )
         return content
     raise uploads.unsupported(kind, "The frame", "text/csv or multipart/form-data")
 
@@ -116,10 +136,10 @@ async def _upload(request: Request) -> bytes:
 async def put_caseload_frame(
     inspection_id: uuid.UUID, sample_type: SampleTypePath, request: Request, response: Response, session: SessionDep
 ) -> CaseloadFrameRead:
-    allowed = await service.frame_columns(session, inspection_id, sample_type)
+    allowed, codes = await service.frame_columns(session, inspection_id, sample_type)
     await release(session)  # the body may be slow to come: nothing is held while it is read
     content = await _upload(request)
-    parsed = await run_in_threadpool(frames.read_frame, content, allowed, sample_type)
+    parsed = await run_in_threadpool(frames.read_frame, content, allowed, sample_type, codes)
     frame, created = await service.store_frame(session, inspection_id, sample_type, parsed)
     if created:
         response.status_code = 201
@@ -163,12 +183,16 @@ async def get_caseload_frame(
         "Draws one sample from the inspection's frame of `sample_type` and stores it whole: the design as "
         "applied, seed, frame fingerprint, algorithm, selected cases, ordered reserves, allocation and "
         "balance. Defaults: precision 80% confidence and 5 points margin, the sample type's strata present in "
-        f"the frame, the `{frames.UNIT_COLUMN}` column as the unit when the frame has one, "
-        f"{DEFAULT_RESERVES_PER_STRATUM} reserves per stratum, a seed chosen and stored. One sample per "
-        "frame: a second draw is 409. With an `Idempotency-Key`, a repeat of the request answers the first "
+        f"the frame, the `{UNIT_COLUMN}` column as the unit when the frame has one, "
+        f"{DEFAULT_RESERVES_PER_STRATUM} reserves per stratum, a seed chosen and stored (never that of a sample "
+        "discarded from the frame). One sample in use per frame: a second draw is 409, until the sample is "
+        "discarded (`POST /api/v1/samples/{id}/discard`). With an `Idempotency-Key`, a repeat of the request "
+        "answers the first "
         "result again and never draws twice. Accepted while the inspection is planned, in pre-fieldwork or in "
         "fieldwork. If the sampling service is down or slow: 503 or 504 with Retry-After, nothing stored; if it "
-        "refuses the design (e.g. a size above the eligible cases): 422 naming the fault, nothing stored."
+        "refuses the design (e.g. a size above the eligible cases): 422 naming the fault, nothing stored. "
+        "Exclusion values of a column with a vocabulary are read as its codes, as the frame holds them; one "
+        "that is no code of its column is refused (422)."
     ),
     status_code=201,
     responses={
@@ -201,17 +225,19 @@ async def draw_sample(
 
 @router.get(
     "/inspections/{inspection_id}/samples",
-    summary="An inspection's samples, one per frame",
+    summary="An inspection's samples in use, one per frame (and those discarded, if asked)",
     responses=problem_responses(404, 422),
     dependencies=[requires(Permission.CASELOADS_READ)],
 )
 async def list_samples(
     inspection_id: uuid.UUID,
     session: SessionDep,
-    sample_type: Annotated[str | None, Query(max_length=64, description="Only the sample of this type.")] = None,
+    sample_type: Annotated[str | None, Query(max_length=64, description="Only the samples of this type.")] = None,
+    include_discarded: Annotated[bool, Query(description="Also the samples discarded, each before its redraw.")] = False,
 ) -> Page[SampleSummary]:
-    # At most one sample per sample type of the framework: one page always holds them all.
-    return Page(items=await service.list_samples(session, inspection_id, sample_type), next_cursor=None)
+    # One sample in use per sample type of the framework, and the few discarded: one page holds them all.
+    samples = await service.list_samples(session, inspection_id, sample_type, include_discarded)
+    return Page(items=samples, next_cursor=None)
 
 
 @router.get(
@@ -223,6 +249,24 @@ async def list_samples(
 )
 async def get_sample(sample_id: uuid.UUID, session: SessionDep) -> SampleRead:
     return await service.sample_read(session, await service.get_sample(session, sample_id))
+
+
+@router.post(
+    "/samples/{sample_id}/discard",
+    summary="Discard a sample before its first case answer, so that another can be drawn from its frame",
+    description=(
+        "The sample is kept for the record, marked discarded with the reason, who and when, and never used "
+        "again: its cases take no case answers or substitutions, and ratings and the summary leave it out. "
+        "Reading it still works and shows it discarded. Its frame may then be drawn from again (a new seed "
+        "unless one is given) or replaced. Refused once a case answer has been recorded against any of its "
+        "cases, and for a sample already discarded (409). Accepted while the inspection is planned, in "
+        "pre-fieldwork or in fieldwork."
+    ),
+    responses=problem_responses(404, 409, 422),
+    dependencies=[requires(Permission.CASELOADS_WRITE)],
+)
+async def discard_sample(sample_id: uuid.UUID, data: SampleDiscardCreate, session: SessionDep) -> SampleRead:
+    return await service.sample_read(session, await service.discard_sample(session, sample_id, data))
 
 
 @router.get(

@@ -79,7 +79,9 @@ class CaseloadFrameRead(BaseModel):
     uploaded_at: datetime
     uploaded_by: str
     sample_id: uuid.UUID | None = Field(
-        None, description="The sample drawn from the frame; once there is one the frame can no longer be replaced."
+        None,
+        description="The sample in use drawn from the frame; while there is one the frame can not be replaced "
+        "(discard the sample first, before any case answer is recorded).",
     )
 
 
@@ -115,7 +117,9 @@ class SampleDrawRequest(BaseModel):
                     "unit": "unit",
                     "min_per_unit": 5,
                     "eligibility": {"start": "2025-06-01", "end": "2025-11-30"},
-                    "exclude": [{"column": "sentence_type", "values": ["deferred"], "reason": "deferred sentence"}],
+                    "exclude": [
+                        {"column": "sentence_type", "values": ["deferred_sentence"], "reason": "deferred sentence"}
+                    ],
                     "reserves_per_stratum": 2,
                     "seed": 20260112,
                 },
@@ -151,7 +155,9 @@ class SampleDrawRequest(BaseModel):
         None, description="Reserves per sampled stratum as a ratio of its sample, rounded up."
     )
     seed: Annotated[int, Field(ge=0, lt=MAX_SEED), SentAsNumber] | None = Field(
-        None, description="Seed of the draw. Absent: one is chosen and stored with the sample."
+        None,
+        description="Seed of the draw. Absent: one is chosen and stored with the sample, never the seed of a "
+        "sample discarded from the same frame.",
     )
 
     @model_validator(mode="after")
@@ -173,6 +179,26 @@ class ReserveRead(BaseModel):
     carried: dict[str, str | None] | None = None
 
 
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class SampleDiscardCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "The frame held last year's licences; drawn again from the corrected frame."}]},
+    )
+
+    reason: Reason = Field(description="Why the sample is set aside; kept with it.")
+
+
+class SampleDiscardRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    reason: str
+    discarded_at: datetime
+    discarded_by: str
+
+
 class SampleSummary(BaseModel):
     id: uuid.UUID
     inspection_id: uuid.UUID
@@ -185,6 +211,12 @@ class SampleSummary(BaseModel):
     substitutions: int
     drawn_at: datetime
     drawn_by: str
+    discarded: bool = Field(
+        False,
+        description="Set aside before any case answer was recorded: kept for the record, never used (no case "
+        "answers, ratings or summary counts).",
+    )
+    discard: SampleDiscardRead | None = Field(None, description="Why, when and by whom, if discarded.")
 
 
 class SampleRead(SampleSummary):
@@ -221,9 +253,6 @@ class SampledCaseQuery(PageQuery.sized(100, 1000)):
     stratum: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     include_replaced: bool = Field(False, description="Also list the cases taken out by substitutions.")
-
-
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class SubstitutionCreate(BaseModel):

@@ -1,10 +1,13 @@
-"""The rules of caseloads: the frames an inspection takes, and one sample drawn from each.
+"""The rules of caseloads: the frames an inspection takes, and the sample drawn from each.
 
 A frame is uploaded per inspection and sample type (a sample type the pinned framework names for a
-case-based standard) and holds only the columns that sample needs. One sample is drawn from each frame,
-by the sampling service; the gateway stores it whole and never draws or changes a sample itself
-(`design` says what to draw; `substitutions` replaces cases that cannot be inspected). Frames, draws and
-substitutions are accepted until fieldwork ends (`lifecycle.ACTIVITIES`).
+case-based standard) and holds only the columns that sample needs, each value a code (`values`). One
+sample is in use per frame, drawn by the sampling service; the gateway stores it whole and never draws
+or changes a sample itself (`design` says what to draw; `substitutions` replaces cases that cannot be
+inspected). Until the first case answer is recorded against it, a sample may be discarded: it is kept,
+marked discarded, and nothing reads its cases again; another may then be drawn from the frame, or the
+frame replaced. Frames, draws, discards and substitutions are accepted until fieldwork ends
+(`lifecycle.ACTIVITIES`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
@@ -25,24 +28,29 @@ from gateway.caseloads.design import (
     check_widths,
     strata_of,
 )
-from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase
+from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase, SampleDiscard
 from gateway.caseloads.schemas import (
     CaseloadFrameRead,
     CaseStatus,
     ReserveRead,
     SampledCaseQuery,
     SampledCaseRead,
+    SampleDiscardCreate,
+    SampleDiscardRead,
     SampleDrawRequest,
     SampleRead,
     SampleSummary,
 )
+from gateway.caseloads.values import ColumnCodes, coded_exclusions, frame_codes, unit_codes
 from gateway.db import release, row_fields
 from gateway.engines import call_engine
 from gateway.inspections.guards import ensure_phase, get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
 from gateway.permissions import Permission
+from gateway.units import repository as units
 from gateway.writes import flush
 from inspection_shared.clients import SamplingClient
+from inspection_shared.library import vocabularies
 from inspection_shared.pagination import Page
 from inspection_shared.problems import Conflict, NotFound, Problem
 from inspection_shared.sampling import SampleDesign, SampleResult
@@ -59,7 +67,7 @@ log = structlog.get_logger("caseloads")
 
 async def _frame_allowed(session: AsyncSession, inspection: Inspection, sample_type: str) -> tuple[list[str], CaseloadFrame | None]:
     """The columns a frame of `sample_type` may hold, and the frame held now; refused if it cannot be
-    taken (an unknown sample type, or a frame already drawn from)."""
+    taken (an unknown sample type, or a frame with a sample in use)."""
     framework = await pinned_framework(session, inspection)
     check_sample_type(framework, sample_type, "path.sample_type")
     held = await repository.frame(session, inspection.id, sample_type)
@@ -67,20 +75,25 @@ async def _frame_allowed(session: AsyncSession, inspection: Inspection, sample_t
         sample_id = await repository.sample_of_frame(session, held.id)
         if sample_id is not None:
             raise Conflict(
-                f"A sample has been drawn from the {sample_type} frame of this inspection, so the frame can no "
-                "longer be replaced.",
+                f"A sample has been drawn from the {sample_type} frame of this inspection, so the frame can not "
+                f"be replaced; discard the sample first (POST /api/v1/samples/{sample_id}/discard), which is "
+                "possible until the first case answer is recorded against it.",
                 sample_id=str(sample_id),
             )
     return allowed_columns(framework, sample_type), held
 
 
-async def frame_columns(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str) -> list[str]:
+async def frame_columns(
+    session: AsyncSession, inspection_id: uuid.UUID, sample_type: str
+) -> tuple[list[str], dict[str, ColumnCodes]]:
     """Refuse an upload that cannot be taken, whatever its contents, before they are read; else the columns
-    it may hold. Nothing is locked: the upload is read after this, and checked again when it is stored."""
+    it may hold, and the codes of those that have them (`values`). Nothing is locked: the upload is read
+    after this, and checked again when it is stored."""
     inspection = await get_inspection(session, inspection_id, Permission.CASELOADS_WRITE)
     ensure_phase(inspection, Activity.SAMPLING)
     allowed, _ = await _frame_allowed(session, inspection, sample_type)
-    return allowed
+    inspected, *below = await units.subtree_codes(session, inspection.unit_id)
+    return allowed, frame_codes(allowed, vocabularies(), unit_codes(inspected, below))
 
 
 async def store_frame(
@@ -150,7 +163,9 @@ async def draw_sample(
     framework = await pinned_framework(session, inspection)
     check_sample_type(framework, request.sample_type, "body.sample_type")
     frame = await _frame_to_draw_from(session, inspection_id, request.sample_type, with_content=True)
-    design = build_design(request, frame.columns, strata_of(framework, request.sample_type))
+    used_seeds = await repository.discarded_seeds(session, frame.id)
+    request = request.model_copy(update={"exclude": coded_exclusions(request.exclude, vocabularies())})
+    design = build_design(request, frame.columns, strata_of(framework, request.sample_type), used_seeds)
     await release(session)
 
     content = await run_in_threadpool(frames.decompress, frame.content)  # opened as read: byte for byte as stored
@@ -207,7 +222,7 @@ async def draw_sample(
 async def _frame_to_draw_from(
     session: AsyncSession, inspection_id: uuid.UUID, sample_type: str, *, with_content: bool = False
 ) -> CaseloadFrame:
-    """The frame of `sample_type`, if it has no sample drawn from it yet (409 otherwise)."""
+    """The frame of `sample_type`, if it has no sample in use (409 otherwise)."""
     frame = await repository.frame(session, inspection_id, sample_type, with_content=with_content)
     if frame is None:
         raise Conflict(
@@ -217,8 +232,8 @@ async def _frame_to_draw_from(
     held = await repository.sample_of_frame(session, frame.id)
     if held is not None:
         raise Conflict(
-            f"A sample has already been drawn from the {sample_type} frame of this inspection; "
-            "one sample is drawn per frame.",
+            f"A sample has already been drawn from the {sample_type} frame of this inspection; one sample is in "
+            f"use per frame (to draw again, discard it first: POST /api/v1/samples/{held}/discard).",
             sample_id=str(held),
         )
     return frame
@@ -239,21 +254,29 @@ async def get_sample(session: AsyncSession, sample_id: uuid.UUID) -> Sample:
     return sample
 
 
-def _summary(sample: Sample, size: int, substitutions: int) -> SampleSummary:
-    return SampleSummary.model_validate({**row_fields(sample), "sample_size": size, "substitutions": substitutions})
+def _summary(sample: Sample, size: int, substitutions: int, discard: SampleDiscard | None) -> SampleSummary:
+    return SampleSummary.model_validate({
+        **row_fields(sample), "sample_size": size, "substitutions": substitutions,
+        "discard": SampleDiscardRead.model_validate(discard) if discard is not None else None,
+    })
 
 
-async def list_samples(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str | None) -> list[SampleSummary]:
+async def list_samples(
+    session: AsyncSession, inspection_id: uuid.UUID, sample_type: str | None, include_discarded: bool
+) -> list[SampleSummary]:
     await get_inspection(session, inspection_id, Permission.CASELOADS_READ)
-    samples = await repository.samples(session, inspection_id, sample_type)
-    sizes, substitutions = await repository.counts(session, [s.id for s in samples])
-    return [_summary(s, sizes.get(s.id, 0), substitutions.get(s.id, 0)) for s in samples]
+    samples = await repository.samples(session, inspection_id, sample_type, include_discarded=include_discarded)
+    ids = [s.id for s in samples]
+    sizes, substitutions = await repository.counts(session, ids)
+    discards = await repository.discards(session, ids)
+    return [_summary(s, sizes.get(s.id, 0), substitutions.get(s.id, 0), discards.get(s.id)) for s in samples]
 
 
 async def sample_read(session: AsyncSession, sample: Sample) -> SampleRead:
-    """The sample whole, as stored, with the reserves used since."""
+    """The sample whole, as stored, with the reserves used since (and its discard, if discarded)."""
     used = await repository.reserves_used(session, sample.id)
     sizes, substitutions = await repository.counts(session, [sample.id])
+    discard = (await repository.discards(session, [sample.id])).get(sample.id)
     result = sample.result
     reserves = [
         ReserveRead(
@@ -268,7 +291,7 @@ async def sample_read(session: AsyncSession, sample: Sample) -> SampleRead:
         for r in result["reserves"]
     ]
     return SampleRead(
-        **_summary(sample, sizes.get(sample.id, 0), substitutions.get(sample.id, 0)).model_dump(),
+        **_summary(sample, sizes.get(sample.id, 0), substitutions.get(sample.id, 0), discard).model_dump(),
         design=SampleDesign.model_validate(result["design"]),
         frame=result["frame"],
         sample_size_working=result.get("sample_size_working"),
@@ -279,6 +302,45 @@ async def sample_read(session: AsyncSession, sample: Sample) -> SampleRead:
         selected=result["selected"],
         reserves=reserves,
     )
+
+
+async def sample_for_change(session: AsyncSession, sample_id: uuid.UUID) -> Sample:
+    """The sample, its inspection locked for a change to it (`inspections.guards.inspection_for_change`);
+    404 for one the actor may not see, 409 for one discarded."""
+    inspection_id = await session.scalar(select(Sample.inspection_id).where(Sample.id == sample_id))
+    if inspection_id is None:
+        raise NotFound(f"No sample {sample_id}")
+    try:
+        await inspection_for_change(session, inspection_id, Activity.SAMPLING)  # one change at a time per inspection
+    except NotFound:
+        raise NotFound(f"No sample {sample_id}") from None
+    sample = await get_sample(session, sample_id)
+    if sample.discarded:
+        discard = (await repository.discards(session, [sample_id]))[sample_id]
+        raise Conflict(
+            f"Sample {sample_id} was discarded on {discard.discarded_at:%Y-%m-%d} by {discard.discarded_by} "
+            f"({discard.reason}) and is never used again; change the sample in use instead.",
+            discarded_at=discard.discarded_at.isoformat(),
+        )
+    return sample
+
+
+async def discard_sample(session: AsyncSession, sample_id: uuid.UUID, data: SampleDiscardCreate) -> Sample:
+    """Set a sample aside before the first case answer is recorded against it: kept, marked discarded,
+    its cases read by nothing again; its frame may then be drawn from again, or replaced."""
+    sample = await sample_for_change(session, sample_id)
+    assessed = await repository.assessed_count(session, sample_id)
+    if assessed:
+        raise Conflict(
+            f"Case answers have been recorded against {assessed} case{'s' if assessed > 1 else ''} of this "
+            f"{sample.sample_type} sample, so it can no longer be discarded: a sample is discarded only before "
+            "its first case answer. Replace a case that cannot be inspected with a substitution instead.",
+            assessed_cases=assessed,
+        )
+    sample.discarded = True
+    session.add(SampleDiscard(sample_id=sample_id, reason=data.reason))
+    await flush(session, clash="The sample was changed at the same time; read it and retry.")
+    return sample
 
 
 async def list_cases(session: AsyncSession, sample_id: uuid.UUID, query: SampledCaseQuery) -> Page[SampledCaseRead]:

@@ -1,5 +1,6 @@
 """Substitutions: a sampled case that cannot be inspected is replaced by the next unused reserve of its
-stratum, by rank, and every substitution is kept with its reason. An assessed case stays in the sample.
+stratum, by rank, and every substitution is kept with its reason. An assessed case stays in the sample,
+and a discarded sample is never changed.
 """
 
 from __future__ import annotations
@@ -10,15 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.caseloads import repository
-from gateway.caseloads.models import Sample, SampledCase, Substitution
+from gateway.caseloads.models import SampledCase, Substitution
 from gateway.caseloads.schemas import CaseStatus, SubstitutionCreate, SubstitutionRead
-from gateway.caseloads.service import get_sample
-from gateway.inspections.guards import inspection_for_change
-from gateway.inspections.lifecycle import Activity
+from gateway.caseloads.service import get_sample, sample_for_change
 from gateway.pagination import PageQuery
 from gateway.writes import flush
 from inspection_shared.pagination import Page
-from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound
+from inspection_shared.problems import Conflict, FieldError, InvalidInput
 
 
 def _read(substitution: Substitution, rank: int | None) -> SubstitutionRead:
@@ -27,14 +26,7 @@ def _read(substitution: Substitution, rank: int | None) -> SubstitutionRead:
 
 async def substitute(session: AsyncSession, sample_id: uuid.UUID, data: SubstitutionCreate) -> SubstitutionRead:
     """Replace a case that cannot be inspected with the next unused reserve of its stratum, by rank."""
-    inspection_id = await session.scalar(select(Sample.inspection_id).where(Sample.id == sample_id))
-    if inspection_id is None:
-        raise NotFound(f"No sample {sample_id}")
-    try:
-        await inspection_for_change(session, inspection_id, Activity.SAMPLING)  # one change at a time per inspection
-    except NotFound:
-        raise NotFound(f"No sample {sample_id}") from None
-    sample = await get_sample(session, sample_id)
+    sample = await sample_for_change(session, sample_id)
     rows = list((await session.scalars(select(SampledCase).where(SampledCase.sample_id == sample_id))).all())
     by_ref = {row.case_ref: row for row in rows}  # opened as read: a sample's few hundred cases
     case = by_ref.get(data.case_ref)

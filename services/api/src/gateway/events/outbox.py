@@ -56,8 +56,10 @@ def _status_changed(connection: Connection, change: Any) -> None:
     events = [(PHASE_CHANGED, {"from": change.from_status, "to": change.to_status})]
     if change.to_status == PUBLISHED:
         details = change.details or {}
+        inspection = change.inspection  # the move is made with its inspection loaded; else it is the moment
+        published_at = (inspection.published_at if inspection is not None else None) or change.changed_at
         events.append((PUBLISHED_EVENT, {
-            "published_at": change.inspection.published_at.isoformat(),  # the change is made with its inspection
+            "published_at": published_at.isoformat(),
             "snapshot_id": details.get("snapshot_id"),
             "overall_rating": details.get("overall_rating"),
         }))

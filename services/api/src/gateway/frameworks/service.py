@@ -50,13 +50,20 @@ async def import_frameworks(session: AsyncSession, frameworks: list[Framework]) 
 
     A published version never changes: if the library's copy differs from a published one already
     held, the import is refused rather than silently rewriting what inspections were rated against.
+    What publication requires is not part of that (nor of the content hash), so a held version takes
+    the library's publication gates whatever its status.
     """
     report = ImportReport()
     for framework in frameworks:
         digest = content_hash(framework)
+        definition = framework.model_dump(mode="json")
         held = await session.get(FrameworkVersion, framework.id)
         if held is not None and held.content_hash == digest:
-            report.unchanged.append(framework.id)
+            if held.definition == definition:
+                report.unchanged.append(framework.id)
+            else:
+                held.definition = definition
+                report.updated.append(framework.id)
             continue
         if held is not None and held.status == "published":
             raise Conflict(
@@ -73,7 +80,7 @@ async def import_frameworks(session: AsyncSession, frameworks: list[Framework]) 
         held.name = framework.name
         held.status = framework.status
         held.content_hash = digest
-        held.definition = framework.model_dump(mode="json")
+        held.definition = definition
         held.standards = _rows(framework)
     await session.flush()
     return report
@@ -102,8 +109,15 @@ async def find_framework(session: AsyncSession, framework_id: str) -> Framework 
     return held.framework if held is not None else None
 
 
+async def no_framework(session: AsyncSession, framework_id: str) -> str:
+    """What to say of a framework id that names none: the ids that do, so the caller can pick one."""
+    held = (await session.scalars(select(FrameworkVersion.id).order_by(FrameworkVersion.id))).all()
+    return f"no framework {framework_id!r} (the frameworks held: {', '.join(held) or 'none'})"
+
+
 async def get_framework(session: AsyncSession, framework_id: str) -> Framework:
     framework = await find_framework(session, framework_id)
     if framework is None:
-        raise NotFound(f"No framework {framework_id!r}")
+        missing = await no_framework(session, framework_id)
+        raise NotFound(missing[0].upper() + missing[1:])
     return framework

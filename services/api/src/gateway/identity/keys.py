@@ -1,5 +1,6 @@
-"""The keys that sign access tokens, their public halves for anyone to verify with (JWKS), and the check
-that a production gateway was given real secrets.
+"""The keys that sign access tokens, their public halves for anyone to verify with (JWKS), and what a
+production gateway needs of them and of its administrator (`production_faults`, gathered by
+`gateway.production`).
 
 Access tokens are signed with an Ed25519 key (EdDSA) from the environment: `GATEWAY_JWT_PRIVATE_KEY` (PEM)
 or the file `GATEWAY_JWT_PRIVATE_KEY_FILE` names. To rotate, sign with the new key and list the old one's
@@ -106,18 +107,11 @@ def _development_key(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _private_pem(settings: Settings) -> tuple[bytes | None, str]:
+def _private_pem(settings: Settings) -> bytes | None:
+    """The signing key given (`GATEWAY_JWT_PRIVATE_KEY`, or the file `..._FILE` names: `inspection_shared.settings`)."""
     if settings.jwt_private_key is not None and settings.jwt_private_key.get_secret_value().strip():
-        return settings.jwt_private_key.get_secret_value().encode(), "GATEWAY_JWT_PRIVATE_KEY"
-    if settings.jwt_private_key_file is not None:
-        try:
-            return settings.jwt_private_key_file.read_bytes(), f"GATEWAY_JWT_PRIVATE_KEY_FILE ({settings.jwt_private_key_file})"
-        except OSError as error:
-            raise KeyConfigurationError(
-                f"GATEWAY_JWT_PRIVATE_KEY_FILE names {settings.jwt_private_key_file}, which cannot be read: "
-                f"{error.strerror}."
-            ) from None
-    return None, ""
+        return settings.jwt_private_key.get_secret_value().encode()
+    return None
 
 
 def _retired_pem(settings: Settings) -> bytes:
@@ -135,10 +129,10 @@ def _retired_pem(settings: Settings) -> bytes:
 
 def load(settings: Settings) -> SigningKeys:
     """The signing keys the settings name (on a development machine without any, the one kept in var/)."""
-    pem, source = _private_pem(settings)
+    pem, source = _private_pem(settings), "GATEWAY_JWT_PRIVATE_KEY"
     development = pem is None
     if pem is None:
-        if settings.env == "production":
+        if settings.env == "production":  # never reached past `gateway.production`, which refuses first
             raise KeyConfigurationError(production_faults(settings)[0])
         pem, source = _development_key(development_key_path()), f"the development key ({development_key_path()})"
     try:
@@ -162,16 +156,14 @@ def load(settings: Settings) -> SigningKeys:
 def production_faults(settings: Settings) -> list[str]:
     """What keeps the settings from being a production gateway's: each fault names the variable to set."""
     faults = []
-    pem, _ = _private_pem(settings)
+    pem = _private_pem(settings)
     development = development_key_path()
     if pem is None:
         faults.append(
             "GATEWAY_JWT_PRIVATE_KEY (or GATEWAY_JWT_PRIVATE_KEY_FILE) is not set: a production gateway signs "
             "tokens with a key of its own (make one with `openssl genpkey -algorithm ed25519`)."
         )
-    elif (settings.jwt_private_key_file is not None and settings.jwt_private_key_file.resolve() == development) or (
-        development.exists() and development.read_bytes().strip() == pem.strip()
-    ):
+    elif development.exists() and development.read_bytes().strip() == pem.strip():
         faults.append(
             f"GATEWAY_JWT_PRIVATE_KEY is the development key made by `make run` ({development}); give the "
             "production gateway a key of its own."
@@ -185,9 +177,3 @@ def production_faults(settings: Settings) -> list[str]:
         faults.append(f"GATEWAY_ADMIN_EMAIL is {email}, the development administrator; name a real one.")
     return faults
 
-
-def refuse_defaults_in_production(settings: Settings) -> None:
-    if settings.env == "production" and (faults := production_faults(settings)):
-        raise KeyConfigurationError(
-            "GATEWAY_ENV is production, and the gateway will not start:\n" + "\n".join(f"  - {f}" for f in faults)
-        )

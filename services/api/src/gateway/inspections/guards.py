@@ -20,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.actors import Actor
 from gateway.frameworks.service import get_framework
 from gateway.inspections import repository
-from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, PUBLISHED, Activity, ActivityRule
+from gateway.inspections.lifecycle import ACTIVITIES, FROZEN_STATUSES, IS_IN, PUBLISHED, Activity, ActivityRule
 from gateway.inspections.models import Inspection
 from gateway.permissions import Permission, allows, forbidden, is_admin
 from gateway.writes import BOOKKEEPING, actor_of
 from inspection_shared.framework import Framework
 from inspection_shared.problems import Conflict, NotFound, Problem
+from inspection_shared.wording import listed
 
 
 def is_public(status: str, published_at: datetime | None) -> bool:
@@ -86,15 +87,15 @@ def ensure_phase(inspection: Inspection, activity: Activity | None = None) -> No
     rule = ACTIVITIES[activity] if activity is not None else None
     if inspection.status in FROZEN_STATUSES and (rule is None or inspection.status not in rule.statuses):
         raise Conflict(
-            f"Inspection {inspection.id} is {inspection.status} and can no longer be changed.",
+            f"Inspection {inspection.id} is {IS_IN[inspection.status]} and can no longer be changed.",
             status_of_inspection=inspection.status,
         )
     if rule is None:
         return
     if inspection.status not in rule.statuses:
         raise Conflict(
-            f"Inspection {inspection.id} is in {inspection.status}: {rule.what} only while it is in "
-            f"{' or '.join(rule.statuses)}.",
+            f"Inspection {inspection.id} is {IS_IN[inspection.status]}: {rule.what} only while it is "
+            f"{listed((IS_IN[s] for s in rule.statuses), 'or')}.",
             status_of_inspection=inspection.status,
             **{rule.listed_as: list(rule.statuses)},
         )

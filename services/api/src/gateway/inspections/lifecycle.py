@@ -27,6 +27,16 @@ class InspectionStatus(StrEnum):
 
 PLANNED, PRE_FIELDWORK, FIELDWORK, RATING, PUBLISHED, WITHDRAWN = InspectionStatus
 
+IS_IN: dict[InspectionStatus, str] = {
+    PLANNED: "planned",
+    PRE_FIELDWORK: "in pre-fieldwork",
+    FIELDWORK: "in fieldwork",
+    RATING: "in rating",
+    PUBLISHED: "published",
+    WITHDRAWN: "withdrawn",
+}
+"""Each status as a sentence says it: "Inspection ... is <this>"."""
+
 TRANSITIONS: dict[InspectionStatus, tuple[InspectionStatus, ...]] = {
     PLANNED: (PRE_FIELDWORK, WITHDRAWN),
     PRE_FIELDWORK: (FIELDWORK, PLANNED, WITHDRAWN),

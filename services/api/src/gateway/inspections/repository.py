@@ -19,7 +19,7 @@ from sqlalchemy.orm import contains_eager
 
 from gateway.actors import Actor
 from gateway.identity.models import User
-from gateway.inspections.lifecycle import LEAD, PUBLISHED
+from gateway.inspections.lifecycle import FROZEN_STATUSES, LEAD, PUBLISHED
 from gateway.inspections.models import Inspection, InspectionStatusChange, TeamMember
 from gateway.pagination import Key, PageQuery, keyset_page
 from gateway.permissions import ALL_UNITS, Permission, units_with
@@ -49,6 +49,23 @@ def unit_and_status(connection: Connection, inspection_id: uuid.UUID) -> tuple[u
 
 async def inspection_with_unit(session: AsyncSession, inspection_id: uuid.UUID) -> Inspection | None:
     return await session.scalar(with_unit(select(Inspection)).where(Inspection.id == inspection_id))
+
+
+async def overlapping(
+    session: AsyncSession, unit_id: uuid.UUID, start: date, end: date, other_than: uuid.UUID | None = None
+) -> Inspection | None:
+    """The first open (not published or withdrawn) inspection of the unit whose fieldwork shares a day with
+    `start`..`end`. The unit's row is locked first, so two plans for one unit are checked one at a time."""
+    await session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
+    statement = select(Inspection).where(
+        Inspection.unit_id == unit_id,
+        Inspection.status.not_in(list(FROZEN_STATUSES)),
+        Inspection.fieldwork_start <= end,
+        Inspection.fieldwork_end >= start,
+    )
+    if other_than is not None:
+        statement = statement.where(Inspection.id != other_than)
+    return await session.scalar(statement.order_by(Inspection.fieldwork_start, Inspection.id).limit(1))
 
 
 async def latest_announcement(session: AsyncSession, inspection_id: uuid.UUID) -> datetime | None:

@@ -65,9 +65,12 @@ FIELDWORK_DESCRIPTION = (
     "give both or neither. Required from the announcement (pre_fieldwork) on."
 )
 
+EXAMPLE_FRAMEWORK = "probation-pdu-2021"
+"""The framework the planning example pins, and the examples of what is recorded after it are written for."""
+
 _CREATE_EXAMPLE = {
     "unit_id": "5f0c2a8e-8a4b-4d61-b1f3-0d9c6e2a7b13",
-    "framework_id": "probation-pdu-2021",
+    "framework_id": EXAMPLE_FRAMEWORK,
     "type": "core",
     "title": "Inspection of probation services: Derby City PDU",
     "lead": "Lead inspector, East Midlands team",

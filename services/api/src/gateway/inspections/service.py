@@ -3,18 +3,19 @@
 The planning rules are data (`lifecycle`) checked field by field (`planning`): the framework must apply
 to the unit's type (its `applies_to`), be published and in effect on the first day of fieldwork (pilots
 may try a draft or an early version); a joint inspection names its partner inspectorates; fieldwork
-lasts at most three weeks. Moves between phases are `transitions`. Every fault is a problem response
-naming the field.
+lasts at most three weeks, and does not overlap that of another open inspection of the unit (409 naming
+it). Moves between phases are `transitions`. Every fault is a problem response naming the field.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db import utcnow
-from gateway.frameworks.service import find_framework
+from gateway.frameworks.service import find_framework, no_framework
 from gateway.inspections import repository
 from gateway.inspections.guards import authorize, ensure_phase, get_inspection
 from gateway.inspections.lifecycle import InspectionStatus
@@ -78,7 +79,7 @@ async def list_inspections(session: AsyncSession, query: InspectionListQuery) ->
                 FieldError(field="query.region_id", message=f"{region.code} is a unit of type {region.type}, not a region")
             )
     if query.framework_id is not None and await find_framework(session, query.framework_id) is None:
-        errors.append(FieldError(field="query.framework_id", message=f"no framework {query.framework_id!r}"))
+        errors.append(FieldError(field="query.framework_id", message=await no_framework(session, query.framework_id)))
     if errors:
         raise InvalidInput("The filters name things that are not held: " + "; ".join(e.message for e in errors) + ".", errors)
     filters = repository.InspectionFilters(
@@ -120,6 +121,35 @@ def withdraw_publication(session: AsyncSession, inspection: Inspection, reason: 
     session.add(status_change(inspection, InspectionStatus.PUBLISHED, reason))
 
 
+async def _refuse_overlap(
+    session: AsyncSession,
+    unit_id: uuid.UUID,
+    unit_code: str,
+    start: date | None,
+    end: date | None,
+    other_than: uuid.UUID | None = None,
+) -> None:
+    """409 naming the open inspection of the unit whose fieldwork overlaps `start`..`end`, if there is one:
+    a unit is in the field for one inspection at a time."""
+    if start is None or end is None:
+        return
+    other = await repository.overlapping(session, unit_id, start, end, other_than)
+    if other is None:
+        return
+    assert other.fieldwork_start is not None and other.fieldwork_end is not None  # matched on them
+    named = f"inspection {other.id} ({other.title})" if other.title else f"inspection {other.id}"
+    raise Conflict(
+        f"Fieldwork from {start.isoformat()} to {end.isoformat()} overlaps that of {named} of {unit_code}, "
+        f"{other.fieldwork_start.isoformat()} to {other.fieldwork_end.isoformat()}, which is {other.status}: a "
+        "unit is inspected by one open inspection at a time. Choose other dates, or withdraw that inspection.",
+        errors=[FieldError(field="body.fieldwork_start", message=f"overlaps the fieldwork of {named}")],
+        overlapping={
+            "id": str(other.id), "title": other.title, "status": other.status,
+            "fieldwork_start": other.fieldwork_start.isoformat(), "fieldwork_end": other.fieldwork_end.isoformat(),
+        },
+    )
+
+
 async def create_inspection(session: AsyncSession, data: InspectionCreate) -> Inspection:
     errors: list[FieldError] = []
     unit = await units.get(session, data.unit_id)
@@ -132,7 +162,7 @@ async def create_inspection(session: AsyncSession, data: InspectionCreate) -> In
             FieldError(field="body.unit_id", message=f"{unit.code} was retired on {unit.valid_to.isoformat()}")
         )
     if framework is None:
-        errors.append(FieldError(field="body.framework_id", message=f"no framework {data.framework_id!r}"))
+        errors.append(FieldError(field="body.framework_id", message=await no_framework(session, data.framework_id)))
     if unit is not None:
         if framework is not None:
             errors += framework_faults(
@@ -152,6 +182,7 @@ async def create_inspection(session: AsyncSession, data: InspectionCreate) -> In
     assert unit is not None
     if not allows(actor_of(session), Permission.INSPECTIONS_PLAN, unit.id):
         raise forbidden(Permission.INSPECTIONS_PLAN)
+    await _refuse_overlap(session, unit.id, unit.code, data.fieldwork_start, data.fieldwork_end)
     inspection = Inspection(id=uuid.uuid4(), **data.model_dump(), status=InspectionStatus.PLANNED, unit=unit)
     session.add(inspection)
     session.add(status_change(inspection, None, None))
@@ -215,6 +246,10 @@ async def update_inspection(
         ]
     if errors:
         raise InvalidInput("The inspection cannot be changed that way: " + "; ".join(e.message for e in errors) + ".", errors)
+    if {"fieldwork_start", "fieldwork_end"} & given:
+        await _refuse_overlap(
+            session, inspection.unit_id, inspection.unit_code, new["fieldwork_start"], new["fieldwork_end"], inspection.id
+        )
     for name, value in new.items():
         if getattr(inspection, name) != value:
             setattr(inspection, name, value)

@@ -21,6 +21,7 @@ from gateway.inspections import repository
 from gateway.inspections.guards import get_inspection
 from gateway.inspections.lifecycle import (
     FIELDWORK,
+    IS_IN,
     MIN_NOTICE_DAYS,
     PRE_FIELDWORK,
     PUBLISHED,
@@ -34,6 +35,7 @@ from gateway.inspections.service import check_precondition, clash, status_change
 from gateway.permissions import Permission, allows, forbidden
 from gateway.writes import actor_of, flush
 from inspection_shared.problems import Conflict, FieldError, InvalidInput
+from inspection_shared.wording import counted, listed
 
 EntryCheck = Callable[[AsyncSession, Inspection, InspectionStatus], Awaitable[dict[str, Any]]]
 """Checks what a move of the inspection into the phase given rests on: a 409 naming what is missing, or
@@ -70,11 +72,11 @@ async def _notice_given(session: AsyncSession, inspection: Inspection, to: Inspe
         raise Conflict(
             f"Fieldwork dates are notified at least {MIN_NOTICE_DAYS} days ahead: the inspection was announced "
             f"on {announced.date().isoformat()} and fieldwork starts on {inspection.fieldwork_start.isoformat()}, "
-            f"{notice} days later. Move the fieldwork dates, or announce again.",
+            f"{counted(notice, 'day')} later. Move the fieldwork dates, or announce again.",
             errors=[
                 FieldError(
                     field="fieldwork_start",
-                    message=f"{notice} days after the announcement; at least {MIN_NOTICE_DAYS} are needed",
+                    message=f"{counted(notice, 'day')} after the announcement; at least {MIN_NOTICE_DAYS} are needed",
                 )
             ],
             status_of_inspection=inspection.status,
@@ -119,9 +121,10 @@ async def move(
     check_precondition(inspection, if_match, required=False)
     allowed = list(allowed_moves(inspection.status))
     if request.to not in allowed:
-        listed = ", ".join(allowed) if allowed else "nothing: it is final"
+        moves = listed(allowed, "or") if allowed else "nothing: it is final"
         raise Conflict(
-            f"Inspection {inspection.id} is {inspection.status} and cannot move to {request.to}; it may move to {listed}.",
+            f"Inspection {inspection.id} is {IS_IN[inspection.status]} and cannot move to {request.to}; it may move "
+            f"to {moves}.",
             status_of_inspection=inspection.status,
             allowed=allowed,
         )

@@ -1,7 +1,8 @@
 """What publication rests on in the ratings, and what was published, version by version.
 
 An inspection is published with its latest rating snapshot: an entry check of the move into `published`
-(see `inspections.transitions`), handed to the app at start-up, refuses publication without a snapshot
+(see `inspections.transitions`), handed to the app at start-up, refuses publication while any
+condition of its framework's publication gates is unmet (`readiness`, every unmet condition listed),
 and records the snapshot published, as the inspection's published version 1. Each correction adds the
 next version (`corrections`); every version stays readable, the latest being the default.
 """
@@ -20,22 +21,20 @@ from gateway.pagination import PageQuery
 from gateway.permissions import Permission
 from gateway.ratings import repository
 from gateway.ratings.models import PublishedVersion
+from gateway.ratings.readiness import ensure_ready
 from gateway.ratings.repository import PublishedRow
 from gateway.ratings.schemas import CorrectionLine, PublishedVersionRead
 from inspection_shared.pagination import Page
-from inspection_shared.problems import Conflict, NotFound
+from inspection_shared.problems import NotFound
 
 if TYPE_CHECKING:
     from gateway.inspections.models import Inspection
 
 
 async def rated(session: AsyncSession, inspection: Inspection, to: InspectionStatus) -> dict[str, Any]:
+    await ensure_ready(session, inspection)
     snapshot = await repository.latest_brief(session, inspection.id)
-    if snapshot is None:
-        raise Conflict(
-            "An inspection is published with its ratings: run the rating (POST its rating runs) first.",
-            status_of_inspection=inspection.status,
-        )
+    assert snapshot is not None  # a condition of readiness
     snapshot_id, sequence, overall = snapshot
     session.add(PublishedVersion(inspection_id=inspection.id, version=1, kind="publication", snapshot_id=snapshot_id))
     return {"snapshot_id": str(snapshot_id), "snapshot_sequence": sequence, "overall_rating": overall}

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments import repository as assessments
 from gateway.db import release
-from gateway.frameworks.service import held_framework
+from gateway.frameworks.service import held_framework, no_framework
 from gateway.permissions import Permission, allows, forbidden
 from gateway.ratings import repository
 from gateway.ratings.evidence import pooled_case_evidence, refuse
@@ -54,10 +54,8 @@ async def regional_rating(
         raise forbidden(need)
     held = await held_framework(session, query.framework_id)
     if held is None:
-        raise InvalidInput(
-            f"No framework {query.framework_id!r}.",
-            [FieldError(field="query.framework_id", message=f"no framework {query.framework_id!r}")],
-        )
+        missing = await no_framework(session, query.framework_id)
+        raise InvalidInput(f"{missing[0].upper()}{missing[1:]}.", [FieldError(field="query.framework_id", message=missing)])
     framework = held.framework
     children = await units.children(session, region.id)
     held_inspections = await repository.inspections_of_units(

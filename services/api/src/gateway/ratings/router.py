@@ -15,7 +15,7 @@ from gateway.engines import RatingEngineDep
 from gateway.idempotency.service import IdempotencyKey, run_once
 from gateway.pagination import PageQuery
 from gateway.permissions import Permission, requires
-from gateway.ratings import corrections, publication, regional, service
+from gateway.ratings import corrections, publication, readiness, regional, service
 from gateway.ratings.models import RatingSnapshot
 from gateway.ratings.schemas import (
     CorrectionCreate,
@@ -27,6 +27,7 @@ from gateway.ratings.schemas import (
     RatingSnapshotRead,
     RatingSnapshotRecord,
     RatingSnapshotSummary,
+    Readiness,
     RegionalRating,
     RegionalRatingQuery,
     VersionQuery,
@@ -129,11 +130,14 @@ async def get_rating_run(snapshot_id: uuid.UUID, session: SessionDep) -> RatingS
 
 @router.post(
     "/inspections/{inspection_id}/panel-decisions",
-    summary="Record a ratings panel's decisions to set standards' ratings away from the computed ones",
+    summary="Record a ratings panel's decisions: standards' ratings set, confirmed or marked not rated",
     description=(
         "The engine re-rates the latest snapshot's evidence with the decisions added: the computed rating, "
         "the panel's rating and its written reason are all kept, in a new snapshot of kind `override` based on "
-        "the latest one. Needs a snapshot (409 without one) and an inspection in `rating`."
+        "the latest one. Giving the computed rating confirms it (what publication asks of a standard rated from "
+        "fewer applicable cases than its framework's minimum); `not_rated` withholds a standard's rating (what "
+        "publication asks of a scored standard that cannot be rated). Needs a snapshot (409 without one) and "
+        "an inspection in `rating`."
     ),
     status_code=201,
     response_model=RatingSnapshotRead,
@@ -152,6 +156,25 @@ async def record_panel_decisions(
         request, session, idempotency_key, decision.model_dump(mode="json"),
         lambda: service.record_panel_decisions(session, engine, inspection_id, decision.overrides),
     )
+
+
+@router.get(
+    "/inspections/{inspection_id}/readiness",
+    tags=["inspections"],
+    summary="Whether the inspection may be published: each condition of publication, met or not, with its figures",
+    description=(
+        "The conditions the framework version's publication gates set, and the end of fieldwork, each met or "
+        "not: fieldwork ended; a rating snapshot; each scored standard rated or marked not rated by the ratings "
+        "panel; each domain-one standard judged; each case-based standard's sample answered (`answered` of "
+        "`sample` = `share`, against `minimum_share`), and, on a key question with fewer applicable cases than "
+        "`minimum_applicable`, a panel decision in force. The figures are of the latest rating snapshot, which "
+        "publication publishes. Publication refused is a 409 whose `conditions` are the unmet ones, in this shape."
+    ),
+    responses=problem_responses(404),
+    dependencies=[requires(Permission.INSPECTIONS_READ)],
+)
+async def get_publication_readiness(inspection_id: uuid.UUID, session: SessionDep) -> Readiness:
+    return await readiness.get_readiness(session, inspection_id)
 
 
 @router.get(

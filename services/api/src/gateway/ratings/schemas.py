@@ -17,7 +17,7 @@ from gateway.assessments.schemas import AssessmentImportReport, CaseAssessmentIm
 from gateway.inspections.lifecycle import InspectionStatus, InspectionType
 from gateway.pagination import PageQuery
 from inspection_shared.fields import Flag
-from inspection_shared.framework import Rating, StandardId
+from inspection_shared.framework import PublicationGates, Rating, StandardId
 from inspection_shared.rating import (
     OverallRatingValue,
     Override,
@@ -142,8 +142,9 @@ class PanelDecisionCreate(BaseModel):
     overrides: list[Override] = Field(
         min_length=1,
         max_length=50,
-        description="One decision per standard, each with its written reason. A standard already overridden "
-        "takes the new decision; the other decisions in force are kept.",
+        description="One decision per standard, each with its written reason: a rating other than the computed "
+        "one sets it; the computed rating confirms it; `not_rated` marks the standard not rated. A standard "
+        "already decided takes the new decision; the other decisions in force are kept.",
     )
 
 
@@ -339,3 +340,90 @@ class RatingsHistoryEntry(BaseModel):
     published_version: int | None = Field(description="The latest published version; null before publication.")
     corrected: bool = Field(description="Corrected (or withdrawn) after publication: see `corrections`.")
     corrections: list[CorrectionLine] = Field(description="Each correction after publication, oldest first.")
+
+
+# --- readiness for publication -----------------------------------------------------------------------
+
+
+class _Condition(BaseModel):
+    """One condition of publication, met or not, with the figures it was judged on."""
+
+    standard: str | None = Field(default=None, description="The standard it is about; null for the inspection.")
+    met: bool
+    message: str = Field(description="What is met, or what is missing and how to meet it.")
+
+
+class FieldworkEnded(_Condition):
+    condition: Literal["fieldwork_ended"] = "fieldwork_ended"
+    fieldwork_end: date | None = Field(description="The last day of fieldwork.")
+    today: date = Field(description="The day judged on (UTC): fieldwork must have ended before it.")
+
+
+class RatingsHeld(_Condition):
+    condition: Literal["rating_snapshot"] = "rating_snapshot"
+    snapshot_sequence: int | None = Field(description="The snapshot publication would publish: the latest.")
+
+
+class GatesStated(_Condition):
+    condition: Literal["publication_gates"] = "publication_gates"
+    framework_id: str
+
+
+class StandardRated(_Condition):
+    condition: Literal["standard_rated"] = "standard_rated"
+    rating: Rating | None = Field(description="The rating publication would publish.")
+    not_rated_by_panel: bool
+
+
+class JudgementRecorded(_Condition):
+    condition: Literal["judgement_recorded"] = "judgement_recorded"
+    judged: bool = Field(description="The inspectors' judgement is in the ratings.")
+    not_rated_by_panel: bool
+
+
+class SampleAnswered(_Condition):
+    condition: Literal["sample_answered"] = "sample_answered"
+    sample_type: str
+    answered: int = Field(description="Cases answered (yes, no or not applicable) on its least answered key question.")
+    sample: int = Field(
+        description="Cases in its sample now, less those recorded as outside the standard's case filter."
+    )
+    share: float | None = Field(description="answered / sample; null without a sample.")
+    minimum_share: float
+    not_rated_by_panel: bool
+
+
+class KeyQuestionApplicable(BaseModel):
+    key_question: str
+    applicable: int = Field(description="Cases answered yes or no.")
+
+
+class ApplicableCases(_Condition):
+    condition: Literal["applicable_cases"] = "applicable_cases"
+    key_questions: list[KeyQuestionApplicable]
+    minimum_applicable: int = Field(description="Fewer applicable cases on any key question: the panel decides.")
+    decided_by_panel: bool = Field(
+        description="A ratings panel decision with its reason is in force on the standard: its rating "
+        "confirmed, set, or withheld."
+    )
+
+
+PublicationCondition = Annotated[
+    FieldworkEnded | RatingsHeld | GatesStated | StandardRated | JudgementRecorded | SampleAnswered | ApplicableCases,
+    Field(discriminator="condition"),
+]
+
+
+class Readiness(BaseModel):
+    """What publication of the inspection requires, each condition met or not, with its figures."""
+
+    inspection_id: uuid.UUID
+    status: InspectionStatus
+    framework_id: str
+    requires: PublicationGates | None = Field(description="The framework version's publication gates.")
+    snapshot_sequence: int | None = Field(description="The latest rating snapshot, which the figures are of.")
+    ready: bool = Field(description="Every condition is met: the inspection may move to `published`.")
+    unmet: int
+    conditions: list[PublicationCondition] = Field(
+        description="The inspection's conditions first, then each standard's in the framework's order."
+    )

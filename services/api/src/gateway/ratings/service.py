@@ -12,7 +12,10 @@ an immutable snapshot; the gateway itself computes no rating.
   `reason` says which.
 - A panel decision re-rates the latest snapshot's own evidence with the decision added: the computed
   rating, the panel's rating and its reason all stay in the result. The new snapshot is of kind
-  `override`, based on the one decided on; history is the list of snapshots.
+  `override`, based on the one decided on; history is the list of snapshots. The panel sets a rating,
+  confirms the computed one (the same rating, with a reason: what publication asks of a standard rated
+  from few applicable cases), or marks the standard `not_rated` (the only decision a standard without
+  evidence takes, and one a re-run always carries forward).
 - Publication and withdrawal freeze the inspection: no run or decision after either. What was published
   is changed only by a correction, as its next published version (`corrections`).
 - Engine down, slow or failing: a 503/504/502 problem and nothing written (`engines.call_engine`).
@@ -54,6 +57,7 @@ from inspection_shared.framework import Framework
 from inspection_shared.pagination import Page
 from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound, Problem
 from inspection_shared.rating import (
+    NOT_RATED,
     Override,
     PooledRatingRequest,
     PooledRatingResult,
@@ -302,7 +306,8 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
     if latest is not None:
         evidenced = {s.standard for s in standards}
         for override in _overrides(latest.request):
-            (carried if override.standard in evidenced else dropped).append(override)
+            applies = override.standard in evidenced or override.rating == NOT_RATED
+            (carried if applies else dropped).append(override)
     request = RatingRequest(framework=held.framework.id, standards=standards, overrides=carried)
     try:
         sent, result = await rate_with(engine, engine.rate, request, held)
@@ -347,7 +352,8 @@ def decision_faults(
     framework: Framework, decisions: list[Override], evidenced: set[str], sequence: int
 ) -> list[FieldError]:
     """What is wrong with panel decisions on the evidence of snapshot `sequence`, each named by its place
-    in the body: an unknown standard, one decided twice, one with no evidence (no computed rating)."""
+    in the body: an unknown standard, one decided twice, one with no evidence (no computed rating) other
+    than marked not rated."""
     faults: list[FieldError] = []
     seen: set[str] = set()
     for index, decision in enumerate(decisions):
@@ -357,10 +363,10 @@ def decision_faults(
             message = f"framework {framework.id} has no standard {decision.standard}; it has {known}"
         elif decision.standard in seen:
             message = f"standard {decision.standard} is decided more than once"
-        elif decision.standard not in evidenced:
+        elif decision.standard not in evidenced and decision.rating != NOT_RATED:
             message = (
                 f"standard {decision.standard} has no evidence in snapshot {sequence}, so no computed rating to "
-                "set aside; record its evidence and run the rating again"
+                "set aside; record its evidence and run the rating again, or mark it not_rated"
             )
         else:
             message = None

@@ -1,4 +1,5 @@
 """The inspection summary as a document: built once for each state of the inspection, then served as bytes.
+The same holder keeps other documents built from the same state (the report of an inspection).
 
 Dashboards and report generators read summaries far more often than anything in them changes, and
 building one reads five tables. So each gateway process keeps the rendered JSON of recent summaries with
@@ -13,8 +14,8 @@ The state is read before the summary is built, so a document is never older than
 under: a change committed in between only means one more build on the next read. The state is also the
 summary's ETag, so a client that holds it can ask with If-None-Match and be answered 304.
 
-A summary of an earlier published version (`?version=`) is held beside the latest, under the same state:
-a correction moves the state on, so every version's summary then says there is a later one.
+A document of an earlier published version (`?version=`) is held beside the latest, under the same
+state: a correction moves the state on, so every version's document then says there is a later one.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ import hashlib
 import json
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 import asyncpg
 from fastapi import Request
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.actors import Actor
@@ -39,9 +43,14 @@ from gateway.summaries.repository import STATE, State
 from gateway.summaries.schemas import InspectionSummary
 from inspection_shared.problems import NotFound
 
-# Part of every ETag, so that a release that changes the summary's shape never answers 304 to a client
-# holding a document of the old shape.
-_SHAPE = hashlib.sha256(json.dumps(InspectionSummary.model_json_schema(), sort_keys=True).encode()).hexdigest()[:8]
+
+def shape_of(schema: type[BaseModel]) -> str:
+    """Part of every ETag of a document of this schema, so that a release that changes the document's
+    shape never answers 304 to a client holding a document of the old shape."""
+    return hashlib.sha256(json.dumps(schema.model_json_schema(), sort_keys=True).encode()).hexdigest()[:8]
+
+
+_SHAPE = shape_of(InspectionSummary)
 
 
 async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
@@ -121,10 +130,7 @@ class PostgresStates:
         await self._pool.close()
 
 
-@dataclass(frozen=True)
-class SummaryDocument:
-    etag: str
-    body: bytes
+class InspectionDocument(Protocol):
     unit_id: uuid.UUID
     public: bool
     """The inspection's unit and whether it is public (`guards.is_public`), as the document shows them:
@@ -134,30 +140,45 @@ class SummaryDocument:
 
 
 Version = int | None
-"""A published version, or None: the summary as it is now."""
+"""A published version, or None: the document as it is now."""
+
+Document = TypeVar("Document", bound=InspectionDocument)
+Build = Callable[[AsyncSession, uuid.UUID, Version, State], Awaitable[Document]]
 
 
-def etag_of(state: State, version: Version = None) -> str:
+@dataclass(frozen=True)
+class SummaryDocument:
+    etag: str
+    body: bytes
+    unit_id: uuid.UUID
+    public: bool
+    versions: int
+
+
+def etag_of(state: State, shape: str = _SHAPE, version: Version = None) -> str:
+    """The state as an ETag, with the shape of the document built from it (and the version it shows)."""
     inspection, evidence, unit, parent = state
     shown = f"-v{version}" if version is not None else ""
-    return f'"{_SHAPE}-{inspection}-{evidence}-{unit}-{parent if parent is not None else 0}{shown}"'
+    return f'"{shape}-{inspection}-{evidence}-{unit}-{parent if parent is not None else 0}{shown}"'
 
 
-class SummaryDocuments:
-    """The summaries this process has built lately, each held under the state it was built from."""
+class HeldDocuments(Generic[Document]):
+    """The documents of one kind (summaries, reports) this process has built lately, each held under the
+    state it was built from, and built by `build` when none is held for the state now."""
 
-    def __init__(self, states: PostgresStates | None, capacity: int):
+    def __init__(self, states: PostgresStates | None, capacity: int, build: Build[Document]):
         self._states = states
         self._capacity = capacity
-        self._held: OrderedDict[tuple[uuid.UUID, Version], tuple[State, SummaryDocument]] = OrderedDict()
+        self._build_document = build
+        self._held: OrderedDict[tuple[uuid.UUID, Version], tuple[State, Document]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._held)
 
     async def get(
         self, sessions: async_sessionmaker[AsyncSession], inspection_id: uuid.UUID, version: Version = None
-    ) -> SummaryDocument:
-        """The summary as it is now (or of published version `version`); a session is opened only to build one."""
+    ) -> Document:
+        """The document as it is now (or of published version `version`); a session is opened only to build one."""
         key = (inspection_id, version)
         if self._states is None:
             async with sessions() as session:
@@ -170,7 +191,22 @@ class SummaryDocuments:
         async with sessions() as session:
             return await self._build(session, key, state)
 
-    def _held_now(self, key: tuple[uuid.UUID, Version], state: State | None) -> SummaryDocument | None:
+    async def read(
+        self, sessions: async_sessionmaker[AsyncSession], inspection_id: uuid.UUID, version: Version,
+        may_read: Callable[[Document], bool],
+    ) -> Document:
+        """The document as it is now (or of published version `version`); not found for a reader it does not
+        allow (`may_read`, judged on the document as it is now), nor for a version the inspection lacks."""
+        document = await self.get(sessions, inspection_id)
+        if not may_read(document):
+            raise NotFound(f"No inspection {inspection_id}")
+        if version is None:
+            return document
+        if version > document.versions:
+            raise no_version(inspection_id, version, document.versions)
+        return await self.get(sessions, inspection_id, version)
+
+    def _held_now(self, key: tuple[uuid.UUID, Version], state: State | None) -> Document | None:
         if state is None:
             raise NotFound(f"No inspection {key[0]}")
         held = self._held.get(key)
@@ -179,29 +215,38 @@ class SummaryDocuments:
         self._held.move_to_end(key)
         return held[1]
 
-    async def _build(self, session: AsyncSession, key: tuple[uuid.UUID, Version], state: State) -> SummaryDocument:
-        summary = await service.summary(session, *key)
-        inspection = summary.inspection
-        document = SummaryDocument(
-            etag_of(state, key[1]), summary.model_dump_json().encode(), inspection.unit_id,
-            is_public(inspection.status, inspection.published_at),
-            summary.publication.latest_version if summary.publication else 0,
-        )
+    async def _build(self, session: AsyncSession, key: tuple[uuid.UUID, Version], state: State) -> Document:
+        document = await self._build_document(session, *key, state)
         self._held[key] = (state, document)
         self._held.move_to_end(key)
         while len(self._held) > self._capacity:
             self._held.popitem(last=False)
         return document
 
-    async def aclose(self) -> None:
-        if self._states is not None:
-            await self._states.aclose()
+
+async def _summary_document(
+    session: AsyncSession, inspection_id: uuid.UUID, version: Version, state: State
+) -> SummaryDocument:
+    summary = await service.summary(session, inspection_id, version)
+    inspection = summary.inspection
+    return SummaryDocument(
+        etag_of(state, version=version), summary.model_dump_json().encode(), inspection.unit_id,
+        is_public(inspection.status, inspection.published_at),
+        summary.publication.latest_version if summary.publication else 0,
+    )
 
 
-async def summary_documents(engine: AsyncEngine, capacity: int, limits: DatabaseLimits) -> SummaryDocuments:
-    postgres = engine.dialect.name == "postgresql"
-    states = await PostgresStates.open(engine, max_connections=10, limits=limits) if postgres else None
-    return SummaryDocuments(states, capacity)
+class SummaryDocuments(HeldDocuments[SummaryDocument]):
+    def __init__(self, states: PostgresStates | None, capacity: int):
+        super().__init__(states, capacity, _summary_document)
+
+
+async def inspection_states(engine: AsyncEngine, limits: DatabaseLimits) -> PostgresStates | None:
+    """The reader of inspection states the held documents share: on PostgreSQL, a pool of its own;
+    elsewhere none (states are read in the session that builds)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return await PostgresStates.open(engine, max_connections=10, limits=limits)
 
 
 async def read_summary(
@@ -211,11 +256,6 @@ async def read_summary(
     the app's sessions if need be; not found for an actor who may not see the inspection, nor for a version
     it does not have."""
     documents: SummaryDocuments = request.app.state.summaries
-    document = await documents.get(request.app.state.sessionmaker, inspection_id)
-    if not sees(actor, document.unit_id, document.public):
-        raise NotFound(f"No inspection {inspection_id}")
-    if version is None:
-        return document
-    if version > document.versions:
-        raise no_version(inspection_id, version, document.versions)
-    return await documents.get(request.app.state.sessionmaker, inspection_id, version)
+    return await documents.read(
+        request.app.state.sessionmaker, inspection_id, version, lambda d: sees(actor, d.unit_id, d.public)
+    )

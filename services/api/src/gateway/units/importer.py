@@ -31,6 +31,7 @@ from gateway.writes import flush
 from inspection_shared.bulk_import import RowRef, nothing_imported, read_header, readable_csv
 from inspection_shared.fields import FROM_TEXT
 from inspection_shared.problems import FieldError, InvalidInput
+from inspection_shared.wording import counted
 
 MAX_ROWS = 10_000
 MAX_ERRORS = 200
@@ -104,7 +105,7 @@ def parse_csv(text: str) -> ParsedImport:
                 raise _too_many(count)
             if len(cells) > len(columns):
                 parsed.errors.append(
-                    ref.error(None, f"{len(cells)} cells, but the header names {len(columns)} columns")
+                    ref.error(None, f"{counted(len(cells), 'cell')}, but the header names {counted(len(columns), 'column')}")
                 )
                 continue
             raw: dict[str, Any] = {}

@@ -65,6 +65,19 @@ async def children(session: AsyncSession, unit_id: uuid.UUID) -> list[Unit]:
     return list((await session.scalars(select(Unit).where(Unit.parent_id == unit_id).order_by(Unit.code))).all())
 
 
+async def subtree_codes(session: AsyncSession, unit_id: uuid.UUID) -> list[str]:
+    """The code of a unit, then the codes of every unit below it: its children, theirs, and so on."""
+    codes = list((await session.scalars(select(Unit.code).where(Unit.id == unit_id))).all())
+    seen = {unit_id}
+    level = [unit_id]
+    while level:
+        rows = (await session.execute(select(Unit.id, Unit.code).where(Unit.parent_id.in_(level)))).all()
+        level = [unit for unit, _ in rows if unit not in seen]
+        seen.update(level)
+        codes += [code for unit, code in rows if unit in level]
+    return codes
+
+
 async def ancestry(session: AsyncSession, start: Unit) -> list[Unit]:
     """`start` and the units above it, nearest first."""
     chain = [start]

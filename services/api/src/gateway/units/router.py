@@ -25,7 +25,6 @@ from inspection_shared.problems import problem_responses
 
 router = APIRouter(prefix="/units", tags=["units"])
 
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 _ETAG_HEADER = {
     "ETag": {
@@ -152,5 +151,5 @@ async def list_unit_children(
 
 
 async def _read_import(request: Request) -> importer.ParsedImport:
-    kind, payload = await uploads.read_import(request, MAX_IMPORT_BYTES, "The units")
+    kind, payload = await uploads.read_import(request, uploads.upload_limit(request), "The units")
     return importer.parse_csv(payload) if kind == "csv" else importer.parse_json(payload)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from inspection_shared.framework import Framework
 from inspection_shared.library import FrameworkInvalid, content_hash, library, parse_framework
+from inspection_shared.wording import counted
 from rating_engine.errors import Fault, RatingInputError
 
 
@@ -43,7 +44,7 @@ def resolve_framework(reference: str | dict[str, Any], field: str = "body.framew
         framework = parse_framework(reference)
     except FrameworkInvalid as invalid:
         raise RatingInputError(
-            f"The inline framework is invalid: {len(invalid.faults)} fault(s).",
+            f"The inline framework is invalid: {counted(len(invalid.faults), 'fault')}.",
             [Fault(field, fault) for fault in invalid.faults],
         ) from None
     return ResolvedFramework(framework, "inline", content_hash(framework))

@@ -11,7 +11,8 @@ result to the wire models.
   exact fraction of applicable cases answered yes; not-applicable answers leave the denominator.
 - A key question with no applicable cases is reported as such and the standard rests on the others.
 - A judged standard takes the inspectors' rating; any standard may be sent a rating decided elsewhere.
-- A panel override sets the final rating and keeps the computed one and the reason.
+- A panel decision sets the final rating (the computed one, confirmed, or another) or withholds it
+  (`not_rated`), and keeps the computed one and the reason.
 - The overall score sums the points of the scored standards and is banded by the framework's score
   bands; if a scored standard has no rating, the overall is `not_rated`, with the reasons.
 """
@@ -23,7 +24,8 @@ from typing import Any
 
 from inspection_shared.framework import CaseFilter, Framework, Rating, Standard
 from inspection_shared.normal import wilson_percent
-from inspection_shared.rating import Override, RatingRequest, StandardEvidence
+from inspection_shared.rating import NOT_RATED, Override, RatingRequest, StandardEvidence
+from inspection_shared.wording import counted
 from rating_engine.errors import RatingInputError
 from rating_engine.frameworks.service import ResolvedFramework
 from rating_engine.ratings.bands import (
@@ -154,14 +156,15 @@ def case_standard_working(tally: StandardTally, thresholds: Thresholds, confiden
     if tally.cases is not None and tally.cases_selected is not None and tally.cases_selected < tally.cases:
         lacking = tally.lacking_filter_attributes
         notes.append(
-            f"{tally.cases - tally.cases_selected} of {tally.cases} cases fall outside the case filter"
+            f"{tally.cases - tally.cases_selected} of {counted(tally.cases, 'case')} "
+            + ("falls" if tally.cases - tally.cases_selected == 1 else "fall") + " outside the case filter"
             + (f", {lacking} of them for want of an attribute it reads." if lacking else ".")
         )
     for f in figures:
         if f["unanswered"]:
             notes.append(
-                f"{f['unanswered']} selected case(s) have no answer to {f['key_question']}; "
-                "they are left out of its figures."
+                f"{counted(f['unanswered'], 'selected case has', 'selected cases have')} no answer to "
+                f"{f['key_question']}; {'it is' if f['unanswered'] == 1 else 'they are'} left out of its figures."
             )
     rated = [f for f in figures if f["status"] == "rated"]
     if not rated:
@@ -235,8 +238,14 @@ def standard_rating(
         computed = None
         evidence, status, explanation = "none", "no_evidence", "No evidence was sent for this standard."
 
-    final = override.rating if override else computed
-    if override:
+    final = computed
+    if override is not None and override.rating == NOT_RATED:
+        final = None
+        explanation += " The ratings panel marked it not rated."
+    elif override is not None and override.rating == computed:
+        explanation += f" The ratings panel confirmed {labels[computed]}."
+    elif override is not None:
+        final = override.rating
         explanation += f" The ratings panel set {labels[override.rating]} instead."
     driver = working.driver if working else None
     return {
@@ -283,6 +292,14 @@ def band_for_score(framework: Framework, score: int) -> Rating:
     raise ValueError(f"score {score} is in no band of {framework.id}")
 
 
+def _why_unrated(standard: Json) -> str:
+    if standard["overridden"]:
+        return "was marked not rated by the ratings panel"
+    if standard["status"] == "no_evidence":
+        return "has no evidence"
+    return "had no applicable cases on any key question"
+
+
 def overall_rating(rules: Rules, standards: list[Json]) -> Json:
     """Sum the points of the scored standards and band the score (an `OverallRating`); not rated, with
     the reasons, if a scored standard has no rating."""
@@ -293,13 +310,10 @@ def overall_rating(rules: Rules, standards: list[Json]) -> Json:
     missing = [s for s in scored if s["rating"] is None]
     rating: str = "not_rated"
     score = computed_score = band = above = below = None
-    reasons = [
-        f"scored standard {s['standard']} ({s['name']}) "
-        + ("has no evidence" if s["status"] == "no_evidence" else "had no applicable cases on any key question")
-        for s in missing
-    ]
+    reasons = [f"scored standard {s['standard']} ({s['name']}) {_why_unrated(s)}" for s in missing]
     if missing:
-        explanation = f"Not rated: {len(missing)} of {len(scored)} scored standards have no rating."
+        explanation = (f"Not rated: {len(missing)} of {counted(len(scored), 'scored standard')} "
+                       f"{'has' if len(missing) == 1 else 'have'} no rating.")
     else:
         score = sum(points[s["rating"]] for s in scored)
         computed_score = sum(points[s["computed_rating"]] for s in scored)
@@ -425,10 +439,11 @@ def rate(resolved: ResolvedFramework, request: RatingRequest) -> Json:
             faults.add(f"{at}.standard", f"framework {framework.id} has no standard {override.standard}")
         elif override.standard in overrides:
             faults.add(f"{at}.standard", f"standard {override.standard} is overridden more than once")
-        elif not _has_evidence(evidence.get(override.standard)):
+        elif override.rating != NOT_RATED and not _has_evidence(evidence.get(override.standard)):
             faults.add(
                 f"{at}.standard",
-                f"standard {override.standard} has no evidence to override; send its rating instead",
+                f"standard {override.standard} has no evidence to override; send its rating instead, or mark "
+                "it not_rated",
             )
         else:
             overrides[override.standard] = override

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from inspection_shared.wording import counted
 from sampling.errors import Fault, SamplingInputError
 
 Method = Literal["proportional", "neyman", "equal"]
@@ -152,7 +153,7 @@ def allocate(
     if total > available:
         raise SamplingInputError(
             f"The total {total} is above the population {available} by {total - available}.",
-            [Fault("total", f"is {total - available} more than the {available} cases in the strata")],
+            [Fault("total", f"is {total - available} more than the {counted(available, 'case')} in the strata")],
             shortfall=total - available,
         )
     lower = {h: min(minimum, n) for h, n in populations.items()}
@@ -160,8 +161,8 @@ def allocate(
     needed = sum(lower.values())
     if needed > total:
         raise SamplingInputError(
-            f"The minimums need {needed} cases, {needed - total} more than the total {total}.",
-            [Fault("minimum", f"needs {needed} cases; the total is {total}, short by {needed - total}")],
+            f"The minimums need {counted(needed, 'case')}, {needed - total} more than the total {total}.",
+            [Fault("minimum", f"needs {counted(needed, 'case')}; the total is {total}, short by {needed - total}")],
             shortfall=needed - total,
         )
     if method == "proportional":

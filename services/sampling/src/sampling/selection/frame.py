@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from inspection_shared.sampling import SampleDesign
+from inspection_shared.wording import counted
 from sampling.errors import Fault, FrameTooLarge, SamplingInputError
 
 CASE_REF = "case_ref"
@@ -146,10 +147,6 @@ class _CsvLayout:
     starts: np.ndarray  # line number each record starts on
 
 
-def _fields(count: int) -> str:
-    return f"{count} field" if count == 1 else f"{count} fields"
-
-
 def _line_of(newlines: np.ndarray, position: int) -> int:
     return int(np.searchsorted(newlines, position)) + 1
 
@@ -185,7 +182,7 @@ def _scan_csv(data: bytes) -> _CsvLayout:
     ragged = np.flatnonzero(fields != fields[0])
     if ragged.size:
         faults = [
-            Fault("frame", f"has {_fields(int(fields[i]))}; the header has {_fields(int(fields[0]))}", int(start_lines[i]))
+            Fault("frame", f"has {counted(int(fields[i]), 'field')}; the header has {counted(int(fields[0]), 'field')}", int(start_lines[i]))
             for i in ragged[:_MAX_FAULTS]
         ]
         first = faults[0]

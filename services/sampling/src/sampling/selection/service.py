@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from inspection_shared.sampling import SampleDesign
+from inspection_shared.wording import counted
 from sampling.errors import Fault, SamplingInputError
 from sampling.selection.fingerprint import canonical, fingerprint_from_strata, frame_fingerprint, strata_hold_the_frame
 from sampling.selection.frame import CASE_REF, Frame, as_text
@@ -256,8 +257,8 @@ def _total_size(design: SampleDesign, population: int) -> tuple[int, SampleSize 
     if design.size is not None:
         if design.size > population:
             raise SamplingInputError(
-                f"The size {design.size} is above the {population} eligible cases by {design.size - population}.",
-                [Fault("design.size", f"is {design.size - population} more than the {population} eligible cases")],
+                f"The size {design.size} is above the {counted(population, 'eligible case')} by {design.size - population}.",
+                [Fault("design.size", f"is {design.size - population} more than the {counted(population, 'eligible case')}")],
                 shortfall=design.size - population,
             )
         return design.size, None

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from inspection_shared.sampling import SampleDesign
+from inspection_shared.wording import counted
 from sampling.allocation.service import allocate, largest_remainder
 from sampling.errors import Fault, SamplingInputError
 from sampling.selection.frame import RowValues, categorical, number_densely
@@ -121,10 +122,10 @@ def share(total: int, populations: dict[str, int], minimum: int, *, field: str, 
         if short is None:
             raise
         needed = total + short
-        said = f"{scope}the minimum of {minimum} cases per {what} needs {needed} cases, "
+        said = f"{scope}the minimum of {counted(minimum, 'case')} per {what} needs {counted(needed, 'case')}, "
         raise SamplingInputError(
             said[0].upper() + said[1:] + f"{short} more than the sample of {total}.",
-            [Fault(field, f"needs {needed} cases; the sample is {total}, short by {short}")],
+            [Fault(field, f"needs {counted(needed, 'case')}; the sample is {total}, short by {short}")],
             shortfall=short,
         ) from None
 

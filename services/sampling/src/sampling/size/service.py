@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from inspection_shared.normal import z_for
+from inspection_shared.precision import finite_population_corrected
 from sampling.errors import Fault, SamplingInputError
 
 # Floating-point noise below this (relative) is not a reason to round up: 165.00000000000003 is 165.
@@ -83,8 +84,7 @@ def required_sample_size(
     elif after_deff == 0:  # a confidence so low that z underflows: no case is needed (and 0 / 0 for one case)
         after_fpc = 0.0
     else:
-        # N - 1 first: a tiny n plus 1, less 1, would be 0.
-        after_fpc = after_deff * population / (after_deff + (population - 1))
+        after_fpc = finite_population_corrected(after_deff, population)
     after_rr = after_fpc / response_rate
     if not all(math.isfinite(step) for step in (n0, after_deff, after_fpc, after_rr)):
         raise _out_of_reach(at)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
+from inspection_shared.wording import counted
 from sampling.errors import Fault, SamplingInputError
 from sampling.selection.keys import prn_key, uniform
 
@@ -70,13 +71,13 @@ def _check(units: Sequence[Unit], k: int, include: Sequence[str], method: str) -
         raise SamplingInputError("A must-include unit is named twice.", [Fault("include", "names a unit twice")])
     if k > len(units):
         raise SamplingInputError(
-            f"k = {k} is above the {len(units)} units by {k - len(units)}.",
-            [Fault("k", f"is {k - len(units)} more than the {len(units)} units")],
+            f"k = {k} is above the {counted(len(units), 'unit')} by {k - len(units)}.",
+            [Fault("k", f"is {k - len(units)} more than the {counted(len(units), 'unit')}")],
         )
     if len(include) > k:
         raise SamplingInputError(
-            f"{len(include)} units must be included, {len(include) - k} more than k = {k}.",
-            [Fault("include", f"names {len(include)} units; k is {k}")],
+            f"{counted(len(include), 'unit')} must be included, {len(include) - k} more than k = {k}.",
+            [Fault("include", f"names {counted(len(include), 'unit')}; k is {k}")],
         )
     if method == "pps":
         missing = [u.id for u in units if u.id not in set(include) and u.size is None]
@@ -89,9 +90,10 @@ def _check(units: Sequence[Unit], k: int, include: Sequence[str], method: str) -
         wanted = k - len(include)
         if len(drawable) < wanted:
             raise SamplingInputError(
-                f"pps can draw only units of positive size: {len(drawable)} are available for the {wanted} "
-                f"to draw, {wanted - len(drawable)} short.",
-                [Fault("units", f"only {len(drawable)} units of positive size for {wanted} draws")],
+                f"pps can draw only units of positive size: {len(drawable)} "
+                f"{'is' if len(drawable) == 1 else 'are'} available for the {wanted} to draw, "
+                f"{wanted - len(drawable)} short.",
+                [Fault("units", f"only {counted(len(drawable), 'unit')} of positive size for {counted(wanted, 'draw')}")],
             )
 
 
