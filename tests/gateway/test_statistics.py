@@ -423,3 +423,12 @@ async def test_a_bad_parameter_is_a_422_naming_it(gateway, path, params, field):
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_an_accept_header_naming_neither_json_nor_csv_is_a_406(gateway):
+    refused = await gateway.get(f"{API}/trends", headers={"Accept": "application/pdf"})
+    assert (refused.status_code, refused.json()["available"]) == (406, [
+        {"format": "json", "media_type": "application/json"}, {"format": "csv", "media_type": "text/csv"}])
+    assert (await gateway.get(f"{API}/trends", headers={"Accept": "text/*"})).headers["content-type"].startswith(
+        "text/csv")
+    assert (await gateway.get(f"{API}/trends", headers={"Accept": "*/*"})).headers["content-type"] == "application/json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from gateway.db import SessionDep
+from gateway.negotiation import preferred
 from gateway.permissions import Permission, requires
 from gateway.statistics import service, tables
 from gateway.statistics.schemas import (
@@ -21,7 +21,7 @@ from gateway.statistics.schemas import (
     StatisticsQuery,
     Trends,
 )
-from inspection_shared.problems import problem_responses
+from inspection_shared.problems import Problem, problem_responses
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 
@@ -29,7 +29,7 @@ CSV = "text/csv"
 _ANSWERS = {
     200: {"content": {CSV: {"schema": {"type": "string"}}},
           "description": "JSON by default; CSV with ?format=csv or Accept: text/csv."},
-    **problem_responses(422),
+    **problem_responses(406, 422),
 }
 _COUNTED = (
     " Counts published inspections only, each with the latest version it was published in (withdrawn ones "
@@ -40,36 +40,29 @@ _PERIOD = (
     ", and the period: year (a programme year, 2024-25, from 1 April) or from / to (days, both included), "
     "by the first day of fieldwork."
 )
-_MEDIA_RANGE = re.compile(r"^\s*([^;\s]+)\s*(?:;.*?\bq\s*=\s*([0-9.]+))?", re.IGNORECASE)
-
-
-def _quality(accept: str, media_type: str) -> float:
-    """The quality the Accept header gives a media type named exactly (0 when it does not name it)."""
-    for part in accept.split(","):
-        matched = _MEDIA_RANGE.match(part)
-        if matched and matched.group(1).lower() == media_type:
-            try:
-                return float(matched.group(2) or 1)
-            except ValueError:
-                return 0.0
-    return 0.0
+MEDIA_TYPES = {StatisticsFormat.JSON: "application/json", StatisticsFormat.CSV: CSV}
+"""In the order a wildcard is matched: JSON first."""
 
 
 def _chosen(asked: StatisticsFormat | None, request: Request) -> StatisticsFormat:
-    """?format= if given; else CSV where Accept names text/csv above application/json; else JSON."""
+    """?format= if given; else the format Accept prefers (JSON without one); a 406 if it accepts neither."""
     if asked is not None:
         return asked
     accept = request.headers.get("accept") or ""
-    csv_quality = _quality(accept, CSV)
-    return StatisticsFormat.CSV if csv_quality > 0 and csv_quality >= _quality(accept, "application/json") else (
-        StatisticsFormat.JSON
-    )
+    if not accept.strip():
+        return StatisticsFormat.JSON
+    chosen = preferred(accept, MEDIA_TYPES)
+    if chosen is None:
+        raise Problem(
+            406, "Not acceptable", f"None of the media types accepted ({accept.strip()[:200]}) is one statistics "
+            "are answered in: application/json or text/csv (or ask with ?format=json or csv).",
+            slug="not-acceptable", available=[{"format": str(f), "media_type": m} for f, m in MEDIA_TYPES.items()],
+        )
+    return chosen
 
 
-def _answer(
-    figures: BaseModel, asked: StatisticsFormat | None, request: Request, as_csv: Callable[[Any], str], name: str
-) -> Any:
-    if _chosen(asked, request) is StatisticsFormat.JSON:
+def _answer(figures: BaseModel, chosen: StatisticsFormat, as_csv: Callable[[Any], str], name: str) -> Any:
+    if chosen is StatisticsFormat.JSON:
         return figures
     return Response(
         as_csv(figures), media_type=f"{CSV}; charset=utf-8",
@@ -88,8 +81,9 @@ def _answer(
 async def get_rating_statistics(
     query: Annotated[StatisticsQuery, Query()], request: Request, session: SessionDep
 ) -> Any:
+    chosen = _chosen(query.format, request)
     figures = await service.rating_statistics(session, query)
-    return _answer(figures, query.format, request, tables.ratings_csv, "ratings")
+    return _answer(figures, chosen, tables.ratings_csv, "ratings")
 
 
 @router.get(
@@ -105,8 +99,9 @@ async def get_rating_statistics(
 async def get_key_question_statistics(
     query: Annotated[StatisticsQuery, Query()], request: Request, session: SessionDep
 ) -> Any:
+    chosen = _chosen(query.format, request)
     figures = await service.key_question_statistics(session, query)
-    return _answer(figures, query.format, request, tables.key_questions_csv, "key-questions")
+    return _answer(figures, chosen, tables.key_questions_csv, "key-questions")
 
 
 @router.get(
@@ -120,8 +115,9 @@ async def get_key_question_statistics(
 async def get_statistics_trends(
     query: Annotated[StatisticsQuery, Query()], request: Request, session: SessionDep
 ) -> Any:
+    chosen = _chosen(query.format, request)
     figures = await service.trends(session, query)
-    return _answer(figures, query.format, request, tables.trends_csv, "trends")
+    return _answer(figures, chosen, tables.trends_csv, "trends")
 
 
 @router.get(
@@ -141,5 +137,6 @@ async def get_annual_statistics(
     request: Request,
     session: SessionDep,
 ) -> Any:
+    chosen = _chosen(query.format, request)
     figures = await service.annual_statistics(session, year, query)
-    return _answer(figures, query.format, request, tables.annual_csv, f"annual-{figures.year}")
+    return _answer(figures, chosen, tables.annual_csv, f"annual-{figures.year}")
