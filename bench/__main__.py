@@ -7,7 +7,7 @@ from pathlib import Path
 from bench.table import BenchRow, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = ["bench.sampling_bench", "bench.rating_bench", "bench.gateway_bench"]
+BENCHES = ["bench.sampling_bench", "bench.rating_bench", "bench.gateway_bench", "bench.statistics_bench"]
 
 
 def main() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, make_url
 
 from gateway.cli import alembic_config, load_library, migrate
@@ -124,7 +125,7 @@ def test_inspections_published_before_versions_were_kept_get_their_version_1(scr
                 made = {status: await make_inspection(session, unit=unit, status=status)
                         for status in ("published", "rating", "withdrawn")}
                 made["published"].published_at = published_at
-                session.add(InspectionStatusChange(inspection_id=made["published"].id, from_status="rating",
+                session.add(InspectionStatusChange(inspection=made["published"], from_status="rating",
                                                    to_status="published"))  # by the session's actor
                 ids = {"run": uuid.uuid4(), "override": uuid.uuid4(), "draft": uuid.uuid4()}
                 connection = await session.connection()  # the rows as they stood, beside the write path
@@ -150,3 +151,83 @@ def test_inspections_published_before_versions_were_kept_get_their_version_1(scr
     assert (uuid.UUID(str(inspection_id)), version, kind, uuid.UUID(str(snapshot_id)), reason, by) == (
         made["published"], 1, "publication", made["snapshot override"], None, TEST_ACTOR.id)
     assert str(at).startswith("2026-05-04 10:30")
+
+
+PUBLISHED_FIGURES_REVISION = "9b581b6d8ebf"
+
+
+def _result(overall: str, score: int, ratings: dict[str, str], counts: dict[str, tuple[int, int]]) -> dict:
+    """A stored rating result, as much of it as the figures are read from."""
+    return {"overall": {"rating": overall, "score": score, "max_score": 27}, "standards": [
+        {"standard": standard, "rating": rating, "key_questions": [
+            {"key_question": kq, "yes": yes, "applicable": applicable}
+            for kq, (yes, applicable) in counts.items() if kq.startswith(standard + ".")]}
+        for standard, rating in ratings.items()]}
+
+
+def test_inspections_published_before_figures_were_kept_get_the_figures_of_their_latest_version(scratch_database):
+    config = alembic_config(scratch_database)
+    command.upgrade(config, PUBLISHED_VERSIONS_REVISION)
+    asyncio.run(load_library(scratch_database))
+    first = _result("good", 20, {"1.1": "good", "2.1": "requires_improvement"}, {"2.1.1": (6, 10), "2.1.2": (9, 10)})
+    corrected = _result("good", 21, {"1.1": "outstanding", "2.1": "requires_improvement"},
+                        {"2.1.1": (6, 10), "2.1.2": (9, 10)})
+    typed = {"id": sa.Uuid(), "inspection_id": sa.Uuid(), "snapshot_id": sa.Uuid(),
+             "result": sa.JSON().with_variant(JSONB(), "postgresql"), "created_at": sa.DateTime(timezone=True)}
+    snapshots = sa.table("rating_snapshots", *(sa.column(c, typed.get(c)) for c in (
+        "id", "inspection_id", "sequence", "kind", "framework_id", "framework_version", "rules_version",
+        "input_fingerprint", "request", "result", "overall_rating", "created_at", "created_by")))
+    versions = sa.table("published_versions", *(sa.column(c, typed.get(c)) for c in (
+        "id", "inspection_id", "version", "kind", "snapshot_id", "reason", "created_at", "created_by")))
+
+    async def before() -> dict[str, uuid.UUID]:
+        engine = create_engine(scratch_database)
+        try:
+            async with create_sessionmaker(engine, TEST_ACTOR).begin() as session:
+                unit = await make_unit(session)
+                made = {status: await make_inspection(session, unit=unit, status=status, fieldwork_start=day,
+                                                      fieldwork_end=day, published_at=datetime(2024, 6, 1, tzinfo=UTC))
+                        for status, day in (("published", date(2024, 3, 31)), ("withdrawn", date(2024, 4, 1)),
+                                            ("rating", date(2024, 4, 2)))}
+                made["rating"].published_at = None
+                await session.flush()
+                connection = await session.connection()  # the rows as they stood, beside the write path
+                ids = {}
+                for n, (inspection, result, versions_of) in enumerate((
+                    ("published", first, [(1, "publication")]), ("published", corrected, [(2, "correction")]),
+                    ("withdrawn", first, [(1, "publication"), (2, "withdrawal")]), ("rating", first, []),
+                )):
+                    ids[n] = uuid.uuid4()
+                    await connection.execute(sa.insert(snapshots).values(
+                        id=ids[n], inspection_id=made[inspection].id, sequence=n + 1, kind="run",
+                        framework_id="probation-pdu-2021", framework_version="2021.1", rules_version="1.0.0",
+                        input_fingerprint="f", request="{}", result=result, overall_rating=result["overall"]["rating"],
+                        created_at=datetime(2024, 6, 1, tzinfo=UTC), created_by="rating-run"))
+                    for version, kind in versions_of:
+                        await connection.execute(sa.insert(versions).values(
+                            id=uuid.uuid4(), inspection_id=made[inspection].id, version=version, kind=kind,
+                            snapshot_id=ids[n], reason=None if version == 1 else "Corrected.",
+                            created_at=datetime(2024, 6, 1, tzinfo=UTC), created_by="lead"))
+                return {"published": made["published"].id, "corrected snapshot": ids[1]}
+        finally:
+            await engine.dispose()
+
+    made = asyncio.run(before())
+    command.upgrade(config, PUBLISHED_FIGURES_REVISION)
+
+    def figures(connection: Connection) -> tuple[list, list, list]:
+        return tuple([tuple(row) for row in connection.execute(sa.text(query))] for query in (
+            "SELECT inspection_id, version, snapshot_id, programme, inspected_on, programme_year, overall_rating, "
+            "overall_score, max_score FROM published_figures",
+            "SELECT standard, rating FROM published_standard_figures ORDER BY standard",
+            "SELECT standard, key_question, yes, applicable FROM published_key_question_figures ORDER BY key_question",
+        ))
+
+    [[(inspection_id, version, snapshot_id, *kept)], standards, key_questions] = on(scratch_database, figures)
+    assert (uuid.UUID(str(inspection_id)), version, uuid.UUID(str(snapshot_id))) == (
+        made["published"], 2, made["corrected snapshot"])
+    assert [str(kept[1])[:10], *kept[0:1], *kept[2:]] == ["2024-03-31", "probation", 2023, "good", 21, 27]
+    assert standards == [("1.1", "outstanding"), ("2.1", "requires_improvement")]
+    assert key_questions == [("2.1", "2.1.1", 6, 10), ("2.1", "2.1.2", 9, 10)]
+    migrate(scratch_database)
+    assert differences(scratch_database) == []

@@ -7,14 +7,13 @@ import pytest
 from scipy.stats import binomtest, norm
 
 from inspection_shared.framework import KeyQuestionThresholds
+from inspection_shared.normal import wilson_interval, z_for
 from rating_engine.ratings.bands import (
     Thresholds,
     answers_to_fall_below,
     answers_to_reach,
     compare_shares,
     percent_rounded,
-    wilson_interval,
-    z_for,
 )
 
 STANDARD = Thresholds.of(KeyQuestionThresholds(outstanding=80, good=65, requires_improvement=50))

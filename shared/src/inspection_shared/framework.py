@@ -20,6 +20,16 @@ KeyQuestionId = Annotated[str, StringConstraints(pattern=r"^\d+\.\d+\.\d+$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 FrameworkId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$", max_length=64)]
 
+Programme = Literal["probation", "youth"]
+"""The inspectorate's two programmes: adult probation services, and youth justice services."""
+YOUTH_UNIT_TYPES = frozenset({"yos"})
+
+
+def programme_of(applies_to: list[str]) -> Programme:
+    """The programme of a framework version, from the unit types it is for: youth if it inspects youth
+    services, probation otherwise."""
+    return "youth" if YOUTH_UNIT_TYPES.intersection(applies_to) else "probation"
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -24,7 +24,6 @@ from gateway.identity.authentication import Identity, authenticate
 from gateway.identity.router import document_sign_in
 from gateway.identity.router import router as identity_router
 from gateway.identity.router import well_known as identity_well_known
-from gateway.inspections.lifecycle import InspectionStatus
 from gateway.inspections.router import router as inspections_router
 from gateway.inspections.transitions import entry_checks
 from gateway.permissions import document_refusals
@@ -33,6 +32,7 @@ from gateway.ratings.router import router as ratings_router
 from gateway.reports.documents import ReportDocuments
 from gateway.reports.router import router as reports_router
 from gateway.settings import Settings
+from gateway.statistics.router import router as statistics_router
 from gateway.summaries.documents import SummaryDocuments, inspection_states
 from gateway.summaries.router import router as summaries_router
 from gateway.units.router import router as units_router
@@ -96,13 +96,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.authenticate = authenticate
     app.state.webhook_hosts = settings.webhook_hosts_allowed()
     # What a move into a phase rests on, in the domains above inspections (see inspections.transitions).
-    app.state.entry_checks = entry_checks({InspectionStatus.PUBLISHED: (publication.rated,)})
+    app.state.entry_checks = entry_checks(publication.ENTRY_CHECKS)
     # Routes are matched in the order they are included, each tried in turn (about 1 µs each): the summary,
     # the read dashboards poll, comes first (no other route's path can match its own), and sign-in, account
     # administration and the audit log, called seldom, last.
     for router in (summaries_router, frameworks_router, vocabularies_router, units_router, inspections_router,
-                   caseloads_router, assessments_router, ratings_router, reports_router, events_router,
-                   identity_router, audit_router):
+                   caseloads_router, assessments_router, ratings_router, reports_router, statistics_router,
+                   events_router, identity_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(identity_well_known)
     document_sign_in(app, f"{API_PREFIX}/auth/token")

@@ -1,5 +1,9 @@
-"""Set-up and upkeep: `python -m gateway.cli migrate | load-library | load-demo-units | admin | setup |
-rotate-case-key | purge | audit-verify`.
+"""Set-up and upkeep: `python -m gateway.cli migrate | load-library | load-demo-units | load-demo-history |
+admin | setup | rotate-case-key | purge | audit-verify`.
+
+`load-demo-history` loads the demo units and a SYNTHETIC ten-year history of published inspections over
+them (`gateway.history`), rated by the rating engine at GATEWAY_RATING_ENGINE_URL (`make run` starts it);
+a second load adds nothing.
 
 `admin` (and so `setup`, and so `make run`) keeps the administrator named by GATEWAY_ADMIN_EMAIL and
 GATEWAY_ADMIN_PASSWORD: made if missing, given that password, active, holding the admin role. With neither
@@ -27,7 +31,9 @@ from gateway.casedata.rotation import rotate_case_keys
 from gateway.casedata.sealing import case_keys
 from gateway.db import create_engine, create_sessionmaker
 from gateway.db_setup import DatabaseUnavailable, ensure_database
+from gateway.engines import engine_clients
 from gateway.frameworks.service import import_frameworks
+from gateway.history import load_demo_history as load_demo_history_into
 from gateway.identity import passwords, repository
 from gateway.identity.service import ensure_administrator
 from gateway.models import Base
@@ -35,6 +41,7 @@ from gateway.permissions import SYSTEM_ACTOR
 from gateway.settings import Settings
 from gateway.units.demo import load_demo_units as load_demo_units_into
 from inspection_shared.library import library
+from inspection_shared.problems import Problem
 from inspection_shared.settings import load_or_exit
 
 ALEMBIC_INI = Path(__file__).resolve().parents[4] / "alembic.ini"
@@ -71,6 +78,24 @@ async def load_demo_units(database_url: str) -> None:
     finally:
         await engine.dispose()
     print(f"demo units: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+
+
+async def load_demo_history(settings: Settings, database_url: str) -> int:
+    await load_demo_units(database_url)
+    engine = create_engine(database_url)
+    rating_engine, sampling = engine_clients(settings)
+    try:
+        report = await load_demo_history_into(create_sessionmaker(engine, SYSTEM_ACTOR), rating_engine)
+    except Problem as problem:
+        print(f"gateway.cli: the rating engine at {settings.rating_engine_url} did not rate the history: "
+              f"{problem.detail} (start it with make run)", file=sys.stderr)
+        return 1
+    finally:
+        await rating_engine.aclose()
+        await sampling.aclose()
+        await engine.dispose()
+    print(f"synthetic history: {report.published} inspections published, {report.unchanged} already held")
+    return 0
 
 
 async def rotate_case_key(database_url: str) -> None:
@@ -171,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gateway.cli", description=__doc__)
     parser.add_argument(
         "command",
-        choices=["migrate", "load-library", "load-demo-units", "admin", "setup", "rotate-case-key", "purge",
-                 "audit-verify"],
+        choices=["migrate", "load-library", "load-demo-units", "load-demo-history", "admin", "setup",
+                 "rotate-case-key", "purge", "audit-verify"],
     )
     args = parser.parse_args(argv)
     settings = load_or_exit(Settings, "gateway.cli")
@@ -194,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(load_library(url))
     if args.command in ("load-demo-units", "setup"):
         asyncio.run(load_demo_units(url))
+    if args.command == "load-demo-history":
+        return asyncio.run(load_demo_history(settings, url))
     if args.command == "rotate-case-key":
         asyncio.run(rotate_case_key(url))
     if args.command == "purge":

@@ -18,9 +18,9 @@
   says so with `retention=True`: it passes the hook like any write (an actor is required; the audit log
   records it), but the who-and-when of the rows it empties stay those of the people who made them.
 - **Watched inserts.** A domain that derives something from the rows of a table as they are written
-  (`gateway.events`: the outbox of events) watches that table's inserts (`watch_inserts`); the watcher
-  is called in the flush's transaction, after the audit log has recorded the rows, so what it writes
-  stands or falls with them. Such rows are inserted by the unit of work only: a bulk INSERT into a
+  (`gateway.events`: the outbox of events; `gateway.statistics`: the figures of each inspection as
+  published) watches that table's inserts (`watch_inserts`); the watchers are called in the flush's
+  transaction, after the audit log has recorded the rows, so what they write stands or falls with them. Such rows are inserted by the unit of work only: a bulk INSERT into a
   watched table is refused, never let through unwatched.
 - **Announcements.** A write to a table some process keeps in memory (`announcements.announce`) is
   announced as its transaction commits: by NOTIFY inside that transaction on PostgreSQL, and to this
@@ -156,7 +156,8 @@ def _deleted(mapper: Mapper, connection: Connection, target: object) -> None:
 def _audit_flushed_objects(session: Session, flush_context: UOWTransaction) -> None:
     flushes.after_flush(session, actor_of(session))
     for row in session.info.pop(_INSERTED, None) or ():
-        _WATCHED[row.__table__.name](session.connection(), row)
+        for watcher in _WATCHED[row.__table__.name]:
+            watcher(session.connection(), row)
 
 
 _DML_TEXT = re.compile(r"^\s*(?:WITH\b.*\b)?(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE|REPLACE|UPSERT)\b", re.I | re.S)
@@ -184,14 +185,15 @@ def _stamp_statements(state: ORMExecuteState) -> Any:
 
 InsertWatcher = Callable[[Connection, Any], None]
 """Called with the flush's connection and each row object inserted into the table watched."""
-_WATCHED: dict[str, InsertWatcher] = {}
+_WATCHED: dict[str, list[InsertWatcher]] = {}
 _INSERTED = "watched.inserted"
 """`session.info` key: the objects of watched tables the flush has inserted, in order."""
 
 
 def watch_inserts(table: str, watcher: InsertWatcher) -> None:
-    """Call `watcher` for each row of `table` a flush inserts, in its transaction, after it is audited."""
-    _WATCHED[table] = watcher
+    """Call `watcher` for each row of `table` a flush inserts, in its transaction, after it is audited
+    (after the table's earlier watchers)."""
+    _WATCHED.setdefault(table, []).append(watcher)
 
 
 # --- announcing changes to the tables processes keep in memory ---------------------------------------

@@ -7,13 +7,14 @@ of a sample's cases is put in case_ref order here, not by the database (`paginat
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Subquery, and_, delete, func, select, update
+from sqlalchemy import Subquery, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -374,3 +375,24 @@ async def remove_case_data(session: AsyncSession, inspection_id: uuid.UUID) -> R
         )
         samples += 1
     return RemovedCases(frames.rowcount, samples, sampled.rowcount, substitutions.rowcount)
+
+
+async def record_counted_sample(session: AsyncSession, inspection_id: uuid.UUID, sample_type: str, cases: int,
+                                algorithm: str) -> Sample:
+    """A sample of `cases` assessed cases, held as retention leaves one: its frame's description and its
+    cases counted, no case reference (for a history loaded after the fact, `gateway.history`)."""
+    fingerprint = hashlib.sha256(f"{inspection_id}/{sample_type}".encode()).hexdigest()
+    frame = CaseloadFrame(inspection_id=inspection_id, sample_type=sample_type, columns=[], case_count=cases,
+                          fingerprint=fingerprint, content=None)
+    session.add(frame)
+    await session.flush()
+    sample = Sample(inspection_id=inspection_id, frame_id=frame.id, sample_type=sample_type, seed=0,
+                    design={"sample_size": cases}, frame_fingerprint=fingerprint, algorithm=algorithm, result={})
+    session.add(sample)
+    await session.flush()
+    await session.execute(insert(SampledCase), [
+        {"id": uuid.uuid4(), "sample_id": sample.id, "case_ref": None, "stratum": "all", "inclusion_probability": 1.0,
+         "weight": 1.0, "status": "selected", "assessed": True}
+        for _ in range(cases)
+    ])
+    return sample

@@ -136,13 +136,16 @@ def visible(
     unit_id: ColumnElement[Any] = Inspection.unit_id,
     status: ColumnElement[Any] = Inspection.status,
     published_at: ColumnElement[Any] | None = Inspection.published_at,
+    *,
+    need: Permission = Permission.INSPECTIONS_READ,
 ) -> list[ColumnElement[bool]]:
-    """What an actor may see of inspections: those of the units it may read, and of those only the
-    public ones (`guards.is_public`: published, or withdrawn after publication) where it may not read
-    drafts. `unit_id`, `status` and `published_at` are the columns that hold them, by default the
-    inspection's own (an event holds the first two as they were, and no `published_at`)."""
+    """What an actor may see of inspections: those of the units it may read (holding `need` there:
+    `reports:read` for what published reports say), and of those only the public ones (`guards.is_public`:
+    published, or withdrawn after publication) where it may not read drafts. `unit_id`, `status` and
+    `published_at` are the columns that hold them, by default the inspection's own (an event holds the
+    first two as they were, and no `published_at`)."""
     conditions: list[ColumnElement[bool]] = []
-    readable = units_with(actor, Permission.INSPECTIONS_READ)
+    readable = units_with(actor, need)
     if readable is not ALL_UNITS:
         conditions.append(unit_id.in_(readable))
     drafts = units_with(actor, Permission.DRAFTS_READ)

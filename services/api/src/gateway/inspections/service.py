@@ -190,6 +190,19 @@ async def create_inspection(session: AsyncSession, data: InspectionCreate) -> In
     return inspection
 
 
+async def record_past(session: AsyncSession, inspection_id: uuid.UUID, data: InspectionCreate, note: str) -> Inspection:
+    """An inspection recorded after the fact, straight into `rating` with the plan it had: for a history
+    loaded (`gateway.history`), not a plan, so the planning rules (which look forward) are not applied. The
+    move into `rating` is kept with `note`."""
+    if not allows(actor_of(session), Permission.INSPECTIONS_PLAN, data.unit_id):
+        raise forbidden(Permission.INSPECTIONS_PLAN)
+    inspection = Inspection(id=inspection_id, **data.model_dump(), status=InspectionStatus.RATING)
+    session.add(inspection)
+    session.add(status_change(inspection, None, note))
+    await flush(session, clash=clash("Recording the inspection"), changed="the inspection")
+    return inspection
+
+
 async def update_inspection(
     session: AsyncSession, inspection_id: uuid.UUID, changes: InspectionUpdate, if_match: str | None
 ) -> Inspection:

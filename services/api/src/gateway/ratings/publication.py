@@ -40,6 +40,10 @@ async def rated(session: AsyncSession, inspection: Inspection, to: InspectionSta
     return {"snapshot_id": str(snapshot_id), "snapshot_sequence": sequence, "overall_rating": overall}
 
 
+ENTRY_CHECKS = {InspectionStatus.PUBLISHED: (rated,)}
+"""What a move into a phase rests on in the ratings: handed to `inspections.transitions.entry_checks`."""
+
+
 def version_read(row: PublishedRow) -> PublishedVersionRead:
     version, overall_rating, overall_score = row
     return PublishedVersionRead.model_validate(

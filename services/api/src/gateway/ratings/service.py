@@ -63,6 +63,7 @@ from inspection_shared.rating import (
     PooledRatingResult,
     RatingRequest,
     RatingResult,
+    StandardEvidence,
 )
 
 if TYPE_CHECKING:
@@ -330,6 +331,21 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
         result=result,
         reason=_carried_text(latest.sequence, carried, dropped) if latest else None,
     )
+
+
+async def rate_counts(
+    session: AsyncSession, engine: RatingEngineClient, inspection_id: uuid.UUID, standards: list[StandardEvidence]
+) -> RatingSnapshot:
+    """A rating run of evidence given rather than gathered from what is recorded: judgements and key-question
+    counts, no case, as a synthetic history (`gateway.history`) holds them."""
+    inspection = await get_inspection(session, inspection_id, Permission.RATINGS_RUN)
+    ensure_phase(inspection, Activity.RATING_RUN)
+    held = await pinned(session, inspection)
+    await release(session)
+    request = RatingRequest(framework=held.framework.id, standards=standards)
+    sent, result = await rate_with(engine, engine.rate, request, held)
+    return await _write(session, inspection, activity=Activity.RATING_RUN, kind="run", based_on=None, request=sent,
+                        result=result, reason=None)
 
 
 def decision_faults(

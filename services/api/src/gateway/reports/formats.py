@@ -7,9 +7,9 @@ so is PDF where WeasyPrint cannot be loaded (`pages.PdfUnavailable`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
+from gateway.negotiation import preferred
 from gateway.reports.pages import PdfUnavailable, html_page, pdf_document, weasyprint
 from gateway.reports.schemas import Report, ReportFormat, ReportTable
 from gateway.reports.spreadsheets import csv_table, xlsx_workbook
@@ -33,9 +33,6 @@ RENDERERS: dict[ReportFormat, Callable[[Report, ReportTable | None], bytes]] = {
     ReportFormat.PDF: lambda report, _: pdf_document(report),
 }
 """Every format but JSON, which is held ready (see `documents`)."""
-
-_Q = re.compile(r"^\s*q\s*=\s*([0-9.]+)\s*$", re.IGNORECASE)
-
 
 def table_of_csv(table: ReportTable | None) -> ReportTable:
     """The table a CSV report is of: `?table=` must name one (422 otherwise)."""
@@ -66,33 +63,6 @@ def not_acceptable(detail: str) -> Problem:
     )
 
 
-def _media_ranges(accept: str) -> list[tuple[str, float]]:
-    ranges = []
-    for part in accept.split(","):
-        media, *parameters = part.split(";")
-        quality = 1.0
-        for parameter in parameters:
-            matched = _Q.match(parameter)
-            if matched:
-                try:
-                    quality = float(matched.group(1))
-                except ValueError:
-                    quality = 0.0
-        if media.strip():
-            ranges.append((media.strip().lower(), quality))
-    return ranges
-
-
-def _match(media_type: str, media_range: str) -> int:
-    """How closely a media range names the type: 3 exactly, 2 by its type (`text/*`), 1 as `*/*`, else 0."""
-    if media_range == media_type:
-        return 3
-    if media_range == "*/*":
-        return 1
-    kind, _, sub = media_range.partition("/")
-    return 2 if sub == "*" and media_type.startswith(kind + "/") else 0
-
-
 def negotiate(asked: str | None, accept: str | None) -> ReportFormat:
     """The format to answer in: `?format=` if given, else the most preferred of the Accept header's
     (by quality, then by how exactly it is named, then JSON first), JSON without either."""
@@ -103,17 +73,7 @@ def negotiate(asked: str | None, accept: str | None) -> ReportFormat:
             raise not_acceptable(f"There is no report format {asked!r}.") from None
     if accept is None or not accept.strip():
         return ReportFormat.JSON
-    ranges = _media_ranges(accept)
-    best: tuple[float, int, int] | None = None
-    chosen = None
-    for order, (report_format, media_type) in enumerate(MEDIA_TYPES.items()):
-        matches = [(_match(media_type, media_range), quality) for media_range, quality in ranges]
-        closest = max(matches, default=(0, 0.0))
-        if closest[0] == 0 or closest[1] <= 0:
-            continue
-        rank = (closest[1], closest[0], -order)
-        if best is None or rank > best:
-            best, chosen = rank, report_format
+    chosen = preferred(accept, MEDIA_TYPES)
     if chosen is None:
         raise not_acceptable(f"None of the media types accepted ({accept.strip()[:200]}) is a format of the report.")
     return chosen

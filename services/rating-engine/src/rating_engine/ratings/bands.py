@@ -2,21 +2,19 @@
 
 Everything here is exact where the rules need it to be: a share is banded as the fraction yes/applicable
 against thresholds read as decimals (80 means exactly 4/5), so 80% is Outstanding and 79.99% is Good
-(domain.md section 3). Intervals are Wilson score intervals, which behave at 0% and 100% and in small
-samples where the normal approximation does not. The standard library's `NormalDist` gives the quantile
-(`inspection_shared.normal`, shared with the sampling service), so the engine needs nothing beyond Python
-for its maths.
+(domain.md section 3). Intervals are Wilson score intervals (`inspection_shared.normal`, shared with the
+sampling service for its quantile and with the gateway's statistics for pooled figures), which behave at
+0% and 100% and in small samples where the normal approximation does not; the engine needs nothing beyond
+Python for its maths.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
 from inspection_shared.framework import KeyQuestionThresholds, Rating
-from inspection_shared.normal import z_for
 
 BEST_FIRST: tuple[Rating, ...] = ("outstanding", "good", "requires_improvement", "inadequate")
 
@@ -106,27 +104,6 @@ def compare_shares(yes_a: int, applicable_a: int, yes_b: int, applicable_b: int)
     """-1, 0 or 1 as yes_a/applicable_a is below, equal to or above yes_b/applicable_b (exact)."""
     left, right = yes_a * applicable_b, yes_b * applicable_a
     return (left > right) - (left < right)
-
-
-def wilson_interval(yes: int, applicable: int, confidence: float = 0.80) -> tuple[float, float]:
-    """Wilson score interval for yes/applicable, as proportions in [0, 1].
-
-    centre = (p + z^2/2n) / (1 + z^2/n), half-width = z / (1 + z^2/n) * sqrt(p(1-p)/n + z^2/4n^2).
-    """
-    if applicable <= 0:
-        raise ValueError("an interval needs at least one applicable case")
-    if not 0 <= yes <= applicable:
-        raise ValueError("yes must lie between 0 and applicable")
-    z = z_for(confidence)
-    n = applicable
-    p = yes / n
-    z2 = z * z
-    denominator = 1 + z2 / n
-    centre = (p + z2 / (2 * n)) / denominator
-    half = z / denominator * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    low = 0.0 if yes == 0 else max(0.0, centre - half)
-    high = 1.0 if yes == applicable else min(1.0, centre + half)
-    return low, high
 
 
 def percent_rounded(yes: int, applicable: int) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inspection_shared.framework import CaseFilter, Framework, Rating, Standard
+from inspection_shared.normal import wilson_percent
 from inspection_shared.rating import NOT_RATED, Override, RatingRequest, StandardEvidence
 from inspection_shared.wording import counted
 from rating_engine.errors import RatingInputError
@@ -34,7 +35,6 @@ from rating_engine.ratings.bands import (
     answers_to_reach,
     compare_shares,
     percent_rounded,
-    wilson_interval,
 )
 from rating_engine.ratings.evidence import (
     Faults,
@@ -94,8 +94,7 @@ def key_question_figure(kq_id: str, tally: Tally, thresholds: Thresholds, confid
             "interval": None,
             "crosses_band_edge": False,
         }
-    low, high = wilson_interval(tally.yes, n, confidence)
-    low_percent, high_percent = round(low * 100, 6), round(high * 100, 6)
+    low_percent, high_percent = wilson_percent(tally.yes, n, confidence)
     return {
         "key_question": kq_id,
         "status": "rated",

@@ -1,0 +1,162 @@
+"""The queries of national statistics: aggregates the database computes over the published figures
+(`models`), one statement for each set of figures, never a snapshot loaded; and, for the write path,
+what an inspection's figures are derived from.
+
+Every statement counts the same inspections: those published (a draft has no figures, and a withdrawn
+inspection loses its own), of the units where the caller holds `reports:read`, within the scope asked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Float, Select, and_, case, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.actors import Actor
+from gateway.frameworks.models import FrameworkKeyQuestion, FrameworkStandard, FrameworkVersion
+from gateway.inspections.lifecycle import PUBLISHED
+from gateway.inspections.models import Inspection
+from gateway.inspections.repository import visible
+from gateway.permissions import Permission
+from gateway.ratings.models import RatingSnapshot
+from gateway.statistics.models import PublishedFigures, PublishedKeyQuestionFigure, PublishedStandardFigure
+from gateway.units.models import Unit
+from inspection_shared.framework import RATINGS
+
+_FIGURES = PublishedFigures
+_STANDARDS = PublishedStandardFigure
+_KEY_QUESTIONS = PublishedKeyQuestionFigure
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which published inspections are counted. `first_day` and `last_day` bound the day each was
+    first in the field, both included."""
+
+    programme: str | None = None
+    framework_id: str | None = None
+    region_id: uuid.UUID | None = None
+    unit_type: str | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+
+
+def _counted(statement: Select, scope: Scope, actor: Actor, of: Any = _FIGURES) -> Select:
+    """`statement` over figures (the table `of`: each inspection's, by default, or its standards' or key
+    questions'), joined with their inspections, and with the inspection's own figures and its unit where
+    the scope needs them, limited to what the scope and the actor count."""
+    statement = statement.join(Inspection, Inspection.id == of.inspection_id)
+    conditions = [Inspection.status == PUBLISHED, *visible(actor, need=Permission.REPORTS_READ)]
+    by_figures = scope.programme is not None or scope.first_day is not None or scope.last_day is not None
+    if of is not _FIGURES and by_figures:
+        statement = statement.join(_FIGURES, _FIGURES.inspection_id == of.inspection_id)
+    if scope.region_id is not None or scope.unit_type is not None:
+        statement = statement.join(Unit, Unit.id == Inspection.unit_id)
+    if scope.region_id is not None:
+        conditions.append(or_(Inspection.unit_id == scope.region_id, Unit.parent_id == scope.region_id))
+    if scope.unit_type is not None:
+        conditions.append(Unit.type == scope.unit_type)
+    if scope.programme is not None:
+        conditions.append(_FIGURES.programme == scope.programme)
+    if scope.framework_id is not None:
+        conditions.append(Inspection.framework_id == scope.framework_id)
+    if scope.first_day is not None:
+        conditions.append(_FIGURES.inspected_on >= scope.first_day)
+    if scope.last_day is not None:
+        conditions.append(_FIGURES.inspected_on <= scope.last_day)
+    return statement.where(*conditions)
+
+
+def _by_rating(column: Any) -> list[Any]:
+    """How many rows hold each rating of the scale in `column`, one labelled column each."""
+    return [func.sum(case((column == rating, 1), else_=0)).label(rating) for rating in RATINGS]
+
+
+async def overall_ratings(session: AsyncSession, scope: Scope, actor: Actor) -> dict[str, int]:
+    """How many inspections were counted (`inspections`), and how many got each overall rating."""
+    statement = _counted(
+        select(func.count().label("inspections"), *_by_rating(_FIGURES.overall_rating)).select_from(_FIGURES),
+        scope, actor,
+    )
+    row = (await session.execute(statement)).one()
+    return {key: value or 0 for key, value in row._mapping.items()}
+
+
+async def standard_ratings(session: AsyncSession, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+    """Per framework and standard: its name, how many inspections rated it, and how many gave each rating."""
+    counts = _counted(
+        select(Inspection.framework_id, _STANDARDS.standard, func.count().label("inspections"),
+               *_by_rating(_STANDARDS.rating))
+        .select_from(_STANDARDS),
+        scope, actor, _STANDARDS,
+    ).group_by(Inspection.framework_id, _STANDARDS.standard).subquery()
+    statement = select(counts, FrameworkStandard.name).outerjoin(
+        FrameworkStandard,
+        and_(FrameworkStandard.framework_id == counts.c.framework_id, FrameworkStandard.id == counts.c.standard),
+    )
+    return [dict(row._mapping) for row in await session.execute(statement)]
+
+
+async def key_question_counts(session: AsyncSession, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+    """Per framework and key question: its standard and wording, the yes and applicable counts pooled over
+    the inspections, and how many inspections it applied to at all."""
+    pooled = _counted(
+        select(
+            Inspection.framework_id,
+            _KEY_QUESTIONS.standard,
+            _KEY_QUESTIONS.key_question,
+            func.sum(case((_KEY_QUESTIONS.applicable > 0, 1), else_=0)).label("inspections"),
+            func.sum(_KEY_QUESTIONS.yes).label("yes"),
+            func.sum(_KEY_QUESTIONS.applicable).label("applicable"),
+        )
+        .select_from(_KEY_QUESTIONS),
+        scope, actor, _KEY_QUESTIONS,
+    ).group_by(Inspection.framework_id, _KEY_QUESTIONS.standard, _KEY_QUESTIONS.key_question).subquery()
+    statement = select(pooled, FrameworkKeyQuestion.text).outerjoin(
+        FrameworkKeyQuestion,
+        and_(FrameworkKeyQuestion.framework_id == pooled.c.framework_id, FrameworkKeyQuestion.id == pooled.c.key_question),
+    )
+    return [dict(row._mapping) for row in await session.execute(statement)]
+
+
+async def yearly_ratings(session: AsyncSession, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+    """Per programme year, oldest first: how many inspections, how many got each overall rating, how many
+    had a score, and the mean of score / maximum over those."""
+    statement = _counted(
+        select(
+            _FIGURES.programme_year,
+            func.count().label("inspections"),
+            *_by_rating(_FIGURES.overall_rating),
+            func.count(_FIGURES.overall_score).label("scored_inspections"),
+            func.avg(cast(_FIGURES.overall_score, Float) / _FIGURES.max_score).label("mean_score_share"),
+        ).select_from(_FIGURES),
+        scope, actor,
+    ).group_by(_FIGURES.programme_year).order_by(_FIGURES.programme_year)
+    return [dict(row._mapping) for row in await session.execute(statement)]
+
+
+# --- what the write path derives an inspection's figures from ----------------------------------------
+
+
+@dataclass(frozen=True)
+class PublishedSource:
+    result: dict[str, Any]
+    applies_to: list[str]
+    inspected_on: date
+
+
+def published_source(connection: Connection, inspection_id: uuid.UUID, snapshot_id: uuid.UUID) -> PublishedSource:
+    """The snapshot's result, the unit types its framework is for, and the day the inspection was first in
+    the field (or, without fieldwork dates, published), read on the connection of a flush under way."""
+    snapshots, inspections, frameworks = RatingSnapshot.__table__, Inspection.__table__, FrameworkVersion.__table__
+    result, definition, fieldwork_start, published_at = connection.execute(
+        select(snapshots.c.result, frameworks.c.definition, inspections.c.fieldwork_start, inspections.c.published_at)
+        .join(inspections, inspections.c.id == snapshots.c.inspection_id)
+        .join(frameworks, frameworks.c.id == inspections.c.framework_id)
+        .where(snapshots.c.id == snapshot_id, inspections.c.id == inspection_id)
+    ).one()
+    return PublishedSource(result, definition.get("applies_to", []), fieldwork_start or published_at.date())
