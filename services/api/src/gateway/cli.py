@@ -32,6 +32,7 @@ from gateway.identity import passwords, repository
 from gateway.identity.service import ensure_administrator
 from gateway.models import Base
 from gateway.permissions import SYSTEM_ACTOR
+from gateway.programme.library import load_programme_library
 from gateway.settings import Settings
 from gateway.units.demo import load_demo_units as load_demo_units_into
 from inspection_shared.library import library
@@ -55,12 +56,14 @@ async def load_library(database_url: str) -> None:
     try:
         async with create_sessionmaker(engine, SYSTEM_ACTOR).begin() as session:
             report = await import_frameworks(session, list(library().values()))
+            programme = await load_programme_library(session)
     finally:
         await engine.dispose()
     print(
         f"framework library: {len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged"
     )
+    print(f"programme library: {programme.criteria_added} criteria and {programme.topics_added} topics added")
 
 
 async def load_demo_units(database_url: str) -> None:
