@@ -167,17 +167,18 @@ async def update_topic(session: AsyncSession, topic_id: uuid.UUID, changes: Topi
                        ) -> tuple[TopicRead, str]:
     topic = await _topic(session, topic_id)
     check_if_match("the topic", topic.version, if_match)
-    for field in changes.model_fields_set - {"scores"}:
-        setattr(topic, field, getattr(changes, field))
-    if changes.scores is not None:
+    held: dict[str, TopicScore] = {}
+    if changes.scores is not None:  # read before anything changes, so the topic is written once
         await _check_scores(session, changes.scores)
         held = {s.criterion_id: s for s in (await _scores(session, [topic.id])).get(topic.id, [])}
-        for given in changes.scores:
-            if given.criterion_id in held:
-                held[given.criterion_id].score, held[given.criterion_id].rationale = given.score, given.rationale
-            else:
-                session.add(TopicScore(topic_id=topic.id, **given.model_dump()))
-        flag_modified(topic, "status")  # a change of its scores is a change of the topic: its version moves
+    for field in changes.model_fields_set - {"scores"}:
+        setattr(topic, field, getattr(changes, field))
+    for given in changes.scores or []:
+        if given.criterion_id in held:
+            held[given.criterion_id].score, held[given.criterion_id].rationale = given.score, given.rationale
+        else:
+            session.add(TopicScore(topic_id=topic.id, **given.model_dump()))
+    flag_modified(topic, "status")  # a change of its scores alone is a change of the topic: its version moves
     await writes.flush(session, clash="The topic was changed at the same time.", changed="the topic")
     return await get_topic(session, topic.id)
 
