@@ -56,14 +56,23 @@ async def load_library(database_url: str) -> None:
     try:
         async with create_sessionmaker(engine, SYSTEM_ACTOR).begin() as session:
             report = await import_frameworks(session, list(library().values()))
-            programme = await load_programme_library(session)
     finally:
         await engine.dispose()
     print(
         f"framework library: {len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged"
     )
-    print(f"programme library: {programme.criteria_added} criteria and {programme.topics_added} topics added")
+
+
+async def load_programme(database_url: str) -> None:
+    """The programme's criteria and the 2020 consultation letter's topics (`programme.library`)."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine, SYSTEM_ACTOR).begin() as session:
+            report = await load_programme_library(session)
+    finally:
+        await engine.dispose()
+    print(f"programme library: {report.criteria_added} criteria and {report.topics_added} topics added")
 
 
 async def load_demo_units(database_url: str) -> None:
@@ -195,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate(url)
     if args.command in ("load-library", "setup"):
         asyncio.run(load_library(url))
+        asyncio.run(load_programme(url))
     if args.command in ("load-demo-units", "setup"):
         asyncio.run(load_demo_units(url))
     if args.command == "rotate-case-key":
