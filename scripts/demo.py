@@ -5,7 +5,8 @@ real person's data), then plans the inspection, puts the one signed in on its te
 uploads the caseloads, draws the samples, records generated case answers and domain-one judgements,
 rates, lets the panel decide, ends fieldwork, checks the inspection's readiness for publication, and
 publishes; then it corrects the published ratings openly, as a second published version, and reads
-both versions back.
+both versions back. Last, the programme: how often the demo PDUs could be inspected, a sample per PDU
+beside a sample per region, on synthetic caseloads.
 Run it against the services `make run` started: GATEWAY_URL, else http://127.0.0.1:$GATEWAY_PORT (8000).
 It signs in as the administrator GATEWAY_ADMIN_EMAIL with GATEWAY_ADMIN_PASSWORD, and asks for them if
 they are unset. With no gateway there (or one that stops answering) it says so in one line, exit code 2.
@@ -46,6 +47,8 @@ CORRECTION = {
         "rating": "good", "evidence_summary": "Vacancies were filled by the time of fieldwork (synthetic evidence).",
     }},
 }
+CAPACITY = {"confidence": 0.8, "margin": 0.05, "hours_per_case": 3.5, "hours_per_inspection": 150,
+            "annual_hours": 30000, "cycles": [1, 2, 3]}
 LABELS = {"outstanding": "Outstanding", "good": "Good", "requires_improvement": "Requires improvement",
           "inadequate": "Inadequate", "not_rated": "Not rated", None: "-"}
 
@@ -246,7 +249,17 @@ def run_demo(http: httpx.Client) -> int:
     versions = {v: check(http.get(f"{GATEWAY}/inspections/{iid}/summary", params={"version": v}), 200)
                 for v in (1, correction["version"])}
     print_correction(correction, versions)
+    print_capacity(capacity(http, rng))
     return 0
+
+
+def capacity(http: httpx.Client, rng: random.Random) -> dict:
+    """The capacity question for every demo PDU, each given a synthetic caseload."""
+    pdus = check(http.get(f"{GATEWAY}/units", params={"type": "pdu", "limit": 200}), 200)["items"]
+    return check(http.post(f"{GATEWAY}/programme/capacity", json={
+        "units": [{"unit_id": pdu["id"], "caseload": rng.randint(1200, 3600)} for pdu in pdus],
+        **CAPACITY,
+    }), 200)
 
 
 def print_report(unit: dict, summary: dict) -> None:
@@ -286,6 +299,18 @@ def print_correction(correction: dict, versions: dict[int, dict]) -> None:
         overall = summary["ratings"]["overall"]
         shown = "as first published" if version == 1 else "latest, corrected"
         print(f"  Version {version} ({shown}): {LABELS[overall['rating']]}, score {overall['score']}/{overall['max_score']}")
+
+
+def print_capacity(answer: dict) -> None:
+    print()
+    print(f"Programme: how often can every PDU be inspected? (synthetic caseloads, {CAPACITY['hours_per_case']} hours "
+          f"a case, {CAPACITY['hours_per_inspection']} an inspection, {CAPACITY['annual_hours']:,} a year)")
+    for design in answer["designs"]:
+        cycles = ", ".join(f"{c['years']} year{'s' if c['years'] > 1 else ''} "
+                           f"{'fits' if c['feasible'] else 'does not fit'}" for c in design["cycles"])
+        print(f"  {design['design']:<10} {design['inspections']:>3} inspections, {design['cases']:>6,} cases, "
+              f"{design['hours']:>9,.0f} hours a cycle: {cycles}; shortest cycle {design['shortest_cycle']} "
+              f"year{'s' if design['shortest_cycle'] > 1 else ''}")
 
 
 if __name__ == "__main__":

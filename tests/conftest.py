@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from gateway.actors import SESSION_KEY, Actor
 from gateway.app import create_app as create_gateway
 from gateway.casedata.keys import new_index_key
-from gateway.cli import ensure_admin, load_library, migrate
+from gateway.cli import ensure_admin, load_library, load_programme, migrate
 from gateway.db import create_engine
 from gateway.identity.authentication import Identity
 from gateway.identity.models import RoleGrant, User
@@ -90,6 +90,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'inspection.db'}"
         migrate(url)
         asyncio.run(load_library(url))
+        asyncio.run(load_programme(url))
         asyncio.run(ensure_admin(url, ADMIN_EMAIL, ADMIN_PASSWORD))
         yield url
         return
@@ -99,6 +100,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     admin, url = created
     migrate(url)
     asyncio.run(load_library(url))
+    asyncio.run(load_programme(url))
     asyncio.run(ensure_admin(url, ADMIN_EMAIL, ADMIN_PASSWORD))
     yield url
     asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))

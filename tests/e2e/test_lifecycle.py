@@ -70,7 +70,8 @@ def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, 
         # Published complete: fieldwork over and every case of every sample answered.
         assert "fieldwork over" in demo.stdout and "ready for publication: all " in demo.stdout
         readiness = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/readiness").json()
-        assert (readiness["ready"], readiness["unmet"], readiness["snapshot_sequence"]) == (True, 0, 2)
+        # Read after the correction: its snapshot (3) follows the run (1) and the panel's decision (2).
+        assert (readiness["ready"], readiness["unmet"], readiness["snapshot_sequence"]) == (True, 0, 3)
         answered = [(c["standard"], c["answered"], c["sample"]) for c in readiness["conditions"]
                     if c["condition"] == "sample_answered"]
         assert [standard for standard, _, _ in answered] == ["2.1", "2.2", "2.3", "2.4", "2.5"]
@@ -92,6 +93,11 @@ def test_the_demo_inspection_runs_end_to_end_and_reads_back_as_published(stack, 
         publication = latest["publication"]
         assert (publication["corrected"], publication["withdrawn"], publication["latest_version"]) == (True, False, 2)
         assert publication["corrections"][0]["reason"].startswith("The factual accuracy check")
+
+        # The programme: every demo PDU sized by the sampling service, per PDU and per region.
+        assert "Programme: how often can every PDU be inspected?" in demo.stdout
+        assert re.search(r"per_pdu\s+109 inspections, .* shortest cycle \d+ year", demo.stdout), demo.stdout
+        assert re.search(r"per_region\s+12 inspections, .* shortest cycle 1 year\n", demo.stdout), demo.stdout
 
         runs = http.get(f"{gateway}/api/v1/inspections/{inspection_id}/rating-runs").json()["items"]
         assert [r["kind"] for r in runs] == ["correction", "override", "run"]

@@ -38,6 +38,7 @@ from gateway.identity import passwords, repository
 from gateway.identity.service import ensure_administrator
 from gateway.models import Base
 from gateway.permissions import SYSTEM_ACTOR
+from gateway.programme.library import load_programme_library
 from gateway.settings import Settings
 from gateway.units.demo import load_demo_units as load_demo_units_into
 from inspection_shared.library import library
@@ -68,6 +69,17 @@ async def load_library(database_url: str) -> None:
         f"framework library: {len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged"
     )
+
+
+async def load_programme(database_url: str) -> None:
+    """The programme's criteria and the 2020 consultation letter's topics (`programme.library`)."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine, SYSTEM_ACTOR).begin() as session:
+            report = await load_programme_library(session)
+    finally:
+        await engine.dispose()
+    print(f"programme library: {report.criteria_added} criteria and {report.topics_added} topics added")
 
 
 async def load_demo_units(database_url: str) -> None:
@@ -217,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         migrate(url)
     if args.command in ("load-library", "setup"):
         asyncio.run(load_library(url))
+        asyncio.run(load_programme(url))
     if args.command in ("load-demo-units", "setup"):
         asyncio.run(load_demo_units(url))
     if args.command == "load-demo-history":

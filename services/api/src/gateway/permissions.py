@@ -53,6 +53,10 @@ class Permission(StrEnum):
     EVENTS_READ = "events:read"
     """The feed of events (publications, phase changes, rating runs, panel decisions) of the inspections the
     caller may see."""
+    PROGRAMME_READ = "programme:read"
+    """The programme's criteria, topics and their ranking: staff's, until a programme is published."""
+    PROGRAMME_WRITE = "programme:write"
+    """Planning the programme: capacity, criteria weights, topics and their scores."""
     WEBHOOKS_MANAGE = "webhooks:manage"
     """Webhook subscriptions of one's own, delivering the events its owner may see."""
 
@@ -67,7 +71,7 @@ class Role(StrEnum):
 
 _READ_PUBLISHED = frozenset({Permission.UNITS_READ, Permission.INSPECTIONS_READ, Permission.RATINGS_READ,
                              Permission.REPORTS_READ, Permission.EVENTS_READ})
-_STAFF = _READ_PUBLISHED | {Permission.DRAFTS_READ}
+_STAFF = _READ_PUBLISHED | {Permission.DRAFTS_READ, Permission.PROGRAMME_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -75,6 +79,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.INSPECTIONS_PLAN, Permission.INSPECTIONS_MOVE, Permission.INSPECTIONS_PUBLISH,
         Permission.TEAMS_WRITE, Permission.CASELOADS_READ, Permission.CASELOADS_WRITE,
         Permission.ASSESSMENTS_READ, Permission.ASSESSMENTS_WRITE, Permission.RATINGS_RUN,
+        Permission.PROGRAMME_WRITE,
     },
     Role.INSPECTOR: _STAFF | {
         Permission.CASELOADS_READ, Permission.CASELOADS_WRITE, Permission.ASSESSMENTS_READ,

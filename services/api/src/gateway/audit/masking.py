@@ -46,6 +46,8 @@ CLEAR_DOCUMENTS = frozenset({
     ("published_versions", "changes"),  # ratings, panel decisions, judgements, counts of case assessments
     ("idempotent_requests", "headers"),  # Location, ETag
     ("webhook_subscriptions", "event_types"),
+    ("programme_topics", "partner_inspectorates"),
+    ("programme_topics", "groups"),  # adults, youth, cohorts
 })
 """JSON documents recorded as they are: none of them holds a case reference."""
 

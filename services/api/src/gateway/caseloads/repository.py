@@ -21,6 +21,7 @@ from sqlalchemy.orm import defer
 from gateway.casedata.sealing import blind_index, holds_case_data
 from gateway.caseloads.models import CaseloadFrame, Sample, SampledCase, SampleDiscard, Substitution
 from gateway.caseloads.schemas import IN_SAMPLE, SampledCaseQuery
+from gateway.inspections.models import Inspection
 from gateway.pagination import Key, PageQuery, keyset_page, ordered_in_gateway
 from gateway.writes import RETENTION
 from inspection_shared.pagination import Page
@@ -43,6 +44,22 @@ async def frame(
     if not with_content:
         statement = statement.options(defer(CaseloadFrame.content, raiseload=True))
     return (await session.scalars(statement)).one_or_none()
+
+
+async def latest_case_counts(session: AsyncSession, unit_ids: Iterable[uuid.UUID], sample_type: str
+                             ) -> dict[uuid.UUID, int]:
+    """The cases in each unit's latest frame of `sample_type` (by upload), for the units that have one."""
+    wanted = list(set(unit_ids))
+    latest = (
+        select(Inspection.unit_id, CaseloadFrame.case_count,
+               func.row_number().over(partition_by=Inspection.unit_id,
+                                      order_by=(CaseloadFrame.uploaded_at.desc(), CaseloadFrame.id)).label("nth"))
+        .join(Inspection, Inspection.id == CaseloadFrame.inspection_id)
+        .where(CaseloadFrame.sample_type == sample_type, Inspection.unit_id.in_(wanted))
+        .subquery()
+    )
+    rows = await session.execute(select(latest.c.unit_id, latest.c.case_count).where(latest.c.nth == 1))
+    return {unit_id: count for unit_id, count in rows.all()}
 
 
 async def frames_with_samples(

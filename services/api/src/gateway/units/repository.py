@@ -53,6 +53,22 @@ async def by_codes(session: AsyncSession, codes: Iterable[str]) -> list[Unit]:
     return found
 
 
+async def units_of_type(session: AsyncSession, unit_type: str, day: date) -> list[Unit]:
+    """The units of a type in service on `day`, in code order, each with its parent loaded."""
+    statement = with_parent(select(Unit).where(Unit.type == unit_type, active_on(day))).order_by(Unit.code)
+    return list((await session.scalars(statement)).all())
+
+
+async def by_ids(session: AsyncSession, unit_ids: Iterable[uuid.UUID]) -> list[Unit]:
+    """The held units with these ids, each with its parent loaded."""
+    wanted = sorted(set(unit_ids))
+    found: list[Unit] = []
+    for start in range(0, len(wanted), _CODE_CHUNK):
+        chunk = wanted[start : start + _CODE_CHUNK]
+        found.extend((await session.scalars(with_parent(select(Unit).where(Unit.id.in_(chunk))))).all())
+    return found
+
+
 async def code_taken(session: AsyncSession, code: str, other_than: uuid.UUID | None = None) -> bool:
     statement = select(Unit.id).where(Unit.code == code)
     if other_than is not None:
