@@ -123,3 +123,11 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], lines: Sequence[Ba
         out.append(f'<text x="{_n(x(100) + 6)}" y="{_n(middle + 4)}" fill="{INK}">{_whole(bar.percent)}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def key_question_chart(standard: str, name: str, bars: Sequence[Bar], band_edges: Sequence[float] = ()) -> str:
+    """The chart of one case-based standard's key questions, as the report and the dashboard draw it: a
+    bar per key question with its interval, and a dashed line at each band edge (50, 65 and 80%)."""
+    lines = [BandLine(edge, f"{edge:g}%") for edge in band_edges]
+    title = f"Standard {standard}, {name}: the share of applicable cases answered yes"
+    return bar_chart(f"chart-{standard.replace('.', '-')}", title, bars, lines)
