@@ -189,3 +189,27 @@ def test_signing_out_ends_the_session(page, browser, stack):
     replay.goto("/")
     assert "/sign-in" in replay.url
     other.close()
+
+
+def test_the_national_picture_shows_the_statistics_figures(page, stack, admin_headers):
+    import httpx
+
+    if httpx.get(f"{stack['gateway']}/api/v1/statistics/ratings", headers=admin_headers).status_code == 404:
+        pytest.skip("this gateway has no statistics endpoints yet")
+    sign_in(page, path="/national")
+    ratings = api(stack, admin_headers, "/statistics/ratings")
+    assert int(page.locator("#inspections-counted").inner_text()) == ratings["inspections"]
+    overall = page.locator("#ratings-table tr[data-standard='overall']")
+    for band, count in ratings["overall"].items():
+        assert int(overall.locator(f"td[data-count='{band}']").inner_text()) == count
+    for standard in ratings["standards"]:
+        row = page.locator(f"#ratings-table tr[data-standard='{standard['framework_id']}/{standard['standard']}']")
+        assert int(row.locator("td[data-count='inspections']").inner_text()) == standard["inspections"]
+    trends = api(stack, admin_headers, "/statistics/trends")
+    assert page.locator("#trends-table tbody tr").count() == len(trends["years"])
+    key_questions = api(stack, admin_headers, "/statistics/key-questions")["key_questions"]
+    for kq in key_questions:
+        row = page.locator(f"tr[data-key-question='{kq['framework_id']}/{kq['key_question']}']")
+        assert [int(n) for n in cells(row, "td")[:3]] == [kq["inspections"], kq["yes"], kq["applicable"]]
+    assert serious_violations(page) == []
+    screenshot(page, "national")
