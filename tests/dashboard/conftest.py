@@ -33,7 +33,7 @@ chromium_missing: list[str] = []
 
 def pytest_collection_modifyitems(config, items) -> None:
     here = Path(__file__).parent
-    ours = [item for item in items if Path(item.fspath).is_relative_to(here)]
+    ours = [item for item in items if Path(item.fspath).is_relative_to(here) and item.get_closest_marker("browser")]
     if ours and not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
         reason = f"Chromium is not at {CHROMIUM} (apt-get install chromium)"
         chromium_missing.append(reason)

@@ -213,3 +213,23 @@ def test_the_national_picture_shows_the_statistics_figures(page, stack, admin_he
         assert [int(n) for n in cells(row, "td")[:3]] == [kq["inspections"], kq["yes"], kq["applicable"]]
     assert serious_violations(page) == []
     screenshot(page, "national")
+
+
+async def test_a_summary_read_again_is_answered_304_from_what_was_held(stack, admin_headers):
+    from inspection_shared.clients.gateway import GatewayClient
+
+    statuses = []
+
+    async def note(response) -> None:
+        statuses.append(response.status_code)
+
+    client = GatewayClient(stack["gateway"])
+    client._http.event_hooks["response"].append(note)
+    token = admin_headers["Authorization"].removeprefix("Bearer ")
+    try:
+        first = await client.summary(token, stack["published"]["id"], viewer="admin")
+        again = await client.summary(token, stack["published"]["id"], viewer="admin")
+    finally:
+        await client.aclose()
+    assert first == again and first["inspection"]["id"] == stack["published"]["id"]
+    assert statuses == [200, 304]
