@@ -1,7 +1,7 @@
 """The dashboard in a real browser: the four services as processes on loopback, and Debian's Chromium
 driven by Playwright (never a browser Playwright downloads).
 
-One stack for the whole directory, on an embedded database (the dashboard reads only the gateway's API,
+One stack for the pages' module, on an embedded database (the dashboard reads only the gateway's API,
 whose databases the gateway's own tests cover): `make demo`'s inspection published and corrected, a
 draft inspection planned beside it, and a reader of the region. Without Chromium the tests are skipped,
 and the run's summary says so (tests/conftest.py).
@@ -41,7 +41,7 @@ def pytest_collection_modifyitems(config, items) -> None:
             item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[dict]:
     """The gateway, both engines and the dashboard, with the data the pages are checked on."""
     tmp_path = tmp_path_factory.mktemp("dashboard-stack")
@@ -92,13 +92,15 @@ def _people_and_draft(gateway_url: str) -> dict:
     return {"published": published, "draft": draft.json(), "unit": unit}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def admin_headers(stack) -> dict[str, str]:
     return signed_in(stack["gateway"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(stack):
+    """Chromium, for one module: Playwright's sync API runs an event loop of its own in this thread while
+    it is open, so it is closed before the tests on pytest's loop run."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
