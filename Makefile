@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install install-run run setup test fuzz bench demo clean purge secrets
+.PHONY: install install-run run setup test fuzz bench demo clean purge secrets dashboard-assets
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,7 +35,7 @@ install-run: $(VENV)/.installed-run  ## only what running the services needs
 setup: install-run  ## migrate the database and load the framework library and the demo units
 	$(PY) -m gateway.cli setup
 
-run: setup  ## start all three services in the foreground (Ctrl-C stops them)
+run: setup  ## start the four services in the foreground (Ctrl-C stops them)
 	$(PY) scripts/run_services.py
 
 test: install  ## the whole suite: PostgreSQL (TEST_DATABASE_URL) and the embedded SQLite path
@@ -60,6 +60,10 @@ secrets: install-run  ## the secrets docker-compose.yml reads, in ./secrets/ (ea
 
 demo: install-run  ## one inspection end to end through the public API, against the services `make run` started
 	$(PY) scripts/demo.py
+
+dashboard-assets: install-run  ## refresh the dashboard's committed GOV.UK and MoJ Frontend assets from npm (needs Node)
+	cd services/dashboard && npm ci --no-audit --no-fund
+	$(PY) scripts/dashboard_assets.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var .pytest_cache .hypothesis

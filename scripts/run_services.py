@@ -1,7 +1,9 @@
-"""Start the gateway, the rating engine and the sampling service in the foreground; Ctrl-C stops all three.
+"""Start the gateway, the rating engine, the sampling service and the dashboard in the foreground; Ctrl-C
+stops all four.
 
-Ports come from GATEWAY_PORT, RATING_ENGINE_PORT and SAMPLING_PORT (defaults 8000, 8001, 8002); the
-gateway is pointed at the engines on those ports unless GATEWAY_*_URL says otherwise.
+Ports come from GATEWAY_PORT, RATING_ENGINE_PORT, SAMPLING_PORT and DASHBOARD_PORT (defaults 8000, 8001,
+8002, 8003); the gateway is pointed at the engines on those ports unless GATEWAY_*_URL says otherwise, and
+the dashboard at the gateway unless DASHBOARD_GATEWAY_URL does.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ SERVICES = [
     ("rating engine", "rating_engine", "RATING_ENGINE_", 8001),
     ("sampling service", "sampling", "SAMPLING_", 8002),
     ("gateway", "gateway", "GATEWAY_", 8000),
+    ("dashboard", "dashboard", "DASHBOARD_", 8003),
 ]
 
 
@@ -44,6 +47,7 @@ def main() -> int:
     ports = {module: int(env.get(f"{prefix}PORT", default)) for _, module, prefix, default in SERVICES}
     env.setdefault("GATEWAY_RATING_ENGINE_URL", f"http://127.0.0.1:{ports['rating_engine']}")
     env.setdefault("GATEWAY_SAMPLING_URL", f"http://127.0.0.1:{ports['sampling']}")
+    env.setdefault("DASHBOARD_GATEWAY_URL", f"http://127.0.0.1:{ports['gateway']}")
     for name, module, prefix, _ in SERVICES:
         if not port_is_free(ports[module]):
             print(f"Port {ports[module]} for the {name} is taken; stop what holds it or set {prefix}PORT.",
@@ -65,9 +69,10 @@ def main() -> int:
             processes.append((name, process))
             url = f"http://127.0.0.1:{ports[module]}"
             wait_until_healthy(url, process, timeout=60)
-        print("\nAll three services are up (Ctrl-C stops them):", flush=True)
+        print("\nAll four services are up (Ctrl-C stops them):", flush=True)
         for name, module, _, _ in SERVICES:
             print(f"  {name:<16} http://127.0.0.1:{ports[module]}   docs: http://127.0.0.1:{ports[module]}/docs")
+        print(f"\nOpen the dashboard: http://127.0.0.1:{ports['dashboard']}/ (sign in with your account)")
         print(flush=True)
         while not stopping:
             for name, process in processes:

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+from dashboard.settings import Settings as DashboardSettings
 from gateway.settings import Settings as GatewaySettings
 from inspection_shared.settings import FILE_SUFFIX
 from rating_engine.settings import Settings as RatingEngineSettings
@@ -21,10 +22,11 @@ SERVICES = {
     "api": ("gateway", GatewaySettings, "GATEWAY_"),
     "rating-engine": ("rating_engine", RatingEngineSettings, "RATING_ENGINE_"),
     "sampling": ("sampling", SamplingSettings, "SAMPLING_"),
+    "dashboard": ("dashboard", DashboardSettings, "DASHBOARD_"),
 }
 
 
-def test_compose_has_postgres_and_the_three_services():
+def test_compose_has_postgres_and_the_four_services():
     assert set(COMPOSE["services"]) == {"postgres", *SERVICES}
     assert COMPOSE["services"]["postgres"]["image"].startswith("postgres:15")
     assert "pg_isready" in " ".join(COMPOSE["services"]["postgres"]["healthcheck"]["test"])
@@ -149,3 +151,11 @@ def test_compose_gives_each_engine_a_service_token_and_the_gateway_the_same_ones
     gateway = COMPOSE["services"]["api"]["environment"]
     assert engines["rating-engine"]["RATING_ENGINE_TOKEN_FILE"] == gateway["GATEWAY_RATING_ENGINE_TOKEN_FILE"]
     assert engines["sampling"]["SAMPLING_TOKEN_FILE"] == gateway["GATEWAY_SAMPLING_TOKEN_FILE"]
+
+
+def test_the_dashboard_reads_the_gateway_on_the_internal_network():
+    dashboard = COMPOSE["services"]["dashboard"]
+    url = urlparse(dashboard["environment"]["DASHBOARD_GATEWAY_URL"])
+    assert (url.hostname, url.port) == ("api", GatewaySettings.model_fields["port"].default)
+    assert dashboard["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert "secrets" not in dashboard  # a client of the public API: no database, no keys

@@ -6,6 +6,7 @@ import sys
 import httpx
 import pytest
 
+from dashboard.app import create_app as create_dashboard
 from gateway.app import create_app as create_gateway
 from gateway.settings import Settings
 from inspection_shared.web import create_service_app
@@ -16,6 +17,7 @@ APPS = {
     "gateway": lambda: create_gateway(Settings(database_url="sqlite+aiosqlite:///:memory:")),
     "rating-engine": create_rating_engine,
     "sampling": create_sampling,
+    "dashboard": create_dashboard,
 }
 
 
@@ -102,7 +104,7 @@ async def test_error_responses_are_documented_as_problem_json(client):
     assert "ProblemDetail" in spec["components"]["schemas"]
 
 
-@pytest.mark.parametrize("module", ["gateway", "rating_engine", "sampling"])
+@pytest.mark.parametrize("module", ["gateway", "rating_engine", "sampling", "dashboard"])
 def test_each_service_serves_with_its_start_up_objects_set_aside_from_the_collector(module):
     # Full collections walked the whole start-up heap while every request in flight waited (about 65 ms
     # on the gateway, a few times a second under load): each server process freezes it before serving.

@@ -123,3 +123,47 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], lines: Sequence[Ba
         out.append(f'<text x="{_n(x(100) + 6)}" y="{_n(middle + 4)}" fill="{INK}">{_whole(bar.percent)}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+def key_question_chart(standard: str, name: str, bars: Sequence[Bar], band_edges: Sequence[float] = ()) -> str:
+    """The chart of one case-based standard's key questions, as the report and the dashboard draw it: a
+    bar per key question with its interval, and a dashed line at each band edge (50, 65 and 80%)."""
+    lines = [BandLine(edge, f"{edge:g}%") for edge in band_edges]
+    title = f"Standard {standard}, {name}: the share of applicable cases answered yes"
+    return bar_chart(f"chart-{standard.replace('.', '-')}", title, bars, lines)
+
+
+def stacked_bar_chart(chart_id: str, title: str, rows: Sequence[tuple[str, dict[str, int]]],
+                      layout: Layout = Layout(label_width=120, value_width=48)) -> str:
+    """An SVG chart with one bar per row, split by rating in the band colours (each part's width its
+    share of the row's total), such as the distribution of ratings of each standard."""
+    plot_left = layout.label_width
+    plot_width = layout.width - layout.label_width - layout.value_width
+    height = layout.top + layout.row * len(rows) + layout.bottom
+    described = "; ".join(f"{label}: " + ", ".join(f"{n} {band.replace('_', ' ')}" for band, n in counts.items())
+                          for label, counts in rows)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {layout.width} {height}" '
+        f'width="{layout.width}" height="{height}" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        'font-family="Arial, Helvetica, sans-serif" font-size="12">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{escape(described)}.</desc>',
+    ]
+    bar_height = layout.row * 0.6
+    for i, (label, counts) in enumerate(rows):
+        top = layout.top + i * layout.row + (layout.row - bar_height) / 2
+        total = sum(counts.values())
+        out.append(f'<text x="{plot_left - 8}" y="{_n(top + bar_height / 2 + 4)}" text-anchor="end" fill="{INK}">'
+                   f'{escape(label)}</text>')
+        left = float(plot_left)
+        for band, count in counts.items():
+            if not total or not count:
+                continue
+            width = plot_width * count / total
+            out.append(f'<rect class="part" x="{_n(left)}" y="{_n(top)}" width="{_n(width)}" height="{_n(bar_height)}" '
+                       f'fill="{BAND_COLOURS.get(band, NO_BAND)}"/>')
+            left += width
+        out.append(f'<text x="{_n(plot_left + plot_width + 6)}" y="{_n(top + bar_height / 2 + 4)}" fill="{INK}">'
+                   f'{total}</text>')
+    out.append("</svg>")
+    return "".join(out)

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from gateway.reports.schemas import CaseStandard, Report
 from gateway.reports.tables import DRAFT_NOTE
-from inspection_shared.charts import BandLine, Bar, bar_chart
+from inspection_shared.charts import Bar, key_question_chart
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -41,14 +41,10 @@ class PdfUnavailable(Exception):
 
 def _chart(standard: CaseStandard, report: Report) -> Markup:
     thresholds = report.ratings.key_question_thresholds if report.ratings else None
-    lines = [
-        BandLine(edge, f"{edge:g}%")
-        for edge in ((thresholds.requires_improvement, thresholds.good, thresholds.outstanding) if thresholds else ())
-    ]
+    edges = (thresholds.requires_improvement, thresholds.good, thresholds.outstanding) if thresholds else ()
     bars = [Bar(kq.key_question, kq.percent, kq.interval, kq.band) for kq in standard.key_questions]
-    title = f"Standard {standard.standard}, {standard.name}: the share of applicable cases answered yes"
     # The builder escapes every text it is given.
-    return Markup(bar_chart(f"chart-{standard.standard.replace('.', '-')}", title, bars, lines))
+    return Markup(key_question_chart(standard.standard, standard.name, bars, edges))
 
 
 def html_page(report: Report) -> bytes:

@@ -1,0 +1,1 @@
+"""The internal dashboard: server-rendered pages for people, a pure client of the gateway's public API."""
