@@ -9,7 +9,7 @@ import pytest
 
 from gateway.units.models import Unit
 from inspection_shared.wording import counted, listed
-from tests.gateway.factories import make_inspection, make_unit
+from tests.gateway.factories import frame_units, make_inspection, make_unit
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"
@@ -153,7 +153,8 @@ def test_counts_agree_with_their_nouns_and_lists_read_as_sentences():
 @pytest.mark.parametrize("repeated, said", [(1, "1 case reference appears"), (2, "2 case references appear")])
 async def test_repeated_case_references_are_counted_in_good_grammar(gateway, db_session, repeated, said):
     inspection = await make_inspection(db_session)
-    rows = ["case_ref,unit", "X1,N01", "X2,N01", "X1,N01"] + (["X2,N01"] if repeated == 2 else [])
+    code = (await frame_units(db_session, inspection))[0]
+    rows = ["case_ref,unit", f"X1,{code}", f"X2,{code}", f"X1,{code}"] + ([f"X2,{code}"] if repeated == 2 else [])
     response = await gateway.put(
         f"{API}/inspections/{inspection.id}/frames/case_supervision", content="\n".join(rows) + "\n",
         headers={"Content-Type": "text/csv"},

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import case, update
 
 from gateway.units.demo import load_demo_units
+from gateway.units.models import Unit
 from tests.gateway.factories import make_inspection, make_sample, make_unit
 
 CAPACITY = "/api/v1/programme/capacity"
@@ -131,7 +133,18 @@ async def test_the_letters_question_for_the_109_real_pdus(gateway, db_session):
     assert per_region["shortest_cycle"] == 1
 
 
-async def test_units_omitted_are_every_pdu_in_service_with_the_caseload_of_its_latest_frame(gateway, db_session):
+@pytest.fixture
+async def no_other_pdu(db_session):
+    """Every PDU already held (the demo units an end-to-end test's set-up loaded, say) out of service, in the
+    test's transaction only: the test's own are then every PDU in service."""
+    yesterday = date.today() - timedelta(days=1)
+    await db_session.execute(update(Unit).where(Unit.type == "pdu").values(
+        valid_to=yesterday, valid_from=case((Unit.valid_from > yesterday, yesterday), else_=Unit.valid_from)))
+
+
+async def test_units_omitted_are_every_pdu_in_service_with_the_caseload_of_its_latest_frame(
+    gateway, db_session, no_other_pdu
+):
     region = await make_unit(db_session, type="region", code="RW")
     framed = await make_unit(db_session, parent=region, code="RW1", caseload_size=5000)
     await make_unit(db_session, parent=region, code="RW2", caseload_size=500)
@@ -146,7 +159,7 @@ async def test_units_omitted_are_every_pdu_in_service_with_the_caseload_of_its_l
                                            "caseload recorded on the unit.")
 
 
-async def test_pdus_without_a_caseload_are_named_and_nothing_is_guessed(gateway, db_session):
+async def test_pdus_without_a_caseload_are_named_and_nothing_is_guessed(gateway, db_session, no_other_pdu):
     region = await make_unit(db_session, type="region")
     await make_unit(db_session, parent=region, code="RX1", caseload_size=400)
     await make_unit(db_session, parent=region, code="RX2")
