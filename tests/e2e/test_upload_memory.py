@@ -53,7 +53,7 @@ def test_an_upload_past_its_limit_is_refused_as_it_is_read(database_url, tmp_pat
 
             assert chunked.status_code == 413, chunked.text
             assert chunked.json()["type"] == "/problems/frame-too-large"
-            assert "at most 500000" in chunked.json()["detail"]
+            assert chunked.json()["detail"] == "The frame holds more than 500000 cases, the most accepted."
             assert declared.status_code == 413, declared.text
             assert declared.headers["content-type"] == "application/problem+json"
             peak = _high_water_mb(gateway)

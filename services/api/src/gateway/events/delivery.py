@@ -36,11 +36,12 @@ from datetime import datetime, timedelta
 
 import httpx
 import structlog
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway import announcements
 from gateway.actors import Actor
-from gateway.db import utcnow
+from gateway.db import DATABASE_UNREACHABLE, utcnow
 from gateway.events import repository, signing
 from gateway.events.outbox import CHANNEL
 from gateway.events.schemas import EventRead
@@ -144,7 +145,10 @@ class DeliveryWorker:
             self._wake.clear()
             try:
                 wait = await self.run_once()
-            except Exception:  # the database or a receiver misbehaving: try again in a while
+            except (*DATABASE_UNREACHABLE, TimeoutError, PoolTimeout) as error:  # an outage: the requests say so
+                log.warning("webhook deliveries wait for the database", error=type(error).__name__)
+                wait = self.policy.poll
+            except Exception:  # anything else is a fault of this code: try again in a while
                 log.exception("a round of webhook deliveries failed")
                 wait = self.policy.poll
             if self._stopping:
