@@ -478,6 +478,28 @@ async def test_each_answer_as_csv_holds_the_figures_of_its_json(gateway, acting_
     assert len(rows) == 3 + 5 + 13 * 6 + 21 * 4
 
 
+@pytest.mark.parametrize("path", ["ratings", "key-questions", "trends", "annual/2024-25"])
+async def test_the_corrections_table_as_csv_holds_the_named_inspections_of_its_json(
+    gateway, acting_as, reader, amended, path
+):
+    with acting_as(reader):
+        as_json = (await gateway.get(f"{API}/{path}")).json()
+        response = await gateway.get(f"{API}/{path}", params={"format": "csv", "table": "corrections"})
+        figures = await gateway.get(f"{API}/{path}", params={"format": "csv", "table": "figures"})
+        default = await gateway.get(f"{API}/{path}", params={"format": "csv"})
+
+    rows = table(response)
+    assert response.headers["content-disposition"].endswith('-corrections.csv"')
+    assert response.text.splitlines()[0] == "inspection_id,unit_code,unit_name,version,kind,made_at,reason"
+    assert rows == [{k: str(v) for k, v in entry.items()} for entry in as_json["corrections"] + as_json["withdrawn"]]
+    assert [row["kind"] for row in rows] == ["correction", "withdrawal"]
+    assert (figures.text, table(figures)[0]) == (default.text, table(default)[0])
+    # A JSON answer holds both tables, whichever is asked.
+    with acting_as(reader):
+        both = (await gateway.get(f"{API}/{path}", params={"table": "corrections"})).json()
+    assert both == as_json
+
+
 # --- refusals -----------------------------------------------------------------------------------------
 
 
@@ -493,6 +515,7 @@ async def test_each_answer_as_csv_holds_the_figures_of_its_json(gateway, acting_
     ("ratings", {"unit_type": "prison"}, "query.unit_type"),
     ("ratings", {"region_id": "north"}, "query.region_id"),
     ("ratings", {"format": "xlsx"}, "query.format"),
+    ("trends", {"format": "csv", "table": "both"}, "query.table"),
     ("ratings", {"period": "2024-25"}, "query.period"),
     ("annual/2024", {}, "path.year"),
     ("annual/2024-26", {"programme": "youth"}, "path.year"),
