@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from gateway.actors import Actor
 from gateway.permissions import Grant, Permission, Role
 from gateway.ratings.service import rate_counts
-from gateway.statistics.models import PublishedFigures, PublishedStandardFigure
+from gateway.statistics.models import PublishedFigures
 from inspection_shared.library import library
 from inspection_shared.rating import KeyQuestionCount, StandardEvidence
 from tests.gateway.factories import make_inspection, make_sampled_cases, make_unit
