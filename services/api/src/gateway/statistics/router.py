@@ -35,7 +35,7 @@ _ANSWERS = {
 }
 _COUNTED = (
     " Counts published inspections only, each with the latest version it was published in (withdrawn ones "
-    "leave the figures), of the units where the caller holds `reports:read`. Filters: programme (probation "
+    "no longer count), of the units where the caller holds `reports:read`. Filters: programme (probation "
     "or youth), framework_id, region_id, unit_type"
 )
 _AMENDED = (
