@@ -154,6 +154,7 @@ def test_inspections_published_before_versions_were_kept_get_their_version_1(scr
 
 
 PUBLISHED_FIGURES_REVISION = "9b581b6d8ebf"
+WITHDRAWN_FIGURES_REVISION = "c4e2a9f71b38"
 
 
 def _result(overall: str, score: int, ratings: dict[str, str], counts: dict[str, tuple[int, int]]) -> dict:
@@ -208,7 +209,8 @@ def test_inspections_published_before_figures_were_kept_get_the_figures_of_their
                             id=uuid.uuid4(), inspection_id=made[inspection].id, version=version, kind=kind,
                             snapshot_id=ids[n], reason=None if version == 1 else "Corrected.",
                             created_at=datetime(2024, 6, 1, tzinfo=UTC), created_by="lead"))
-                return {"published": made["published"].id, "corrected snapshot": ids[1]}
+                return {"published": made["published"].id, "corrected snapshot": ids[1],
+                        "withdrawn": made["withdrawn"].id, "withdrawn snapshot": ids[2]}
         finally:
             await engine.dispose()
 
@@ -229,5 +231,17 @@ def test_inspections_published_before_figures_were_kept_get_the_figures_of_their
     assert [str(kept[1])[:10], *kept[0:1], *kept[2:]] == ["2024-03-31", "probation", 2023, "good", 21, 27]
     assert standards == [("1.1", "outstanding"), ("2.1", "requires_improvement")]
     assert key_questions == [("2.1", "2.1.1", 6, 10), ("2.1", "2.1.2", 9, 10)]
+    # The next step gives the inspection withdrawn before then the figures it was withdrawn with.
     migrate(scratch_database)
     assert differences(scratch_database) == []
+
+    def held(connection: Connection) -> dict:
+        return {uuid.UUID(str(row[0])): tuple(row[1:]) for row in connection.execute(sa.text(
+            "SELECT inspection_id, version, snapshot_id, programme_year, overall_score FROM published_figures"))}
+
+    figures_now = on(scratch_database, held)
+    version, snapshot_id, *kept = figures_now[made["withdrawn"]]
+    assert (version, uuid.UUID(str(snapshot_id)), *kept) == (2, made["withdrawn snapshot"], 2024, 20)
+    assert figures_now[made["published"]][0] == 2
+    command.downgrade(config, WITHDRAWN_FIGURES_REVISION + "-1")
+    assert set(on(scratch_database, held)) == {made["published"]}

@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from gateway.actors import Actor
 from gateway.permissions import Grant, Permission, Role
 from gateway.ratings.service import rate_counts
-from gateway.statistics.models import PublishedFigures, PublishedStandardFigure
+from gateway.statistics.models import PublishedFigures
 from inspection_shared.library import library
 from inspection_shared.rating import KeyQuestionCount, StandardEvidence
 from tests.gateway.factories import make_inspection, make_sampled_cases, make_unit
@@ -288,28 +288,109 @@ async def test_a_year_without_inspections_counts_nothing_and_changes_by_nothing(
 # --- corrections and withdrawal -----------------------------------------------------------------------
 
 
-async def test_a_correction_replaces_the_inspections_figures_and_a_withdrawal_removes_them(
-    gateway, acting_as, estate, reader, db_session
+async def correct(gateway, inspection, reason, **correction):
+    made = await gateway.post(f"/api/v1/inspections/{inspection.id}/corrections", json={"reason": reason, **correction})
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def named(version, inspection, unit) -> dict:
+    """An entry of `corrections` or `withdrawn`, from the published version the corrections route answered."""
+    return {"inspection_id": str(inspection.id), "unit_code": unit.code, "unit_name": unit.name,
+            "version": version["version"], "kind": version["kind"], "made_at": version["created_at"],
+            "reason": version["reason"]}
+
+
+@pytest.fixture
+async def amended(gateway, estate):
+    """B (2024-25, P1 in R1) corrected to good in 1.1; C (2024-25, P3 in R2) withdrawn."""
+    corrected = await correct(gateway, estate["B"], "The panel met again.",
+                              overrides=[{"standard": "1.1", "rating": "good", "reason": "Leadership was new."}])
+    withdrawn = await correct(gateway, estate["C"], "Withdrawn on legal advice.", withdraw=True)
+    return {"B": named(corrected, estate["B"], estate["p1"]), "C": named(withdrawn, estate["C"], estate["p3"])}
+
+
+async def test_a_corrected_inspection_counts_with_its_latest_figures_and_is_named_with_when_and_why(
+    gateway, acting_as, estate, reader, db_session, amended
 ):
-    corrected = await gateway.post(f"/api/v1/inspections/{estate['B'].id}/corrections", json={
-        "reason": "The panel met again.",
-        "overrides": [{"standard": "1.1", "rating": "good", "reason": "Leadership was new."}],
-    })
-    assert corrected.status_code == 201, corrected.text
-    withdrawn = await gateway.post(f"/api/v1/inspections/{estate['C'].id}/corrections",
-                                   json={"reason": "Withdrawn on legal advice.", "withdraw": True})
-    assert withdrawn.status_code == 201, withdrawn.text
+    assert (amended["B"]["version"], amended["B"]["kind"]) == (2, "correction")
+    assert (amended["C"]["version"], amended["C"]["kind"]) == (2, "withdrawal")
 
     body = await read(gateway, acting_as, reader, "ratings", programme="probation")
     assert (body["inspections"], body["overall"]) == (2, counts(outstanding=1, requires_improvement=1))
     assert standard(body, "probation-pdu-2021", "1.1")["ratings"] == counts(good=2)
+    assert (body["corrected"], body["corrections"], body["withdrawn"]) == (1, [amended["B"]], [amended["C"]])
     trend = await read(gateway, acting_as, reader, "trends", programme="probation", year="2024-25")
     assert trend["years"][0]["mean_score_share"] == pytest.approx(26 / 27)
+    for path in ("trends", "key-questions", "annual/2024-25"):
+        answer = await read(gateway, acting_as, reader, path, programme="probation")
+        assert (answer["corrected"], answer["corrections"], answer["withdrawn"]) == (1, [amended["B"]], [amended["C"]])
     figures = await db_session.get(PublishedFigures, estate["B"].id, populate_existing=True)
     assert (figures.version, figures.overall_score) == (2, 26)
-    left = await db_session.scalar(select(func.count()).select_from(PublishedStandardFigure)
-                                   .where(PublishedStandardFigure.inspection_id == estate["C"].id))
-    assert left == 0
+    # The withdrawn inspection keeps the figures it was withdrawn with, under the withdrawal, never counted.
+    kept = await db_session.get(PublishedFigures, estate["C"].id, populate_existing=True)
+    assert (kept.version, kept.overall_score) == (2, 9)
+    assert (await read(gateway, acting_as, reader, "ratings", region_id=str(estate["r2"].id)))["inspections"] == 0
+
+
+async def test_the_named_inspections_are_newest_first_each_once_at_its_latest_version(gateway, acting_as, estate, reader):
+    await correct(gateway, estate["B"], "First look.", judgements={"1.1": {"rating": "good", "evidence_summary": "Seen."}})
+    second = await correct(gateway, estate["A"], "Scores checked.",
+                           overrides=[{"standard": "1.2", "rating": "outstanding", "reason": "Rechecked."}])
+    third = await correct(gateway, estate["B"], "Second look.",
+                          overrides=[{"standard": "1.3", "rating": "good", "reason": "Rechecked."}])
+
+    body = await read(gateway, acting_as, reader, "ratings")
+
+    assert body["corrected"] == 2
+    assert body["corrections"] == [named(third, estate["B"], estate["p1"]), named(second, estate["A"], estate["p1"])]
+    assert body["corrections"][0]["version"] == 3
+    assert body["withdrawn"] == []
+
+
+@pytest.mark.parametrize(("filters", "corrected", "withdrawn"), [
+    ({}, "B", "C"),
+    ({"programme": "youth"}, "", ""),
+    ({"framework_id": "probation-pdu-2021"}, "B", "C"),
+    ({"region_id": "r1"}, "B", ""),
+    ({"region_id": "r2"}, "", "C"),
+    ({"unit_type": "yos"}, "", ""),
+    ({"year": "2023-24"}, "", ""),
+    ({"from": "2024-04-01", "to": "2024-04-01"}, "B", ""),
+    ({"from": "2025-03-31"}, "", "C"),
+])
+async def test_the_filters_of_the_figures_choose_the_inspections_named(
+    gateway, acting_as, estate, reader, amended, filters, corrected, withdrawn
+):
+    params = {k: str(estate[v].id) if k == "region_id" else v for k, v in filters.items()}
+
+    body = await read(gateway, acting_as, reader, "key-questions", **params)
+
+    assert (body["corrected"], body["corrections"]) == (len(corrected), [amended[k] for k in corrected])
+    assert body["withdrawn"] == [amended[k] for k in withdrawn]
+
+
+async def test_the_annual_dataset_names_those_of_the_year_and_the_year_before(gateway, acting_as, reader, amended):
+    # Both in 2024-25: the year before of 2025-26, the year of 2024-25, neither of 2023-24's pair.
+    for year, expected in (("2025-26", "BC"), ("2024-25", "BC"), ("2023-24", "")):
+        body = await read(gateway, acting_as, reader, f"annual/{year}")
+        assert [e["inspection_id"] for e in body["corrections"] + body["withdrawn"]] == [
+            amended[k]["inspection_id"] for k in expected]
+
+
+async def test_a_reader_is_named_only_the_inspections_of_units_it_may_read_reports_of(
+    gateway, acting_as, estate, amended
+):
+    of_region_1 = holding(Role.READER, estate["r1"], estate["p1"], estate["p2"])
+    body = await read(gateway, acting_as, of_region_1, "trends")
+    assert (body["corrected"], body["corrections"], body["withdrawn"]) == (1, [amended["B"]], [])
+    of_region_2 = holding(Role.READER, estate["r2"], estate["p3"])
+    body = await read(gateway, acting_as, of_region_2, "ratings")
+    assert (body["inspections"], body["corrected"], body["corrections"], body["withdrawn"]) == (0, 0, [], [amended["C"]])
+    key = Actor(id="key:1", name="Report generator", kind="key", grants=(Grant(
+        frozenset({Permission.REPORTS_READ}), frozenset({estate["y1"].id})),))
+    body = await read(gateway, acting_as, key, "annual/2024-25")
+    assert (body["corrected"], body["corrections"], body["withdrawn"]) == (0, [], [])
 
 
 # --- who sees what ------------------------------------------------------------------------------------
@@ -397,6 +478,28 @@ async def test_each_answer_as_csv_holds_the_figures_of_its_json(gateway, acting_
     assert len(rows) == 3 + 5 + 13 * 6 + 21 * 4
 
 
+@pytest.mark.parametrize("path", ["ratings", "key-questions", "trends", "annual/2024-25"])
+async def test_the_corrections_table_as_csv_holds_the_named_inspections_of_its_json(
+    gateway, acting_as, reader, amended, path
+):
+    with acting_as(reader):
+        as_json = (await gateway.get(f"{API}/{path}")).json()
+        response = await gateway.get(f"{API}/{path}", params={"format": "csv", "table": "corrections"})
+        figures = await gateway.get(f"{API}/{path}", params={"format": "csv", "table": "figures"})
+        default = await gateway.get(f"{API}/{path}", params={"format": "csv"})
+
+    rows = table(response)
+    assert response.headers["content-disposition"].endswith('-corrections.csv"')
+    assert response.text.splitlines()[0] == "inspection_id,unit_code,unit_name,version,kind,made_at,reason"
+    assert rows == [{k: str(v) for k, v in entry.items()} for entry in as_json["corrections"] + as_json["withdrawn"]]
+    assert [row["kind"] for row in rows] == ["correction", "withdrawal"]
+    assert (figures.text, table(figures)[0]) == (default.text, table(default)[0])
+    # A JSON answer holds both tables, whichever is asked.
+    with acting_as(reader):
+        both = (await gateway.get(f"{API}/{path}", params={"table": "corrections"})).json()
+    assert both == as_json
+
+
 # --- refusals -----------------------------------------------------------------------------------------
 
 
@@ -412,6 +515,7 @@ async def test_each_answer_as_csv_holds_the_figures_of_its_json(gateway, acting_
     ("ratings", {"unit_type": "prison"}, "query.unit_type"),
     ("ratings", {"region_id": "north"}, "query.region_id"),
     ("ratings", {"format": "xlsx"}, "query.format"),
+    ("trends", {"format": "csv", "table": "both"}, "query.table"),
     ("ratings", {"period": "2024-25"}, "query.period"),
     ("annual/2024", {}, "path.year"),
     ("annual/2024-26", {"programme": "youth"}, "path.year"),

@@ -2,7 +2,9 @@
 
 Whenever a published version is recorded (`ratings.models.PublishedVersion`: the publication, each
 correction, a withdrawal), the inspection's figures are replaced by those of the version's rating
-snapshot, or, for a withdrawal, removed. They are derived from the published version's row as the write
+snapshot. A withdrawal's snapshot is the one it withdraws, so a withdrawn inspection keeps the figures it
+was counted with, under the withdrawal's version: never counted (statistics count published inspections
+only), they place it in the scope a reader asked about, to say why it dropped out. They are derived from the published version's row as the write
 path inserts it (`writes.watch_inserts`), in its transaction, so no route, service or command can
 publish, correct or withdraw without the statistics following; like the outbox of events they are not
 themselves audited: the audit log holds the version and the snapshot they are read from.
@@ -23,7 +25,6 @@ from gateway.writes import watch_inserts
 from inspection_shared.framework import programme_of
 
 PUBLISHED_VERSIONS = "published_versions"
-WITHDRAWAL = "withdrawal"
 
 _FIGURES = PublishedFigures.__table__
 _STANDARDS = PublishedStandardFigure.__table__
@@ -66,8 +67,6 @@ def _published(connection: Connection, version: Any) -> None:
     inspection_id = version.inspection_id
     for table in (_KEY_QUESTIONS, _STANDARDS, _FIGURES):
         connection.execute(delete(table).where(table.c.inspection_id == inspection_id))
-    if version.kind == WITHDRAWAL:
-        return
     source = repository.published_source(connection, inspection_id, version.snapshot_id)
     figures = figures_of(source.result, applies_to=source.applies_to, inspected_on=source.inspected_on)
     connection.execute(insert(_FIGURES).values(

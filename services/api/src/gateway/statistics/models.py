@@ -2,8 +2,9 @@
 and score, each standard's final rating, and each key question's yes / applicable counts.
 
 Derived, never edited: written by the write path from the rating snapshot of each published version as
-it is recorded (`figures`), so they always hold the latest published version of each inspection that is
-published, and nothing of a draft or a withdrawn inspection.
+it is recorded (`figures`), so they always hold the latest published version of each inspection that was
+published (for a withdrawn one, the figures it was withdrawn with, which no statistic counts), and
+nothing of a draft.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from gateway.db import Base
 
 
 class PublishedFigures(Base):
-    """One inspection's published version in force: what national statistics count it as."""
+    """One inspection's latest published version: what national statistics count it as while it stays
+    published."""
 
     __tablename__ = "published_figures"
     __table_args__ = (Index("ix_published_figures_programme_year", "programme", "programme_year"),)

@@ -3,7 +3,8 @@
 what an inspection's figures are derived from.
 
 Every statement counts the same inspections: those published (a draft has no figures, and a withdrawn
-inspection loses its own), of the units where the caller holds `reports:read`, within the scope asked.
+inspection's are kept but not counted), of the units where the caller holds `reports:read`, within the
+scope asked. The same conditions find the corrected and withdrawn inspections an answer names.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.actors import Actor
 from gateway.frameworks.models import FrameworkKeyQuestion, FrameworkStandard, FrameworkVersion
-from gateway.inspections.lifecycle import PUBLISHED
+from gateway.inspections.lifecycle import PUBLISHED, WITHDRAWN
 from gateway.inspections.models import Inspection
 from gateway.inspections.repository import visible
 from gateway.permissions import Permission
-from gateway.ratings.models import RatingSnapshot
+from gateway.ratings.models import PublishedVersion, RatingSnapshot
 from gateway.statistics.models import PublishedFigures, PublishedKeyQuestionFigure, PublishedStandardFigure
 from gateway.units.models import Unit
 from inspection_shared.framework import RATINGS
@@ -45,16 +46,20 @@ class Scope:
     last_day: date | None = None
 
 
-def _counted(statement: Select, scope: Scope, actor: Actor, of: Any = _FIGURES) -> Select:
+def _counted(
+    statement: Select, scope: Scope, actor: Actor, of: Any = _FIGURES, *, withdrawn: bool = False, unit: bool = False
+) -> Select:
     """`statement` over figures (the table `of`: each inspection's, by default, or its standards' or key
     questions'), joined with their inspections, and with the inspection's own figures and its unit where
-    the scope needs them, limited to what the scope and the actor count."""
+    the scope (or `unit`) needs them, limited to what the scope and the actor count: published
+    inspections, and `withdrawn` ones too if asked."""
     statement = statement.join(Inspection, Inspection.id == of.inspection_id)
-    conditions = [Inspection.status == PUBLISHED, *visible(actor, need=Permission.REPORTS_READ)]
+    statuses = (PUBLISHED, WITHDRAWN) if withdrawn else (PUBLISHED,)
+    conditions = [Inspection.status.in_(statuses), *visible(actor, need=Permission.REPORTS_READ)]
     by_figures = scope.programme is not None or scope.first_day is not None or scope.last_day is not None
     if of is not _FIGURES and by_figures:
         statement = statement.join(_FIGURES, _FIGURES.inspection_id == of.inspection_id)
-    if scope.region_id is not None or scope.unit_type is not None:
+    if unit or scope.region_id is not None or scope.unit_type is not None:
         statement = statement.join(Unit, Unit.id == Inspection.unit_id)
     if scope.region_id is not None:
         conditions.append(or_(Inspection.unit_id == scope.region_id, Unit.parent_id == scope.region_id))
@@ -136,6 +141,23 @@ async def yearly_ratings(session: AsyncSession, scope: Scope, actor: Actor) -> l
         ).select_from(_FIGURES),
         scope, actor,
     ).group_by(_FIGURES.programme_year).order_by(_FIGURES.programme_year)
+    return [dict(row._mapping) for row in await session.execute(statement)]
+
+
+async def amended(session: AsyncSession, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+    """The inspections in scope whose figures are of a version after the first, newest version first: the
+    published ones counted with a correction, and the withdrawn ones no longer counted. Each with its unit
+    and the version's number, kind, time and reason."""
+    versions = PublishedVersion
+    statement = _counted(
+        select(
+            _FIGURES.inspection_id, Unit.code.label("unit_code"), Unit.name.label("unit_name"), versions.version,
+            versions.kind, versions.created_at.label("made_at"), versions.reason,
+        )
+        .select_from(_FIGURES)
+        .join(versions, and_(versions.inspection_id == _FIGURES.inspection_id, versions.version == _FIGURES.version)),
+        scope, actor, withdrawn=True, unit=True,
+    ).where(_FIGURES.version > 1).order_by(versions.created_at.desc(), _FIGURES.inspection_id)
     return [dict(row._mapping) for row in await session.execute(statement)]
 
 

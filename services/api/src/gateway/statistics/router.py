@@ -19,6 +19,7 @@ from gateway.statistics.schemas import (
     StatisticsFilters,
     StatisticsFormat,
     StatisticsQuery,
+    StatisticsTable,
     Trends,
 )
 from inspection_shared.problems import Problem, problem_responses
@@ -28,13 +29,19 @@ router = APIRouter(prefix="/statistics", tags=["statistics"])
 CSV = "text/csv"
 _ANSWERS = {
     200: {"content": {CSV: {"schema": {"type": "string"}}},
-          "description": "JSON by default; CSV with ?format=csv or Accept: text/csv."},
+          "description": "JSON by default; CSV with ?format=csv or Accept: text/csv, holding the figures, or "
+                         "with ?table=corrections the corrected and withdrawn inspections in scope."},
     **problem_responses(406, 422),
 }
 _COUNTED = (
     " Counts published inspections only, each with the latest version it was published in (withdrawn ones "
-    "leave the figures), of the units where the caller holds `reports:read`. Filters: programme (probation "
+    "no longer count), of the units where the caller holds `reports:read`. Filters: programme (probation "
     "or youth), framework_id, region_id, unit_type"
+)
+_AMENDED = (
+    " Names, by the same filters, the inspections counted with a correction (`corrections`, with version, "
+    "time and reason, and their number `corrected`) and those withdrawn after publication (`withdrawn`: not "
+    "counted), newest first; as CSV with ?table=corrections."
 )
 _PERIOD = (
     ", and the period: year (a programme year, 2024-25, from 1 April) or from / to (days, both included), "
@@ -61,9 +68,13 @@ def _chosen(asked: StatisticsFormat | None, request: Request) -> StatisticsForma
     return chosen
 
 
-def _answer(figures: BaseModel, chosen: StatisticsFormat, as_csv: Callable[[Any], str], name: str) -> Any:
+def _answer(
+    figures: BaseModel, chosen: StatisticsFormat, table: StatisticsTable, as_csv: Callable[[Any], str], name: str
+) -> Any:
     if chosen is StatisticsFormat.JSON:
         return figures
+    if table is StatisticsTable.CORRECTIONS:
+        as_csv, name = tables.corrections_csv, f"{name}-corrections"
     return Response(
         as_csv(figures), media_type=f"{CSV}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="statistics-{name}.csv"', "Vary": "Accept"},
@@ -73,7 +84,7 @@ def _answer(figures: BaseModel, chosen: StatisticsFormat, as_csv: Callable[[Any]
 @router.get(
     "/ratings",
     summary="Per standard and overall, how many published inspections got each rating",
-    description="Per standard of each framework version, and overall across them." + _COUNTED + _PERIOD,
+    description="Per standard of each framework version, and overall across them." + _COUNTED + _PERIOD + _AMENDED,
     response_model=RatingStatistics,
     responses=_ANSWERS,
     dependencies=[requires(Permission.REPORTS_READ)],
@@ -83,7 +94,7 @@ async def get_rating_statistics(
 ) -> Any:
     chosen = _chosen(query.format, request)
     figures = await service.rating_statistics(session, query)
-    return _answer(figures, chosen, tables.ratings_csv, "ratings")
+    return _answer(figures, chosen, query.table, tables.ratings_csv, "ratings")
 
 
 @router.get(
@@ -91,7 +102,7 @@ async def get_rating_statistics(
     summary="Each key question's cases pooled across published inspections, with its 80% interval",
     description="Per key question of each framework version: yes and applicable cases summed over the "
     "inspections, the percentage, its Wilson interval at 80% confidence, and how many inspections it "
-    "applied to." + _COUNTED + _PERIOD,
+    "applied to." + _COUNTED + _PERIOD + _AMENDED,
     response_model=KeyQuestionStatistics,
     responses=_ANSWERS,
     dependencies=[requires(Permission.REPORTS_READ)],
@@ -101,13 +112,13 @@ async def get_key_question_statistics(
 ) -> Any:
     chosen = _chosen(query.format, request)
     figures = await service.key_question_statistics(session, query)
-    return _answer(figures, chosen, tables.key_questions_csv, "key-questions")
+    return _answer(figures, chosen, query.table, tables.key_questions_csv, "key-questions")
 
 
 @router.get(
     "/trends",
     summary="By programme year, the overall ratings and the mean score as a share of the maximum",
-    description="One entry per programme year with published inspections, oldest first." + _COUNTED + _PERIOD,
+    description="One entry per programme year with published inspections, oldest first." + _COUNTED + _PERIOD + _AMENDED,
     response_model=Trends,
     responses=_ANSWERS,
     dependencies=[requires(Permission.REPORTS_READ)],
@@ -117,7 +128,7 @@ async def get_statistics_trends(
 ) -> Any:
     chosen = _chosen(query.format, request)
     figures = await service.trends(session, query)
-    return _answer(figures, chosen, tables.trends_csv, "trends")
+    return _answer(figures, chosen, query.table, tables.trends_csv, "trends")
 
 
 @router.get(
@@ -126,7 +137,7 @@ async def get_statistics_trends(
     description="The ratings, key questions and overall figures of the programme year (such as 2024-25) and "
     "of the year before, and the change between them: counts as differences, percentages in points. "
     "Usually asked with programme=probation or programme=youth." + _COUNTED + "; an inspection is in the "
-    "year its fieldwork started in.",
+    "year its fieldwork started in." + _AMENDED + " Those named are of both years.",
     response_model=AnnualStatistics,
     responses=_ANSWERS,
     dependencies=[requires(Permission.REPORTS_READ)],
@@ -139,4 +150,4 @@ async def get_annual_statistics(
 ) -> Any:
     chosen = _chosen(query.format, request)
     figures = await service.annual_statistics(session, year, query)
-    return _answer(figures, chosen, tables.annual_csv, f"annual-{figures.year}")
+    return _answer(figures, chosen, query.table, tables.annual_csv, f"annual-{figures.year}")

@@ -4,8 +4,9 @@ the figures answered."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -18,6 +19,13 @@ from inspection_shared.framework import Programme
 class StatisticsFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
+
+
+class StatisticsTable(StrEnum):
+    """Which of an answer's two tables a CSV holds (a JSON answer holds both)."""
+
+    FIGURES = "figures"
+    CORRECTIONS = "corrections"
 
 
 _YEAR = "A programme year, such as 2024-25: 1 April 2024 to 31 March 2025."
@@ -36,6 +44,11 @@ class StatisticsFilters(BaseModel):
     unit_type: UnitType | None = Field(default=None, description="Inspections of units of this type only.")
     format: StatisticsFormat | None = Field(
         default=None, description="json or csv; overrides Accept (text/csv for CSV).", examples=["csv"]
+    )
+    table: StatisticsTable = Field(
+        default=StatisticsTable.FIGURES,
+        description="For CSV, which table: figures (the default), or corrections (the corrected and withdrawn "
+        "inspections in scope, one row each). A JSON answer holds both.",
     )
 
 
@@ -69,6 +82,31 @@ class Scope(BaseModel):
     to: date | None = Field(description="Last day of the period (null: open).")
 
 
+class Amendment(BaseModel):
+    """A published inspection in scope whose figures are of a version after the first: why it is counted
+    as corrected, or why it is no longer counted."""
+
+    inspection_id: uuid.UUID
+    unit_code: str
+    unit_name: str
+    version: int = Field(description="The published version the figures are of (2 or more).")
+    kind: Literal["correction", "withdrawal"]
+    made_at: datetime = Field(description="When the version was published.")
+    reason: str = Field(description="Why the correction or withdrawal was made, as its maker gave it.")
+
+
+class Amended(BaseModel):
+    """What an answer says of the inspections in its scope that were corrected or withdrawn."""
+
+    corrected: int = Field(description="How many inspections counted are counted with a correction.")
+    corrections: list[Amendment] = Field(
+        description="The inspections counted whose figures are those of a correction (the latest), newest first."
+    )
+    withdrawn: list[Amendment] = Field(
+        description="The inspections in scope withdrawn after publication, newest first: not counted."
+    )
+
+
 class RatingCounts(BaseModel):
     """How many inspections got each rating."""
 
@@ -87,7 +125,7 @@ class StandardRatings(BaseModel):
     ratings: RatingCounts
 
 
-class RatingStatistics(BaseModel):
+class RatingStatistics(Amended):
     """Per standard (of each framework version) and overall, how many published inspections got each rating."""
 
     scope: Scope
@@ -110,7 +148,7 @@ class KeyQuestionStatistic(BaseModel):
     )
 
 
-class KeyQuestionStatistics(BaseModel):
+class KeyQuestionStatistics(Amended):
     """Each key question's cases pooled across the published inspections counted."""
 
     scope: Scope
@@ -132,7 +170,7 @@ class YearRatings(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
 
-class Trends(BaseModel):
+class Trends(Amended):
     """By programme year, oldest first: the overall ratings and the mean score as a share of the maximum."""
 
     scope: Scope
@@ -176,7 +214,7 @@ class AnnualChange(BaseModel):
     key_questions: list[KeyQuestionChange]
 
 
-class AnnualStatistics(BaseModel):
+class AnnualStatistics(Amended):
     """The dataset an annual report is written from: the year, the year before, and the change."""
 
     scope: Scope

@@ -4,7 +4,8 @@ from the sums.
 
 An inspection counts with the latest version it was published in (a correction replaces its figures; a
 withdrawal removes them), in the programme year its fieldwork started in (1 April to 31 March). Only
-published inspections count, and only those of units where the caller holds `reports:read`.
+published inspections count, and only those of units where the caller holds `reports:read`. Each answer
+names the inspections in its scope counted with a correction, and those withdrawn, with when and why.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.statistics import repository
 from gateway.statistics.periods import ProgrammeYear
 from gateway.statistics.schemas import (
+    Amended,
+    Amendment,
     AnnualChange,
     AnnualStatistics,
     KeyQuestionChange,
@@ -39,6 +42,9 @@ from inspection_shared.problems import FieldError, InvalidInput
 
 CONFIDENCE = 0.80
 """The inspectorate's samples are set for 80% confidence (domain.md section 4); so are the intervals here."""
+
+WITHDRAWAL = "withdrawal"
+"""The kind of published version that withdraws an inspection (`ratings.models.PublishedVersion`)."""
 
 
 def _scope(filters: StatisticsFilters, year: ProgrammeYear | None, first: Any = None, last: Any = None) -> Scope:
@@ -84,6 +90,14 @@ def _counts(row: dict[str, Any], inspections: int) -> RatingCounts:
     return RatingCounts(**rated, not_rated=inspections - sum(rated.values()))
 
 
+async def _amended(session: AsyncSession, scope: Scope) -> dict[str, Any]:
+    """The `Amended` fields of an answer over `scope`."""
+    rows = await repository.amended(session, _counted(scope), actor_of(session))
+    corrections = [Amendment(**row) for row in rows if row["kind"] != WITHDRAWAL]
+    withdrawn = [Amendment(**row) for row in rows if row["kind"] == WITHDRAWAL]
+    return Amended(corrected=len(corrections), corrections=corrections, withdrawn=withdrawn).model_dump()
+
+
 # --- the three sets of figures --------------------------------------------------------------------------
 
 
@@ -126,19 +140,22 @@ async def rating_statistics(session: AsyncSession, query: StatisticsQuery) -> Ra
     overall = await repository.overall_ratings(session, _counted(scope), actor_of(session))
     return RatingStatistics(
         scope=scope, inspections=overall["inspections"], overall=_counts(overall, overall["inspections"]),
-        standards=await _standards(session, scope),
+        standards=await _standards(session, scope), **await _amended(session, scope),
     )
 
 
 async def key_question_statistics(session: AsyncSession, query: StatisticsQuery) -> KeyQuestionStatistics:
     scope = scope_of(query)
-    return KeyQuestionStatistics(scope=scope, confidence=CONFIDENCE, key_questions=await _key_questions(session, scope))
+    return KeyQuestionStatistics(
+        scope=scope, confidence=CONFIDENCE, key_questions=await _key_questions(session, scope),
+        **await _amended(session, scope),
+    )
 
 
 async def trends(session: AsyncSession, query: StatisticsQuery) -> Trends:
     scope = scope_of(query)
     rows = await repository.yearly_ratings(session, _counted(scope), actor_of(session))
-    return Trends(scope=scope, years=[_year(row) for row in rows])
+    return Trends(scope=scope, years=[_year(row) for row in rows], **await _amended(session, scope))
 
 
 # --- a year beside the year before ----------------------------------------------------------------------
@@ -212,7 +229,9 @@ async def annual_statistics(session: AsyncSession, written: str, filters: Statis
     year = programme_year(written)
     current = await _year_figures(session, filters, year)
     previous = await _year_figures(session, filters, year.previous)
+    both_years = _scope(filters, None, year.previous.first_day, year.last_day)
     return AnnualStatistics(
         scope=_scope(filters, year), year=str(year), previous_year=str(year.previous),
         current=current, previous=previous, change=_change(current, previous),
+        **await _amended(session, both_years),
     )

@@ -1,4 +1,5 @@
-"""Statistics as CSV: each answer as one table, holding the same figures as its JSON.
+"""Statistics as CSV: each answer as two tables, chosen by `?table=`: its figures (the default), and the
+corrected and withdrawn inspections in its scope (`corrections`), holding the same values as its JSON.
 
 Numbers are written as Python writes them (a float's shortest exact form), so a CSV read back gives the
 JSON's values; an empty cell is a null.
@@ -12,6 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.statistics.schemas import (
+    Amended,
+    Amendment,
     AnnualStatistics,
     KeyQuestionStatistics,
     RatingCounts,
@@ -20,6 +23,7 @@ from gateway.statistics.schemas import (
 )
 
 RATING_COLUMNS = list(RatingCounts.model_fields)
+AMENDMENT_COLUMNS = list(Amendment.model_fields)
 
 
 def _csv(header: list[str], rows: Iterable[list[Any]]) -> str:
@@ -28,6 +32,13 @@ def _csv(header: list[str], rows: Iterable[list[Any]]) -> str:
     writer.writerow(header)
     writer.writerows([["" if value is None else value for value in row] for row in rows])
     return out.getvalue()
+
+
+def corrections_csv(answer: Amended) -> str:
+    """One row per inspection of `corrections`, then of `withdrawn` (the kind column tells them apart), each
+    value as its JSON writes it."""
+    entries = (entry.model_dump(mode="json") for entry in (*answer.corrections, *answer.withdrawn))
+    return _csv(AMENDMENT_COLUMNS, ([entry[column] for column in AMENDMENT_COLUMNS] for entry in entries))
 
 
 def _counts(counts: RatingCounts) -> list[int]:
