@@ -49,8 +49,10 @@ def _planned_inspection(database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
 
 def _remove(database_url: str, unit_id: uuid.UUID, inspection_id: uuid.UUID) -> None:
     async def remove(session):
+        region = (await session.get(Unit, unit_id)).parent_id
         await session.execute(delete(Inspection).where(Inspection.id == inspection_id))
         await session.execute(delete(Unit).where(Unit.id == unit_id))
+        await session.execute(delete(Unit).where(Unit.id == region))  # make_unit made the PDU a region of its own
 
     asyncio.run(_run(database_url, remove))
 
