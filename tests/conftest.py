@@ -16,7 +16,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import nullcontext
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -178,11 +178,18 @@ async def gateway_app(
     # States read in the test's own transaction, which a separate pool could not see.
     app.state.summaries = SummaryDocuments(None, capacity=256)
     app.state.reports = ReportDocuments(None, capacity=64)
-    # Statistics on PostgreSQL read as on their pool, compiled for asyncpg, on the test's own connection.
+    # Statistics on PostgreSQL read as on their pool, compiled for asyncpg, on the test's own connection
+    # (one statement at a time: the pool would run them at once, each on a connection of its own).
     app.state.statistics_reads = None
     if db_engine.dialect.name == "postgresql":
-        driver = (await db_connection.get_raw_connection()).driver_connection
-        app.state.statistics_reads = PostgresReads(lambda: nullcontext(driver), db_engine.dialect)
+        driver, one_at_a_time = (await db_connection.get_raw_connection()).driver_connection, asyncio.Lock()
+
+        @asynccontextmanager
+        async def acquire() -> AsyncIterator[object]:
+            async with one_at_a_time:
+                yield driver
+
+        app.state.statistics_reads = PostgresReads(acquire, db_engine.dialect)
     clients = (app.state.rating_engine, app.state.sampling)
     yield app
     for client in clients:

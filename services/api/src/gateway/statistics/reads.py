@@ -2,7 +2,7 @@
 of their own.
 
 A statistics answer only reads, so it needs neither the session's unit of work nor a transaction: each
-answer is one or two statements, each consistent in itself. Through SQLAlchemy's pool and session the
+answer is a few statements, each consistent in itself, run at once (`together`). Through SQLAlchemy's pool and session the
 request pays for the pre-ping, BEGIN and COMMIT and the session's own work (measured on the ten-year
 history: about three quarters again the time of the statement itself); on the pool each statement is
 one round trip. The statements are the same, compiled by SQLAlchemy for asyncpg, with the same
@@ -11,6 +11,7 @@ parameters (the caller's visibility among them).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -33,10 +34,28 @@ Read = Callable[[Executable], Awaitable[list[dict[str, Any]]]]
 
 
 def in_session(session: AsyncSession) -> Read:
+    """Reads in `session`, one at a time even when asked `together`: a session runs one statement at once."""
+    one_at_a_time = asyncio.Lock()
+
     async def read(statement: Executable) -> list[dict[str, Any]]:
-        return [dict(row._mapping) for row in await session.execute(statement)]
+        async with one_at_a_time:
+            return [dict(row._mapping) for row in await session.execute(statement)]
 
     return read
+
+
+async def together(*reads: Awaitable[Any]) -> list[Any]:
+    """The results of `reads`, run at once: on the pool, each on a connection of its own, so an answer
+    of several statements takes about as long as its longest. If one fails, the others are cancelled and
+    awaited before its error is raised, so that none runs on after the request."""
+    tasks = [asyncio.ensure_future(read) for read in reads]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class PostgresReads:

@@ -15,7 +15,7 @@ from typing import Any
 from gateway.actors import Actor
 from gateway.statistics import repository
 from gateway.statistics.periods import ProgrammeYear
-from gateway.statistics.reads import Read
+from gateway.statistics.reads import Read, together
 from gateway.statistics.schemas import (
     Amended,
     Amendment,
@@ -136,25 +136,28 @@ def _year(row: dict[str, Any]) -> YearRatings:
 
 async def rating_statistics(read: Read, actor: Actor, query: StatisticsQuery) -> RatingStatistics:
     scope = scope_of(query)
-    overall = await repository.overall_ratings(read, _counted(scope), actor)
+    overall, standards, amended = await together(
+        repository.overall_ratings(read, _counted(scope), actor), _standards(read, actor, scope),
+        _amended(read, actor, scope),
+    )
     return RatingStatistics(
         scope=scope, inspections=overall["inspections"], overall=_counts(overall, overall["inspections"]),
-        standards=await _standards(read, actor, scope), **await _amended(read, actor, scope),
+        standards=standards, **amended,
     )
 
 
 async def key_question_statistics(read: Read, actor: Actor, query: StatisticsQuery) -> KeyQuestionStatistics:
     scope = scope_of(query)
-    return KeyQuestionStatistics(
-        scope=scope, confidence=CONFIDENCE, key_questions=await _key_questions(read, actor, scope),
-        **await _amended(read, actor, scope),
-    )
+    key_questions, amended = await together(_key_questions(read, actor, scope), _amended(read, actor, scope))
+    return KeyQuestionStatistics(scope=scope, confidence=CONFIDENCE, key_questions=key_questions, **amended)
 
 
 async def trends(read: Read, actor: Actor, query: StatisticsQuery) -> Trends:
     scope = scope_of(query)
-    rows = await repository.yearly_ratings(read, _counted(scope), actor)
-    return Trends(scope=scope, years=[_year(row) for row in rows], **await _amended(read, actor, scope))
+    rows, amended = await together(
+        repository.yearly_ratings(read, _counted(scope), actor), _amended(read, actor, scope)
+    )
+    return Trends(scope=scope, years=[_year(row) for row in rows], **amended)
 
 
 # --- a year beside the year before ----------------------------------------------------------------------
@@ -226,11 +229,12 @@ def _change(current: YearFigures, previous: YearFigures) -> AnnualChange:
 async def annual_statistics(read: Read, actor: Actor, written: str, filters: StatisticsFilters) -> AnnualStatistics:
     """The year's figures, the year before's, and the change: what an annual report is written from."""
     year = programme_year(written)
-    current = await _year_figures(read, actor, filters, year)
-    previous = await _year_figures(read, actor, filters, year.previous)
     both_years = _scope(filters, None, year.previous.first_day, year.last_day)
+    current, previous, amended = await together(
+        _year_figures(read, actor, filters, year), _year_figures(read, actor, filters, year.previous),
+        _amended(read, actor, both_years),
+    )
     return AnnualStatistics(
         scope=_scope(filters, year), year=str(year), previous_year=str(year.previous),
-        current=current, previous=previous, change=_change(current, previous),
-        **await _amended(read, actor, both_years),
+        current=current, previous=previous, change=_change(current, previous), **amended,
     )
