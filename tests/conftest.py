@@ -16,6 +16,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,7 @@ from gateway.identity.models import RoleGrant, User
 from gateway.permissions import EVERYTHING, Role
 from gateway.reports.documents import ReportDocuments
 from gateway.settings import Settings
+from gateway.statistics.reads import PostgresReads
 from gateway.summaries.documents import SummaryDocuments
 from inspection_shared.clients import RatingEngineClient, SamplingClient
 from rating_engine.app import create_app as create_rating_engine
@@ -176,6 +178,18 @@ async def gateway_app(
     # States read in the test's own transaction, which a separate pool could not see.
     app.state.summaries = SummaryDocuments(None, capacity=256)
     app.state.reports = ReportDocuments(None, capacity=64)
+    # Statistics on PostgreSQL read as on their pool, compiled for asyncpg, on the test's own connection
+    # (one statement at a time: the pool would run them at once, each on a connection of its own).
+    app.state.statistics_reads = None
+    if db_engine.dialect.name == "postgresql":
+        driver, one_at_a_time = (await db_connection.get_raw_connection()).driver_connection, asyncio.Lock()
+
+        @asynccontextmanager
+        async def acquire() -> AsyncIterator[object]:
+            async with one_at_a_time:
+                yield driver
+
+        app.state.statistics_reads = PostgresReads(acquire, db_engine.dialect)
     clients = (app.state.rating_engine, app.state.sampling)
     yield app
     for client in clients:

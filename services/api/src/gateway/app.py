@@ -33,6 +33,7 @@ from gateway.ratings.router import router as ratings_router
 from gateway.reports.documents import ReportDocuments
 from gateway.reports.router import router as reports_router
 from gateway.settings import Settings
+from gateway.statistics.reads import statistics_pool
 from gateway.statistics.router import router as statistics_router
 from gateway.summaries.documents import SummaryDocuments, inspection_states
 from gateway.summaries.router import router as summaries_router
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         states = await inspection_states(app.state.db_engine, settings.database_limits())
         app.state.summaries = SummaryDocuments(states, settings.summary_cache_size)
         app.state.reports = ReportDocuments(states, settings.report_cache_size)
+        statistics = await statistics_pool(app.state.db_engine, settings.database_limits())
+        app.state.statistics_reads = statistics.reads if statistics is not None else None
         app.state.deliveries = DeliveryWorker(
             app.state.sessionmaker, owners_from(app.state.identity.cache, app.state.sessionmaker),
             DeliveryPolicy.from_settings(settings),
@@ -67,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.deliveries.aclose()
             if states is not None:
                 await states.aclose()
+            if statistics is not None:
+                await statistics.aclose()
             await app.state.rating_engine.aclose()
             await app.state.sampling.aclose()
             await app.state.identity.aclose()

@@ -133,6 +133,23 @@ def postgres_connect_args(limits: DatabaseLimits) -> dict[str, Any]:
     }
 
 
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """A read pool's connections only ever run reads, in no transaction and with no session settings, so
+    they go back to the pool as they are: asyncpg's default reset would cost a round trip a read."""
+
+
+async def read_pool(engine: AsyncEngine, max_connections: int, limits: DatabaseLimits) -> asyncpg.Pool:
+    """An asyncpg pool for reads that need no session nor transaction, with the connection settings and
+    limits SQLAlchemy's own pool uses; it connects on first use, as SQLAlchemy's pool does."""
+    _, connect_args = engine.dialect.create_connect_args(engine.url)
+    for adapter_only in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
+        connect_args.pop(adapter_only, None)
+    return await asyncpg.create_pool(
+        min_size=0, max_size=max_connections, reset=_nothing_to_reset,
+        **{**connect_args, **postgres_connect_args(limits)},
+    )
+
+
 def create_sessionmaker(engine: AsyncEngine, actor: Actor | None = None) -> async_sessionmaker[AsyncSession]:
     """Sessions on `engine`; they write for `actor` unless opened with another (`info={SESSION_KEY: ...}`)."""
     return async_sessionmaker(engine, expire_on_commit=False, info={SESSION_KEY: actor})

@@ -15,7 +15,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, Float, Select, and_, case, cast, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.actors import Actor
 from gateway.frameworks.models import FrameworkKeyQuestion, FrameworkStandard, FrameworkVersion
@@ -25,6 +24,7 @@ from gateway.inspections.repository import visible
 from gateway.permissions import Permission
 from gateway.ratings.models import PublishedVersion, RatingSnapshot
 from gateway.statistics.models import PublishedFigures, PublishedKeyQuestionFigure, PublishedStandardFigure
+from gateway.statistics.reads import Read
 from gateway.units.models import Unit
 from inspection_shared.framework import RATINGS
 
@@ -81,17 +81,17 @@ def _by_rating(column: Any) -> list[Any]:
     return [func.sum(case((column == rating, 1), else_=0)).label(rating) for rating in RATINGS]
 
 
-async def overall_ratings(session: AsyncSession, scope: Scope, actor: Actor) -> dict[str, int]:
+async def overall_ratings(read: Read, scope: Scope, actor: Actor) -> dict[str, int]:
     """How many inspections were counted (`inspections`), and how many got each overall rating."""
     statement = _counted(
         select(func.count().label("inspections"), *_by_rating(_FIGURES.overall_rating)).select_from(_FIGURES),
         scope, actor,
     )
-    row = (await session.execute(statement)).one()
-    return {key: value or 0 for key, value in row._mapping.items()}
+    (row,) = await read(statement)
+    return {key: value or 0 for key, value in row.items()}
 
 
-async def standard_ratings(session: AsyncSession, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+async def standard_ratings(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
     """Per framework and standard: its name, how many inspections rated it, and how many gave each rating."""
     counts = _counted(
         select(Inspection.framework_id, _STANDARDS.standard, func.count().label("inspections"),
@@ -103,10 +103,10 @@ async def standard_ratings(session: AsyncSession, scope: Scope, actor: Actor) ->
         FrameworkStandard,
         and_(FrameworkStandard.framework_id == counts.c.framework_id, FrameworkStandard.id == counts.c.standard),
     )
-    return [dict(row._mapping) for row in await session.execute(statement)]
+    return await read(statement)
 
 
-async def key_question_counts(session: AsyncSession, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+async def key_question_counts(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
     """Per framework and key question: its standard and wording, the yes and applicable counts pooled over
     the inspections, and how many inspections it applied to at all."""
     pooled = _counted(
@@ -125,10 +125,10 @@ async def key_question_counts(session: AsyncSession, scope: Scope, actor: Actor)
         FrameworkKeyQuestion,
         and_(FrameworkKeyQuestion.framework_id == pooled.c.framework_id, FrameworkKeyQuestion.id == pooled.c.key_question),
     )
-    return [dict(row._mapping) for row in await session.execute(statement)]
+    return await read(statement)
 
 
-async def yearly_ratings(session: AsyncSession, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+async def yearly_ratings(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
     """Per programme year, oldest first: how many inspections, how many got each overall rating, how many
     had a score, and the mean of score / maximum over those."""
     statement = _counted(
@@ -141,10 +141,10 @@ async def yearly_ratings(session: AsyncSession, scope: Scope, actor: Actor) -> l
         ).select_from(_FIGURES),
         scope, actor,
     ).group_by(_FIGURES.programme_year).order_by(_FIGURES.programme_year)
-    return [dict(row._mapping) for row in await session.execute(statement)]
+    return await read(statement)
 
 
-async def amended(session: AsyncSession, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+async def amended(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
     """The inspections in scope whose figures are of a version after the first, newest version first: the
     published ones counted with a correction, and the withdrawn ones no longer counted. Each with its unit
     and the version's number, kind, time and reason."""
@@ -158,7 +158,7 @@ async def amended(session: AsyncSession, scope: Scope, actor: Actor) -> list[dic
         .join(versions, and_(versions.inspection_id == _FIGURES.inspection_id, versions.version == _FIGURES.version)),
         scope, actor, withdrawn=True, unit=True,
     ).where(_FIGURES.version > 1).order_by(versions.created_at.desc(), _FIGURES.inspection_id)
-    return [dict(row._mapping) for row in await session.execute(statement)]
+    return await read(statement)
 
 
 # --- what the write path derives an inspection's figures from ----------------------------------------

@@ -12,6 +12,7 @@ from gateway.db import SessionDep
 from gateway.negotiation import preferred
 from gateway.permissions import Permission, requires
 from gateway.statistics import service, tables
+from gateway.statistics.reads import reads_of
 from gateway.statistics.schemas import (
     AnnualStatistics,
     KeyQuestionStatistics,
@@ -22,6 +23,7 @@ from gateway.statistics.schemas import (
     StatisticsTable,
     Trends,
 )
+from gateway.writes import actor_of
 from inspection_shared.problems import Problem, problem_responses
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
@@ -93,7 +95,7 @@ async def get_rating_statistics(
     query: Annotated[StatisticsQuery, Query()], request: Request, session: SessionDep
 ) -> Any:
     chosen = _chosen(query.format, request)
-    figures = await service.rating_statistics(session, query)
+    figures = await service.rating_statistics(reads_of(request, session), actor_of(session), query)
     return _answer(figures, chosen, query.table, tables.ratings_csv, "ratings")
 
 
@@ -111,7 +113,7 @@ async def get_key_question_statistics(
     query: Annotated[StatisticsQuery, Query()], request: Request, session: SessionDep
 ) -> Any:
     chosen = _chosen(query.format, request)
-    figures = await service.key_question_statistics(session, query)
+    figures = await service.key_question_statistics(reads_of(request, session), actor_of(session), query)
     return _answer(figures, chosen, query.table, tables.key_questions_csv, "key-questions")
 
 
@@ -127,7 +129,7 @@ async def get_statistics_trends(
     query: Annotated[StatisticsQuery, Query()], request: Request, session: SessionDep
 ) -> Any:
     chosen = _chosen(query.format, request)
-    figures = await service.trends(session, query)
+    figures = await service.trends(reads_of(request, session), actor_of(session), query)
     return _answer(figures, chosen, query.table, tables.trends_csv, "trends")
 
 
@@ -149,5 +151,5 @@ async def get_annual_statistics(
     session: SessionDep,
 ) -> Any:
     chosen = _chosen(query.format, request)
-    figures = await service.annual_statistics(session, year, query)
+    figures = await service.annual_statistics(reads_of(request, session), actor_of(session), year, query)
     return _answer(figures, chosen, query.table, tables.annual_csv, f"annual-{figures.year}")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from gateway.actors import Actor
 from gateway.statistics import repository
 from gateway.statistics.periods import ProgrammeYear
+from gateway.statistics.reads import Read, together
 from gateway.statistics.schemas import (
     Amended,
     Amendment,
@@ -35,7 +35,6 @@ from gateway.statistics.schemas import (
     YearFigures,
     YearRatings,
 )
-from gateway.writes import actor_of
 from inspection_shared.framework import RATINGS
 from inspection_shared.normal import wilson_percent
 from inspection_shared.problems import FieldError, InvalidInput
@@ -90,9 +89,9 @@ def _counts(row: dict[str, Any], inspections: int) -> RatingCounts:
     return RatingCounts(**rated, not_rated=inspections - sum(rated.values()))
 
 
-async def _amended(session: AsyncSession, scope: Scope) -> dict[str, Any]:
+async def _amended(read: Read, actor: Actor, scope: Scope) -> dict[str, Any]:
     """The `Amended` fields of an answer over `scope`."""
-    rows = await repository.amended(session, _counted(scope), actor_of(session))
+    rows = await repository.amended(read, _counted(scope), actor)
     corrections = [Amendment(**row) for row in rows if row["kind"] != WITHDRAWAL]
     withdrawn = [Amendment(**row) for row in rows if row["kind"] == WITHDRAWAL]
     return Amended(corrected=len(corrections), corrections=corrections, withdrawn=withdrawn).model_dump()
@@ -101,8 +100,8 @@ async def _amended(session: AsyncSession, scope: Scope) -> dict[str, Any]:
 # --- the three sets of figures --------------------------------------------------------------------------
 
 
-async def _standards(session: AsyncSession, scope: Scope) -> list[StandardRatings]:
-    rows = await repository.standard_ratings(session, _counted(scope), actor_of(session))
+async def _standards(read: Read, actor: Actor, scope: Scope) -> list[StandardRatings]:
+    rows = await repository.standard_ratings(read, _counted(scope), actor)
     rows.sort(key=lambda row: (row["framework_id"], _numbered(row["standard"])))
     return [
         StandardRatings(framework_id=row["framework_id"], standard=row["standard"], name=row["name"],
@@ -111,8 +110,8 @@ async def _standards(session: AsyncSession, scope: Scope) -> list[StandardRating
     ]
 
 
-async def _key_questions(session: AsyncSession, scope: Scope) -> list[KeyQuestionStatistic]:
-    rows = await repository.key_question_counts(session, _counted(scope), actor_of(session))
+async def _key_questions(read: Read, actor: Actor, scope: Scope) -> list[KeyQuestionStatistic]:
+    rows = await repository.key_question_counts(read, _counted(scope), actor)
     rows.sort(key=lambda row: (row["framework_id"], _numbered(row["key_question"])))
     figures = []
     for row in rows:
@@ -135,27 +134,30 @@ def _year(row: dict[str, Any]) -> YearRatings:
     )
 
 
-async def rating_statistics(session: AsyncSession, query: StatisticsQuery) -> RatingStatistics:
+async def rating_statistics(read: Read, actor: Actor, query: StatisticsQuery) -> RatingStatistics:
     scope = scope_of(query)
-    overall = await repository.overall_ratings(session, _counted(scope), actor_of(session))
+    overall, standards, amended = await together(
+        repository.overall_ratings(read, _counted(scope), actor), _standards(read, actor, scope),
+        _amended(read, actor, scope),
+    )
     return RatingStatistics(
         scope=scope, inspections=overall["inspections"], overall=_counts(overall, overall["inspections"]),
-        standards=await _standards(session, scope), **await _amended(session, scope),
+        standards=standards, **amended,
     )
 
 
-async def key_question_statistics(session: AsyncSession, query: StatisticsQuery) -> KeyQuestionStatistics:
+async def key_question_statistics(read: Read, actor: Actor, query: StatisticsQuery) -> KeyQuestionStatistics:
     scope = scope_of(query)
-    return KeyQuestionStatistics(
-        scope=scope, confidence=CONFIDENCE, key_questions=await _key_questions(session, scope),
-        **await _amended(session, scope),
+    key_questions, amended = await together(_key_questions(read, actor, scope), _amended(read, actor, scope))
+    return KeyQuestionStatistics(scope=scope, confidence=CONFIDENCE, key_questions=key_questions, **amended)
+
+
+async def trends(read: Read, actor: Actor, query: StatisticsQuery) -> Trends:
+    scope = scope_of(query)
+    rows, amended = await together(
+        repository.yearly_ratings(read, _counted(scope), actor), _amended(read, actor, scope)
     )
-
-
-async def trends(session: AsyncSession, query: StatisticsQuery) -> Trends:
-    scope = scope_of(query)
-    rows = await repository.yearly_ratings(session, _counted(scope), actor_of(session))
-    return Trends(scope=scope, years=[_year(row) for row in rows], **await _amended(session, scope))
+    return Trends(scope=scope, years=[_year(row) for row in rows], **amended)
 
 
 # --- a year beside the year before ----------------------------------------------------------------------
@@ -168,16 +170,16 @@ def programme_year(written: str) -> ProgrammeYear:
         raise InvalidInput(f"{fault}.", [FieldError(field="path.year", message=str(fault))]) from None
 
 
-async def _year_figures(session: AsyncSession, filters: StatisticsFilters, year: ProgrammeYear) -> YearFigures:
+async def _year_figures(read: Read, actor: Actor, filters: StatisticsFilters, year: ProgrammeYear) -> YearFigures:
     scope = _scope(filters, year)
-    rows = await repository.yearly_ratings(session, _counted(scope), actor_of(session))
+    rows = await repository.yearly_ratings(read, _counted(scope), actor)
     counted = _year(rows[0]) if rows else YearRatings(
         year=str(year), from_=year.first_day, to=year.last_day, inspections=0, overall=_counts({}, 0),
         scored_inspections=0, mean_score_share=None,
     )
     return YearFigures(
-        **counted.model_dump(), standards=await _standards(session, scope),
-        key_questions=await _key_questions(session, scope),
+        **counted.model_dump(), standards=await _standards(read, actor, scope),
+        key_questions=await _key_questions(read, actor, scope),
     )
 
 
@@ -224,14 +226,15 @@ def _change(current: YearFigures, previous: YearFigures) -> AnnualChange:
     )
 
 
-async def annual_statistics(session: AsyncSession, written: str, filters: StatisticsFilters) -> AnnualStatistics:
+async def annual_statistics(read: Read, actor: Actor, written: str, filters: StatisticsFilters) -> AnnualStatistics:
     """The year's figures, the year before's, and the change: what an annual report is written from."""
     year = programme_year(written)
-    current = await _year_figures(session, filters, year)
-    previous = await _year_figures(session, filters, year.previous)
     both_years = _scope(filters, None, year.previous.first_day, year.last_day)
+    current, previous, amended = await together(
+        _year_figures(read, actor, filters, year), _year_figures(read, actor, filters, year.previous),
+        _amended(read, actor, both_years),
+    )
     return AnnualStatistics(
         scope=_scope(filters, year), year=str(year), previous_year=str(year.previous),
-        current=current, previous=previous, change=_change(current, previous),
-        **await _amended(session, both_years),
+        current=current, previous=previous, change=_change(current, previous), **amended,
     )

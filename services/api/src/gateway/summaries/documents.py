@@ -35,7 +35,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.actors import Actor
-from gateway.db import DatabaseLimits, postgres_connect_args
+from gateway.db import DatabaseLimits, read_pool
 from gateway.inspections.guards import is_public, sees
 from gateway.ratings.publication import no_version
 from gateway.summaries import repository, service
@@ -51,11 +51,6 @@ def shape_of(schema: type[BaseModel]) -> str:
 
 
 _SHAPE = shape_of(InspectionSummary)
-
-
-async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
-    """The pool's connections only ever run the one read, in no transaction and with no session settings,
-    so they go back to the pool as they are: asyncpg's default reset would cost a round trip a read."""
 
 
 class PostgresStates:
@@ -82,15 +77,7 @@ class PostgresStates:
     async def open(
         cls, engine: AsyncEngine, max_connections: int, limits: DatabaseLimits = DatabaseLimits()
     ) -> PostgresStates:
-        """A pool with the connection settings and limits SQLAlchemy's own uses; it connects on first use,
-        as SQLAlchemy's pool does."""
-        _, connect_args = engine.dialect.create_connect_args(engine.url)
-        for adapter_only in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
-            connect_args.pop(adapter_only, None)
-        pool = await asyncpg.create_pool(
-            min_size=0, max_size=max_connections, reset=_nothing_to_reset,
-            **{**connect_args, **postgres_connect_args(limits)},
-        )
+        pool = await read_pool(engine, max_connections, limits)
         return cls(pool, str(STATE.compile(dialect=engine.dialect)), limits.checkout_timeout)
 
     async def __call__(self, inspection_id: uuid.UUID) -> State | None:
