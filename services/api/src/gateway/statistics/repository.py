@@ -10,6 +10,7 @@ scope asked. The same conditions find the corrected and withdrawn inspections an
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +22,7 @@ from gateway.frameworks.models import FrameworkKeyQuestion, FrameworkStandard, F
 from gateway.inspections.lifecycle import PUBLISHED, WITHDRAWN
 from gateway.inspections.models import Inspection
 from gateway.inspections.repository import visible
-from gateway.permissions import Permission
+from gateway.permissions import Permission, units_with
 from gateway.ratings.models import PublishedVersion, RatingSnapshot
 from gateway.statistics.models import PublishedFigures, PublishedKeyQuestionFigure, PublishedStandardFigure
 from gateway.statistics.reads import Read
@@ -76,39 +77,62 @@ def _counted(
     return statement.where(*conditions)
 
 
+BUILT = 256
+"""Statements held built; one for each set of figures, shape of scope and kind of caller in use."""
+
+_built: dict[tuple[Any, ...], Select] = {}
+
+
+def _statement(build: Callable[[Scope, Actor], Select], scope: Scope, actor: Actor) -> Select:
+    """`build(scope, actor)`, built once for each scope and set of units the actor sees: building a
+    statement costs more than its rows take to turn into figures. A statement holds no more of the actor
+    than the units it reads (`visible`), so actors that read the same units share it."""
+    key = (build, scope, units_with(actor, Permission.REPORTS_READ), units_with(actor, Permission.DRAFTS_READ))
+    statement = _built.get(key)
+    if statement is None:
+        if len(_built) >= BUILT:
+            _built.clear()
+        statement = _built[key] = build(scope, actor)
+    return statement
+
+
 def _by_rating(column: Any) -> list[Any]:
     """How many rows hold each rating of the scale in `column`, one labelled column each."""
     return [func.sum(case((column == rating, 1), else_=0)).label(rating) for rating in RATINGS]
 
 
-async def overall_ratings(read: Read, scope: Scope, actor: Actor) -> dict[str, int]:
-    """How many inspections were counted (`inspections`), and how many got each overall rating."""
-    statement = _counted(
+def _overall_ratings(scope: Scope, actor: Actor) -> Select:
+    return _counted(
         select(func.count().label("inspections"), *_by_rating(_FIGURES.overall_rating)).select_from(_FIGURES),
         scope, actor,
     )
-    (row,) = await read(statement)
+
+
+async def overall_ratings(read: Read, scope: Scope, actor: Actor) -> dict[str, int]:
+    """How many inspections were counted (`inspections`), and how many got each overall rating."""
+    (row,) = await read(_statement(_overall_ratings, scope, actor))
     return {key: value or 0 for key, value in row.items()}
 
 
-async def standard_ratings(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
-    """Per framework and standard: its name, how many inspections rated it, and how many gave each rating."""
+def _standard_ratings(scope: Scope, actor: Actor) -> Select:
     counts = _counted(
         select(Inspection.framework_id, _STANDARDS.standard, func.count().label("inspections"),
                *_by_rating(_STANDARDS.rating))
         .select_from(_STANDARDS),
         scope, actor, _STANDARDS,
     ).group_by(Inspection.framework_id, _STANDARDS.standard).subquery()
-    statement = select(counts, FrameworkStandard.name).outerjoin(
+    return select(counts, FrameworkStandard.name).outerjoin(
         FrameworkStandard,
         and_(FrameworkStandard.framework_id == counts.c.framework_id, FrameworkStandard.id == counts.c.standard),
     )
-    return await read(statement)
 
 
-async def key_question_counts(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
-    """Per framework and key question: its standard and wording, the yes and applicable counts pooled over
-    the inspections, and how many inspections it applied to at all."""
+async def standard_ratings(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+    """Per framework and standard: its name, how many inspections rated it, and how many gave each rating."""
+    return await read(_statement(_standard_ratings, scope, actor))
+
+
+def _key_question_counts(scope: Scope, actor: Actor) -> Select:
     pooled = _counted(
         select(
             Inspection.framework_id,
@@ -121,17 +145,20 @@ async def key_question_counts(read: Read, scope: Scope, actor: Actor) -> list[di
         .select_from(_KEY_QUESTIONS),
         scope, actor, _KEY_QUESTIONS,
     ).group_by(Inspection.framework_id, _KEY_QUESTIONS.standard, _KEY_QUESTIONS.key_question).subquery()
-    statement = select(pooled, FrameworkKeyQuestion.text).outerjoin(
+    return select(pooled, FrameworkKeyQuestion.text).outerjoin(
         FrameworkKeyQuestion,
         and_(FrameworkKeyQuestion.framework_id == pooled.c.framework_id, FrameworkKeyQuestion.id == pooled.c.key_question),
     )
-    return await read(statement)
 
 
-async def yearly_ratings(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
-    """Per programme year, oldest first: how many inspections, how many got each overall rating, how many
-    had a score, and the mean of score / maximum over those."""
-    statement = _counted(
+async def key_question_counts(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+    """Per framework and key question: its standard and wording, the yes and applicable counts pooled over
+    the inspections, and how many inspections it applied to at all."""
+    return await read(_statement(_key_question_counts, scope, actor))
+
+
+def _yearly_ratings(scope: Scope, actor: Actor) -> Select:
+    return _counted(
         select(
             _FIGURES.programme_year,
             func.count().label("inspections"),
@@ -141,15 +168,17 @@ async def yearly_ratings(read: Read, scope: Scope, actor: Actor) -> list[dict[st
         ).select_from(_FIGURES),
         scope, actor,
     ).group_by(_FIGURES.programme_year).order_by(_FIGURES.programme_year)
-    return await read(statement)
 
 
-async def amended(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
-    """The inspections in scope whose figures are of a version after the first, newest version first: the
-    published ones counted with a correction, and the withdrawn ones no longer counted. Each with its unit
-    and the version's number, kind, time and reason."""
+async def yearly_ratings(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+    """Per programme year, oldest first: how many inspections, how many got each overall rating, how many
+    had a score, and the mean of score / maximum over those."""
+    return await read(_statement(_yearly_ratings, scope, actor))
+
+
+def _amended(scope: Scope, actor: Actor) -> Select:
     versions = PublishedVersion
-    statement = _counted(
+    return _counted(
         select(
             _FIGURES.inspection_id, Unit.code.label("unit_code"), Unit.name.label("unit_name"), versions.version,
             versions.kind, versions.created_at.label("made_at"), versions.reason,
@@ -158,7 +187,13 @@ async def amended(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]
         .join(versions, and_(versions.inspection_id == _FIGURES.inspection_id, versions.version == _FIGURES.version)),
         scope, actor, withdrawn=True, unit=True,
     ).where(_FIGURES.version > 1).order_by(versions.created_at.desc(), _FIGURES.inspection_id)
-    return await read(statement)
+
+
+async def amended(read: Read, scope: Scope, actor: Actor) -> list[dict[str, Any]]:
+    """The inspections in scope whose figures are of a version after the first, newest version first: the
+    published ones counted with a correction, and the withdrawn ones no longer counted. Each with its unit
+    and the version's number, kind, time and reason."""
+    return await read(_statement(_amended, scope, actor))
 
 
 # --- what the write path derives an inspection's figures from ----------------------------------------
