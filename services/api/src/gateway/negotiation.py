@@ -4,7 +4,7 @@ for every route that answers in more than one format (reports, statistics)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 Format = TypeVar("Format")
@@ -52,4 +52,20 @@ def preferred(accept: str, media_types: Mapping[Format, str]) -> Format | None:
         rank = (closest[1], closest[0], -order)
         if best is None or rank > best:
             best, chosen = rank, candidate
+    return chosen
+
+
+def negotiate(
+    asked: Format | None, accept: str | None, media_types: Mapping[Format, str], refuse: Callable[[str], Exception]
+) -> Format:
+    """The format to answer in: `asked` (the route's ?format=) if given, else the one the Accept header
+    prefers, the first of `media_types` without one; `refuse(accepted)` is raised, given the header's
+    ranges, when it accepts none of them."""
+    if asked is not None:
+        return asked
+    if accept is None or not accept.strip():
+        return next(iter(media_types))
+    chosen = preferred(accept, media_types)
+    if chosen is None:
+        raise refuse(accept.strip()[:200])
     return chosen

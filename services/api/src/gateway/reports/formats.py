@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.negotiation import preferred
+from gateway import negotiation
 from gateway.reports.pages import PdfUnavailable, html_page, pdf_document, weasyprint
 from gateway.reports.schemas import Report, ReportFormat, ReportTable
 from gateway.reports.spreadsheets import csv_table, xlsx_workbook
@@ -66,17 +66,14 @@ def not_acceptable(detail: str) -> Problem:
 def negotiate(asked: str | None, accept: str | None) -> ReportFormat:
     """The format to answer in: `?format=` if given, else the most preferred of the Accept header's
     (by quality, then by how exactly it is named, then JSON first), JSON without either."""
+    chosen = None
     if asked is not None:
         try:
-            return ReportFormat(asked.strip().lower())
+            chosen = ReportFormat(asked.strip().lower())
         except ValueError:
             raise not_acceptable(f"There is no report format {asked!r}.") from None
-    if accept is None or not accept.strip():
-        return ReportFormat.JSON
-    chosen = preferred(accept, MEDIA_TYPES)
-    if chosen is None:
-        raise not_acceptable(f"None of the media types accepted ({accept.strip()[:200]}) is a format of the report.")
-    return chosen
+    return negotiation.negotiate(chosen, accept, MEDIA_TYPES, lambda accepted: not_acceptable(
+        f"None of the media types accepted ({accepted}) is a format of the report."))
 
 
 def render(report: Report, report_format: ReportFormat, table: ReportTable | None) -> bytes:

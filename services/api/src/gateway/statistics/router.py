@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel
 
 from gateway.db import SessionDep
-from gateway.negotiation import preferred
+from gateway.negotiation import negotiate
 from gateway.permissions import Permission, requires
 from gateway.statistics import service, tables
 from gateway.statistics.reads import reads_of
@@ -53,21 +53,17 @@ MEDIA_TYPES = {StatisticsFormat.JSON: "application/json", StatisticsFormat.CSV: 
 """In the order a wildcard is matched: JSON first."""
 
 
+def _not_acceptable(accepted: str) -> Problem:
+    return Problem(
+        406, "Not acceptable", f"None of the media types accepted ({accepted}) is one statistics are answered in: "
+        "application/json or text/csv (or ask with ?format=json or csv).",
+        slug="not-acceptable", available=[{"format": str(f), "media_type": m} for f, m in MEDIA_TYPES.items()],
+    )
+
+
 def _chosen(asked: StatisticsFormat | None, request: Request) -> StatisticsFormat:
     """?format= if given; else the format Accept prefers (JSON without one); a 406 if it accepts neither."""
-    if asked is not None:
-        return asked
-    accept = request.headers.get("accept") or ""
-    if not accept.strip():
-        return StatisticsFormat.JSON
-    chosen = preferred(accept, MEDIA_TYPES)
-    if chosen is None:
-        raise Problem(
-            406, "Not acceptable", f"None of the media types accepted ({accept.strip()[:200]}) is one statistics "
-            "are answered in: application/json or text/csv (or ask with ?format=json or csv).",
-            slug="not-acceptable", available=[{"format": str(f), "media_type": m} for f, m in MEDIA_TYPES.items()],
-        )
-    return chosen
+    return negotiate(asked, request.headers.get("accept"), MEDIA_TYPES, _not_acceptable)
 
 
 def _answer(
