@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.support.identity import ADMIN_EMAIL, ADMIN_PASSWORD, admin_env, signed_in
-from tests.support.servers import service
+from tests.support.servers import service, three_services
 
 CHROMIUM = Path(os.environ.get("DASHBOARD_TEST_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = ROOT / "tests/artifacts"
@@ -45,21 +45,11 @@ def pytest_collection_modifyitems(config, items) -> None:
 def stack(tmp_path_factory) -> Iterator[dict]:
     """The gateway, both engines and the dashboard, with the data the pages are checked on."""
     tmp_path = tmp_path_factory.mktemp("dashboard-stack")
-    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'inspection.db'}"}
-    setup = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, **env, **admin_env()},
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
-    )
-    assert setup.returncode == 0, setup.stderr
     with (
-        service("rating_engine", "RATING_ENGINE_", tmp_path) as rating,
-        service("sampling", "SAMPLING_", tmp_path) as sampling,
-        service(
-            "gateway", "GATEWAY_", tmp_path,
-            {**env, "GATEWAY_RATING_ENGINE_URL": rating.url, "GATEWAY_SAMPLING_URL": sampling.url},
-        ) as gateway,
-        service("dashboard", "DASHBOARD_", tmp_path, {"DASHBOARD_GATEWAY_URL": gateway.url}) as dashboard,
+        three_services(f"sqlite+aiosqlite:///{tmp_path / 'inspection.db'}", tmp_path, admin_env()) as running,
+        service("dashboard", "DASHBOARD_", tmp_path, {"DASHBOARD_GATEWAY_URL": running["gateway"].url}) as dashboard,
     ):
+        gateway = running["gateway"]
         demo = subprocess.run(
             [sys.executable, "scripts/demo.py"], env={**os.environ, **admin_env(), "GATEWAY_URL": gateway.url},
             cwd=ROOT, capture_output=True, text=True, timeout=300,

@@ -89,6 +89,27 @@ def service(
         stop(process)
 
 
+@contextlib.contextmanager
+def three_services(database_url: str, log_dir: Path, setup_env: dict[str, str]) -> Iterator[dict[str, RunningService]]:
+    """Set the database up as `make run` does (`gateway.cli setup` with `setup_env`, which names its
+    administrator), then run the engines and the gateway pointed at them until the block ends."""
+    env = {"DATABASE_URL": database_url}
+    setup = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "setup"], env={**os.environ, **env, **setup_env},
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert setup.returncode == 0, setup.stderr
+    with (
+        service("rating_engine", "RATING_ENGINE_", log_dir) as rating,
+        service("sampling", "SAMPLING_", log_dir) as sampling,
+        service(
+            "gateway", "GATEWAY_", log_dir,
+            {**env, "GATEWAY_RATING_ENGINE_URL": rating.url, "GATEWAY_SAMPLING_URL": sampling.url},
+        ) as gateway,
+    ):
+        yield {"gateway": gateway, "rating": rating, "sampling": sampling}
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.terminate()
