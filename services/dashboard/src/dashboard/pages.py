@@ -17,6 +17,7 @@ from urllib.parse import quote
 import jinja2
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from dashboard.sessions import COOKIE, Session, SessionStore
 from inspection_shared.clients.gateway import GatewayClient, GatewayError, GatewayUnavailable
@@ -63,6 +64,7 @@ TEMPLATES = jinja2.Environment(
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # the templates are part of the release: no file to look at again on every page
 )
 TEMPLATES.filters.update(
     rating=lambda code: RATING_LABELS.get(code or "", "Not rated"),
@@ -74,6 +76,8 @@ TEMPLATES.filters.update(
     blank=lambda value: "" if value is None else value,
 )
 TEMPLATES.globals.update(RATINGS=RATINGS)
+# The footer is the same on every page (its GOV.UK macro and crown logo are a fifth of a page's drawing).
+TEMPLATES.globals.update(footer=Markup(TEMPLATES.get_template("footer.html").render()))
 
 
 class SignInNeeded(Exception):
