@@ -145,12 +145,12 @@ async def update_consultation(session: AsyncSession, consultation_id: uuid.UUID,
     dates = {name: getattr(changes, name) if name in changes.model_fields_set else getattr(consultation, name)
              for name in ("opens", "closes", "deadline")}
     _check_period(**dates)
-    for field in changes.model_fields_set - {"recipients"}:
-        setattr(consultation, field, getattr(changes, field))
-    if changes.recipients is not None:
+    if changes.recipients is not None:  # before the fields change: the statement flushes what is pending
         await session.execute(delete(ConsultationRecipient)
                               .where(ConsultationRecipient.consultation_id == consultation.id))
         session.add_all(_recipient_rows(consultation.id, changes.recipients))
+    for field in changes.model_fields_set - {"recipients"}:
+        setattr(consultation, field, getattr(changes, field))
     flag_modified(consultation, "title")  # a change of its recipients alone is a change: its version moves
     await writes.flush(session, clash="The consultation was changed at the same time.", changed="the consultation")
     return await get_consultation(session, consultation.id)
