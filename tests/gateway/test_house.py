@@ -21,7 +21,7 @@ from tests.conftest import ROOT
 
 GATEWAY = ROOT / "services" / "api" / "src" / "gateway"
 DOMAINS = ["audit", "units", "identity", "frameworks", "idempotency", "inspections", "caseloads", "assessments",
-           "ratings", "summaries", "reports", "events", "statistics", "programme"]
+           "ratings", "summaries", "reports", "events", "statistics", "programme", "consultations"]
 """From the bottom up: a domain may use those before it in this list, never those after."""
 
 

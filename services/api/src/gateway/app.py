@@ -14,6 +14,7 @@ from gateway.audit.router import router as audit_router
 from gateway.casedata.keys import load_keys
 from gateway.casedata.sealing import CaseKeys, use_case_keys
 from gateway.caseloads.router import router as caseloads_router
+from gateway.consultations.router import router as consultations_router
 from gateway.db import answer_database_outages, create_engine, create_sessionmaker
 from gateway.engines import engine_clients
 from gateway.events.delivery import DeliveryPolicy, DeliveryWorker, owners_from
@@ -108,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # administration and the audit log, called seldom, last.
     for router in (summaries_router, frameworks_router, vocabularies_router, units_router, inspections_router,
                    caseloads_router, assessments_router, ratings_router, reports_router, statistics_router,
-                   events_router, programme_router, identity_router, audit_router):
+                   events_router, programme_router, consultations_router, identity_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(identity_well_known)
     document_sign_in(app, f"{API_PREFIX}/auth/token")

@@ -3,6 +3,7 @@
 from gateway.assessments import models as assessments  # noqa: F401
 from gateway.audit import models as audit  # noqa: F401
 from gateway.caseloads import models as caseloads  # noqa: F401
+from gateway.consultations import models as consultations  # noqa: F401
 from gateway.db import Base
 from gateway.events import models as events  # noqa: F401
 from gateway.frameworks import models as frameworks  # noqa: F401

@@ -1,7 +1,8 @@
 """How a column's value is written into the audit log: as JSON, and never a case reference in clear.
 
 - A column named `case_ref`, `replaced_case_ref` or `reserve_case_ref` (or their blind indexes) is
-  recorded as `MASKED`, as are the hashes of secrets (`SECRET_COLUMNS`).
+  recorded as `MASKED`, as are the hashes of secrets (`SECRET_COLUMNS`) and people's contact details
+  (`PERSONAL_COLUMNS`).
 - Binary content (a frame's compressed CSV) is recorded by its SHA-256 and size.
 - A JSON document is recorded by the SHA-256 of its canonical form, unless it is one of the few known to
   hold no case reference (`CLEAR_DOCUMENTS`). So a document added later is kept out of the log until
@@ -37,6 +38,9 @@ CASE_REF_COLUMNS = frozenset({
 SECRET_COLUMNS = frozenset({"password_hash", "token_hash", "key_hash", "signing_key"})
 """Hashes of passwords, refresh tokens and API keys, and the keys webhooks are signed with: recorded as
 `MASKED`, so that whoever reads the log holds nothing to test guesses against, nor to sign with."""
+PERSONAL_COLUMNS = frozenset({"contact_details"})
+"""Contact details of people outside the inspectorate (consultation recipients and respondents): personal
+data, recorded as `MASKED` (a hash of an address would be as easy to guess as a case reference's)."""
 CLEAR_DOCUMENTS = frozenset({
     ("case_assessments", "answers"),  # key question -> yes / no / not_applicable
     ("case_assessments", "attributes"),  # the attributes case filters read
@@ -48,6 +52,7 @@ CLEAR_DOCUMENTS = frozenset({
     ("webhook_subscriptions", "event_types"),
     ("programme_topics", "partner_inspectorates"),
     ("programme_topics", "groups"),  # adults, youth, cohorts
+    ("consultations", "programme_years"),
 })
 """JSON documents recorded as they are: none of them holds a case reference."""
 
@@ -111,7 +116,7 @@ def _is_json(column: Column) -> bool:
 
 def recorder(table: Table, column: Column) -> Recorder:
     """How the values of `column` are recorded."""
-    if column.name in CASE_REF_COLUMNS or column.name in SECRET_COLUMNS:
+    if column.name in CASE_REF_COLUMNS or column.name in SECRET_COLUMNS or column.name in PERSONAL_COLUMNS:
         return _masked
     if any(isinstance(kind, LargeBinary) for kind in _kinds(column)):
         return _binary
