@@ -70,8 +70,23 @@ def test_a_filter_narrows_the_table_and_its_counts(page, stack, admin_headers):
     assert 0 < rows.count() == expected < total
     assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.rating)")) == {stack["published"]["current_rating"]}
     assert "rating=" in page.url  # a GET: the filtered page has an address of its own
-    page.get_by_role("link", name="Unit", exact=True).click()  # sorted, filters kept
-    assert page.locator("#units-table tbody tr").count() == expected
+    tag = page.locator("#selected-filters .moj-filter__tag")
+    assert tag.count() == 1 and LABELS[stack["published"]["current_rating"]] in tag.inner_text()
+    # Sorting in the page (MoJ Frontend's sortable table) keeps the rows the filter chose.
+    names = lambda: rows.evaluate_all("rows => rows.map(r => r.querySelector('th').dataset.sortValue)")  # noqa: E731
+    page.get_by_role("button", name="Unit", exact=True).click()
+    assert page.locator("#units-table th[aria-sort='descending']").inner_text().strip() == "Unit"
+    in_page = rows.evaluate_all("rows => rows.map(r => r.querySelector('th').dataset.sortValue)"
+                                ".sort((a, b) => b.localeCompare(a))")
+    assert names() == in_page and rows.count() == expected
+    # The column's link (what a page without scripts offers) sorts on the server, the filters kept.
+    page.goto(page.url.replace("order=asc", "order=desc"))
+    assert rows.count() == expected
+    assert page.locator("#units-table th[aria-sort='descending']").inner_text().strip() == "Unit"
+    # The filter's tag links to the page without it.
+    tag.click()
+    page.wait_for_load_state()
+    assert "rating=" not in page.url and page.locator("#units-table tbody tr").count() == total
 
 
 def test_a_units_page_shows_each_inspections_ratings_by_standard(page, stack, admin_headers):

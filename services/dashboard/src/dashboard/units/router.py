@@ -11,11 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from dashboard.pages import RATING_LABELS, RATINGS, ViewerDep, render
-from dashboard.units.service import NOT_INSPECTED, SORTS, UnitFilters, distribution, filtered, unit_rows
+from dashboard.units.service import NOT_INSPECTED, RATING_ORDER, SORTS, UnitFilters, distribution, filtered, unit_rows
 
 router = APIRouter(include_in_schema=False)
 
 TYPE_LABELS = {"pdu": "PDU", "yos": "YOS", "region": "Region"}
+FILTER_LABELS = {"region": "Region", "type": "Unit type", "rating": "Latest rating", "overdue": "Overdue"}
 
 
 def _choices(everything: str, options: list[tuple[str, str]], chosen: str | None) -> list[dict]:
@@ -46,6 +47,15 @@ async def units_page(
         return "/?" + urlencode({**query, "sort": column, "order": "desc" if descending else "asc"})
 
     regions = sorted({(row.region_code, row.region_name) for row in rows if row.region_name}, key=lambda r: r[1])
+    named = {"region": dict(regions), "type": TYPE_LABELS, "rating": {**RATING_LABELS, NOT_INSPECTED: "No published inspection"},
+             "overdue": {"yes": "Only overdue units"}}
+    # The filters applied, each a tag whose link is this page without it (MoJ Frontend's filter pattern).
+    selected = [
+        {"label": FILTER_LABELS[key], "value": named[key].get(value, value),
+         "remove": "/?" + urlencode({**{k: v for k, v in query.items() if k != key}, "sort": filters.sort,
+                                     "order": "desc" if filters.descending else "asc"})}
+        for key, value in query.items()
+    ]
     choices = {
         "region": _choices("All regions", regions, filters.region),
         "type": _choices("All types", [(t, TYPE_LABELS.get(t, t.capitalize())) for t in sorted({r.unit.type for r in rows})],
@@ -55,7 +65,8 @@ async def units_page(
     }
     return render(
         request, "units.html", rows=shown, total=len(rows), counts=distribution(shown), filters=filters,
-        choices=choices, sort_link=sort_link, NOT_INSPECTED=NOT_INSPECTED, interval_years=round(interval / 365, 1), filtered=bool(query),
+        choices=choices, sort_link=sort_link, NOT_INSPECTED=NOT_INSPECTED, interval_years=round(interval / 365, 1),
+        selected=selected, RATING_ORDER=RATING_ORDER,
     )
 
 
