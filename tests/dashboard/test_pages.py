@@ -118,6 +118,12 @@ def test_an_inspections_page_shows_the_reports_figures_and_charts(page, stack, a
         assert points == str(standard["points"]) and reason == (standard["override_reason"] or "")
     overall = report["ratings"]["overall"]
     assert page.locator("#overall-score").inner_text() == f"{overall['score']} of {overall['max_score']}"
+    # The timeline (MoJ Frontend): each correction newest first, then the first publication.
+    items = page.locator("#timeline .moj-timeline__item")
+    assert report["corrections"] and items.count() == len(report["corrections"]) + 1
+    assert items.evaluate_all("items => items.map(i => Number(i.dataset.version))") == [
+        *(c["version"] for c in reversed(report["corrections"])), 1]
+    assert report["corrections"][-1]["reason"] in items.first.inner_text()
     for case_standard in report["case_standards"]:
         chart = page.locator(f"svg[aria-labelledby^='chart-{case_standard['standard'].replace('.', '-')}']")
         assert chart.locator("rect.bar").count() == sum(kq["percent"] is not None
