@@ -122,6 +122,7 @@ class AssessedCase:
     sample_type: str
     answers: dict[str, Any]
     attributes: dict[str, Any]
+    unit: str | None = None  # the unit the case was sampled in: a PDU, in an inspection of a region
 
 
 async def assessed_cases(
@@ -137,14 +138,15 @@ async def assessed_cases(
             SampledCase.case_ref,
             CaseAssessment.answers,
             CaseAssessment.attributes,
+            SampledCase.unit,
         )
         .join(SampledCase, SampledCase.sample_id == Sample.id)
         .join(CaseAssessment, CaseAssessment.sampled_case_id == SampledCase.id)
         .where(Sample.inspection_id.in_(inspection_ids), Sample.discarded.is_(False), SampledCase.status.in_(IN_SAMPLE))
     )
     found: dict[uuid.UUID, list[AssessedCase]] = defaultdict(list)
-    for inspection_id, sample_type, case_ref, answers, attributes in rows:
-        found[inspection_id].append(AssessedCase(case_ref, sample_type, answers or {}, attributes or {}))
+    for inspection_id, sample_type, case_ref, answers, attributes, unit in rows:
+        found[inspection_id].append(AssessedCase(case_ref, sample_type, answers or {}, attributes or {}, unit))
     for cases in found.values():
         cases.sort(key=lambda case: (case.sample_type, case.case_ref))  # the references are opened only here
     return found
