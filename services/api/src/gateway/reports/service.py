@@ -49,10 +49,10 @@ from gateway.reports.schemas import (
     SubstitutionLine,
 )
 from gateway.summaries import repository as summaries
-from gateway.units import repository as units
 from gateway.summaries.repository import SummaryHead
 from gateway.summaries.schemas import SampleCounts
 from gateway.summaries.service import sample_counts
+from gateway.units import repository as units
 from inspection_shared.framework import Framework
 from inspection_shared.precision import margin_achieved
 from inspection_shared.problems import NotFound
