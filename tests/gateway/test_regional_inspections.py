@@ -151,6 +151,14 @@ async def test_a_region_is_rated_from_its_pdus_pooled_and_reported_pdu_by_pdu(ga
     assert [(j["standard"], j["rating"]) for j in by_pdu[b]["judgements"]] == [("1.1", "requires_improvement")]
     assert by_pdu[a]["judgements"] == []
 
+    summary = (await gateway.get(f"{API}/inspections/{inspection.id}/summary")).json()
+    briefs = {p["unit"]: p for p in summary["pdus"]}
+    assert [s["computed_rating"] for s in briefs[c]["standards"]] == ["inadequate", "good", "good", "good"]
+    assert briefs[b]["standards"][0]["key_questions"][0] == {"key_question": "2.1.1", "yes": 6, "applicable": 10,
+                                                             "percent_rounded": 60}
+    assert briefs[b]["judgements"] == [{"standard": "1.1", "rating": "requires_improvement"}]
+    assert summary["ratings"]["overall"]["score"] == 18
+
     table = await gateway.get(f"{API}/inspections/{inspection.id}/report", params={"format": "csv", "table": "pdus"})
     assert table.status_code == 200, table.text
     rows = list(csv.DictReader(io.StringIO(table.text.split("\n", 1)[1])))  # after the draft line
