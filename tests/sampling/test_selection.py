@@ -141,6 +141,29 @@ def test_per_unit_mode_sizes_each_unit_to_its_own_precision():
     assert result.sample_size == sum(u["sample"] for u in result.unit_allocation) == result.selected.height
 
 
+def test_per_unit_mode_within_capacity_keeps_each_units_own_size():
+    result = draw(STRATIFIED, precision={"confidence": 0.8, "margin": 0.05}, unit="pdu", unit_mode="per_unit",
+                  capacity=10_000, min_per_unit=5)
+    for unit in result.unit_allocation:
+        assert unit["sample"] == unit["target"] == required_sample_size(unit["population"]).sample_size
+
+
+def test_per_unit_mode_short_of_capacity_shares_it_with_the_minimum_per_unit():
+    # 950 cases in one PDU, 50 in the other: their own sizes (141 + 39) exceed a capacity of 100, so the
+    # capacity is shared in proportion, the small PDU raised to its minimum of 30 and paid for by the large.
+    rows = [{"case_ref": f"R{i:04d}", "pdu": "big" if i < 950 else "small"} for i in range(1000)]
+    result = draw(rows, precision={"confidence": 0.8, "margin": 0.05}, unit="pdu", unit_mode="per_unit",
+                  capacity=100, min_per_unit=30)
+    units = {u["unit"]: (u["sample"], u["target"]) for u in result.unit_allocation}
+    assert units == {"big": (70, required_sample_size(950).sample_size), "small": (30, required_sample_size(50).sample_size)}
+    assert result.sample_size == 100 == result.selected.height
+
+
+def test_capacity_is_for_per_unit_mode():
+    with pytest.raises(ValueError, match="capacity holds per_unit sizes"):
+        design(size=10, unit="pdu", capacity=5)
+
+
 def test_precision_sizes_the_sample_from_the_eligible_frame():
     result = draw(STRATIFIED, precision={"confidence": 0.8, "margin": 0.05}, strata=["gender"])
     assert result.sample_size == required_sample_size(600).sample_size == result.selected.height

@@ -28,12 +28,15 @@ from inspection_shared.library import (
 )
 from inspection_shared.vocabulary import UNIT_COLUMN, spelling_key
 
-FIVE = {"probation-crc-2018", "probation-nps-2018", "probation-pdu-2021", "youth-2018", "youth-2021"}
+FIVE = {"probation-crc-2018", "probation-nps-2018", "probation-pdu-2021", "probation-regional-2023", "youth-2018",
+        "youth-2021"}
+"""The versions shipped (the five of domain.md, and the 2023 regional framework)."""
 ADULT_THEMES = ["engaging_the_person", "reducing_offending", "keeping_others_safe"]
 YOUTH_THEMES = ["desistance", "keeping_the_child_safe", "keeping_others_safe"]
 BANDS_30 = [("inadequate", 0, 5), ("requires_improvement", 6, 15), ("good", 16, 25), ("outstanding", 26, 30)]
 BANDS_36 = [("inadequate", 0, 6), ("requires_improvement", 7, 18), ("good", 19, 30), ("outstanding", 31, 36)]
 BANDS_27 = [("inadequate", 0, 4), ("requires_improvement", 5, 13), ("good", 14, 22), ("outstanding", 23, 27)]
+BANDS_24 = [("inadequate", 0, 4), ("requires_improvement", 5, 12), ("good", 13, 20), ("outstanding", 21, 24)]
 OUT_OF_COURT = {"youth_caution", "youth_conditional_caution", "community_resolution"}
 
 # id -> standards in order as (id, name, kind, scored, sample type)
@@ -84,6 +87,7 @@ STANDARDS = {
         ("2.4", "Implementation and delivery", "case", True, "case_supervision"),
         ("2.5", "Reviewing", "case", True, "case_supervision"),
     ],
+    "probation-regional-2023": DOMAIN_ONE_ADULT + CASE_SUPERVISION_2018,
     "youth-2018": YOUTH_2018,
     "youth-2021": YOUTH_2018 + [("4.1", "Resettlement policy and provision", "judged", False, None)],
 }
@@ -92,6 +96,7 @@ FACTS = {
     "probation-crc-2018": (10, 10, 30, BANDS_30, ADULT_THEMES),
     "probation-nps-2018": (10, 10, 30, BANDS_30, ADULT_THEMES),
     "probation-pdu-2021": (9, 9, 27, BANDS_27, ADULT_THEMES),
+    "probation-regional-2023": (8, 8, 24, BANDS_24, ADULT_THEMES),
     "youth-2018": (12, 12, 36, BANDS_36, YOUTH_THEMES),
     "youth-2021": (13, 12, 36, BANDS_36, YOUTH_THEMES),
 }
@@ -215,6 +220,7 @@ def test_sample_types_named_per_framework():
         "probation-crc-2018": ["case_supervision", "through_the_gate", "unpaid_work"],
         "probation-nps-2018": ["case_supervision", "court_reports", "victims"],
         "probation-pdu-2021": ["case_supervision", "court_reports"],
+        "probation-regional-2023": ["case_supervision"],
         "youth-2018": ["court_disposals", "out_of_court_disposals"],
         "youth-2021": ["court_disposals", "out_of_court_disposals"],
     }
@@ -277,7 +283,7 @@ def test_youth_2021_resettlement_is_rated_but_not_scored():
 
 def test_only_the_pdu_bands_are_provisional():
     provisional = {fid for fid in FIVE if framework(fid).rules.overall.provisional}
-    assert provisional == {"probation-pdu-2021"}
+    assert provisional == {"probation-pdu-2021", "probation-regional-2023"}
     overall = framework("probation-pdu-2021").rules.overall
     assert "provisional" in overall.note.lower()
     assert "not published" in overall.note.lower()
@@ -298,6 +304,7 @@ def test_frameworks_apply_to_their_unit_types():
         "probation-crc-2018": ["crc"],
         "probation-nps-2018": ["nps_division"],
         "probation-pdu-2021": ["region", "pdu"],
+        "probation-regional-2023": ["region"],
         "youth-2018": ["yos"],
         "youth-2021": ["yos"],
     }
@@ -309,6 +316,7 @@ def test_every_version_states_what_publication_requires():
              "minimum_applicable_cases": 10}
     assert gates == {
         "probation-crc-2018": adult, "probation-nps-2018": adult, "probation-pdu-2021": adult,
+        "probation-regional-2023": adult,
         "youth-2018": {**adult, "minimum_applicable_cases": 5}, "youth-2021": {**adult, "minimum_applicable_cases": 5},
     }
 
@@ -709,7 +717,7 @@ def test_content_hash_is_pinned():
 def test_content_hash_is_stable_and_distinct():
     hashes = {fid: content_hash(framework(fid)) for fid in FIVE}
     assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes.values())
-    assert len(set(hashes.values())) == 5
+    assert len(set(hashes.values())) == len(FIVE)
     assert {fid: content_hash(f) for fid, f in load_library().items()} == hashes
 
 
@@ -840,3 +848,15 @@ def test_a_case_filter_value_must_be_a_code_of_its_column(tmp_path: Path):
         "(referral_order, youth_rehabilitation_order, detention_and_training_order, long_term_detention, "
         "reparation_order, youth_caution, youth_conditional_caution, community_resolution)"
     ]
+
+
+def test_regional_framework_rates_the_region_with_provisional_bands_and_no_pdu_overall():
+    f = framework("probation-regional-2023")
+    assert f.rules.unit_rating.rated_unit_types == ["region"]
+    assert "undecided" in f.rules.unit_rating.note.lower()
+    assert "provisional" in f.rules.overall.note.lower() and "not published" in f.rules.overall.note.lower()
+    assert [t.strata for t in f.sample_types] == [["gender", "sentence_type", "rosh_level", "unit"]]
+    # Its case-supervision key questions are worded as the 2021 framework's, renumbered.
+    pdu = framework("probation-pdu-2021")
+    for regional, older in (("2.1", "2.2"), ("2.2", "2.3"), ("2.3", "2.4"), ("2.4", "2.5")):
+        assert [k.text for k in f.standard(regional).key_questions] == [k.text for k in pdu.standard(older).key_questions]

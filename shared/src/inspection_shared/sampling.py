@@ -225,7 +225,14 @@ class SampleDesign(_Request):
         description="overall: one sample across all units with min_per_unit each; "
         "per_unit: each unit sized to its own precision.",
     )
-    min_per_unit: Annotated[int, Field(ge=0), SentAsNumber] = Field(0, description="Minimum cases per unit (overall mode).")
+    min_per_unit: Annotated[int, Field(ge=0), SentAsNumber] = Field(
+        0, description="Minimum cases per unit (overall mode, or per_unit mode held to a capacity)."
+    )
+    capacity: Annotated[int, Field(ge=1), SentAsNumber] | None = Field(
+        None,
+        description="per_unit mode: the most cases the inspection can take. When the units' own sizes add up to "
+        "more, the capacity is shared out over the units instead, min_per_unit each, paid for by the largest.",
+    )
     min_per_stratum: Annotated[int, Field(ge=0), SentAsNumber] = Field(0, description="Minimum cases per stratum.")
     eligibility: EligibilityWindow | None = None
     exclude: list[ExclusionFilter] = Field(default_factory=list, description="Exclusion filters, applied in order.")
@@ -251,6 +258,8 @@ class SampleDesign(_Request):
             raise ValueError("min_per_unit and unit_mode per_unit need a unit column")
         if self.unit_mode == "per_unit" and self.precision is None:
             raise ValueError("unit_mode per_unit sizes each unit to its own precision: give precision, not size")
+        if self.capacity is not None and self.unit_mode != "per_unit":
+            raise ValueError("capacity holds per_unit sizes to a total: give unit_mode per_unit, or size")
         roles = self.stratum_variables()
         if len(set(roles)) != len(roles):
             raise ValueError("a column is named twice among unit and strata")
@@ -330,7 +339,10 @@ class UnitAllocation(_Response):
     population: int
     sample: int
     reserves: int
-    working: SampleSizeWorking | None = Field(None, description="Per-unit mode: how the unit's size was reached.")
+    working: SampleSizeWorking | None = Field(None, description="Per-unit mode: how the unit's own size was reached.")
+    target: int | None = Field(
+        None, description="Per-unit mode: the unit's own size; above `sample` when the capacity was short."
+    )
 
 
 class BalanceRow(_Response):

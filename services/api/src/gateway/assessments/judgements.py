@@ -8,13 +8,20 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.assessments import repository
-from gateway.assessments.models import Judgement
-from gateway.assessments.schemas import JudgedStandard, JudgementList, JudgementRead, JudgementWrite
+from gateway.assessments.models import Judgement, UnitJudgement
+from gateway.assessments.schemas import (
+    JudgedStandard,
+    JudgementList,
+    JudgementRead,
+    JudgementWrite,
+    UnitJudgementRead,
+)
 from gateway.db import row_fields
 from gateway.inspections.guards import get_inspection, inspection_for_change, pinned_framework
 from gateway.inspections.lifecycle import Activity
 from gateway.permissions import Permission
 from gateway.preconditions import check_if_match
+from gateway.units import repository as units
 from gateway.writes import flush
 from inspection_shared.framework import Framework, Standard
 from inspection_shared.problems import FieldError, InvalidInput, NotFound, PreconditionFailed
@@ -100,3 +107,56 @@ async def list_judgements(session: AsyncSession, inspection_id: uuid.UUID) -> Ju
         next_cursor=None,
         missing=[JudgedStandard(standard_id=s.id, name=s.name, scored=s.scored) for s in judged if s.id not in held],
     )
+
+
+# --- domain one judged for each PDU of a region's inspection -------------------------------------------
+
+
+async def _pdu_of(session: AsyncSession, region_id: uuid.UUID, unit_id: uuid.UUID) -> str:
+    """The code of a PDU of the inspected region, or a 422 naming the path's unit."""
+    unit = await units.get(session, unit_id)
+    if unit is None or unit.parent_id != region_id:
+        raise InvalidInput(
+            f"Unit {unit_id} is not a unit of the inspected region: domain one is judged for the region and for "
+            "each of its PDUs.",
+            [FieldError(field="path.unit_id", message="not a unit directly under the inspected region")],
+        )
+    return unit.code
+
+
+def _unit_read(judgement: UnitJudgement, standard: Standard, code: str) -> UnitJudgementRead:
+    return UnitJudgementRead.model_validate({**row_fields(judgement), "standard_name": standard.name, "unit_code": code})
+
+
+async def put_unit_judgement(
+    session: AsyncSession,
+    inspection_id: uuid.UUID,
+    unit_id: uuid.UUID,
+    standard_id: str,
+    data: JudgementWrite,
+    if_match: str | None,
+) -> tuple[UnitJudgementRead, bool]:
+    """Record the inspectors' judgement of a judged standard for one PDU of the inspected region."""
+    inspection = await inspection_for_change(session, inspection_id, Activity.RECORDING)
+    standard = judged_standard(await pinned_framework(session, inspection), standard_id)
+    code = await _pdu_of(session, inspection.unit_id, unit_id)
+    held = await repository.unit_judgement(session, inspection.id, unit_id, standard_id)
+    what = f"the judgement of standard {standard_id} for {code}"
+    check_if_match(what, held.version if held else None, if_match)
+    created = held is None
+    if held is None:
+        held = UnitJudgement(inspection_id=inspection.id, unit_id=unit_id, standard_id=standard_id)
+        session.add(held)
+    if (held.rating, held.evidence_summary) != (data.rating, data.evidence_summary):
+        held.rating, held.evidence_summary = data.rating, data.evidence_summary
+    await flush(session, clash=PreconditionFailed.changed_meanwhile(what), changed=what)
+    return _unit_read(held, standard, code), created
+
+
+async def list_unit_judgements(session: AsyncSession, inspection_id: uuid.UUID, unit_id: uuid.UUID) -> list[UnitJudgementRead]:
+    """The judgements recorded for one PDU of the inspected region, in framework order."""
+    inspection = await get_inspection(session, inspection_id, Permission.ASSESSMENTS_READ)
+    framework = await pinned_framework(session, inspection)
+    code = await _pdu_of(session, inspection.unit_id, unit_id)
+    held = {j.standard_id: j for j in await repository.unit_judgement_rows(session, inspection.id, unit_id)}
+    return [_unit_read(held[s.id], s, code) for s in framework.standards() if s.id in held]

@@ -60,3 +60,26 @@ class Judgement(Recorded, Base):
     version: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class UnitJudgement(Recorded, Base):
+    """The inspectors' rating of a judged standard for one PDU of a regional inspection (domain one is
+    judged for the region in `Judgement`, and for each of its PDUs here)."""
+
+    __tablename__ = "unit_judgements"
+    __table_args__ = (
+        UniqueConstraint("inspection_id", "unit_id", "standard_id"),
+        CheckConstraint(
+            "rating IN ('outstanding', 'good', 'requires_improvement', 'inadequate')", name="rating_known"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    inspection_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"))
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"))
+    standard_id: Mapped[str] = mapped_column(String(16))
+    rating: Mapped[str] = mapped_column(String(32))
+    evidence_summary: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version}

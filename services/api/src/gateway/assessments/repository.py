@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.assessments.models import CaseAssessment, Judgement
+from gateway.assessments.models import CaseAssessment, Judgement, UnitJudgement
 from gateway.casedata.sealing import blind_index
 from gateway.caseloads.models import Sample, SampledCase
 from gateway.caseloads.schemas import IN_SAMPLE
 from gateway.frameworks.models import FrameworkStandard
 from gateway.pagination import PageQuery, ordered_in_gateway
+from gateway.units.models import Unit
 from gateway.writes import RETENTION
 from inspection_shared.pagination import Page
 
@@ -122,6 +123,7 @@ class AssessedCase:
     sample_type: str
     answers: dict[str, Any]
     attributes: dict[str, Any]
+    unit: str | None = None  # the unit the case was sampled in: a PDU, in an inspection of a region
 
 
 async def assessed_cases(
@@ -137,14 +139,15 @@ async def assessed_cases(
             SampledCase.case_ref,
             CaseAssessment.answers,
             CaseAssessment.attributes,
+            SampledCase.unit,
         )
         .join(SampledCase, SampledCase.sample_id == Sample.id)
         .join(CaseAssessment, CaseAssessment.sampled_case_id == SampledCase.id)
         .where(Sample.inspection_id.in_(inspection_ids), Sample.discarded.is_(False), SampledCase.status.in_(IN_SAMPLE))
     )
     found: dict[uuid.UUID, list[AssessedCase]] = defaultdict(list)
-    for inspection_id, sample_type, case_ref, answers, attributes in rows:
-        found[inspection_id].append(AssessedCase(case_ref, sample_type, answers or {}, attributes or {}))
+    for inspection_id, sample_type, case_ref, answers, attributes, unit in rows:
+        found[inspection_id].append(AssessedCase(case_ref, sample_type, answers or {}, attributes or {}, unit))
     for cases in found.values():
         cases.sort(key=lambda case: (case.sample_type, case.case_ref))  # the references are opened only here
     return found
@@ -170,6 +173,44 @@ async def judgement(session: AsyncSession, inspection_id: uuid.UUID, standard_id
 
 async def judgements(session: AsyncSession, inspection_id: uuid.UUID) -> list[Judgement]:
     return list((await session.scalars(select(Judgement).where(Judgement.inspection_id == inspection_id))).all())
+
+
+async def unit_judgement(
+    session: AsyncSession, inspection_id: uuid.UUID, unit_id: uuid.UUID, standard_id: str
+) -> UnitJudgement | None:
+    return await session.scalar(
+        select(UnitJudgement).where(
+            UnitJudgement.inspection_id == inspection_id,
+            UnitJudgement.unit_id == unit_id,
+            UnitJudgement.standard_id == standard_id,
+        )
+    )
+
+
+async def unit_judgement_rows(session: AsyncSession, inspection_id: uuid.UUID, unit_id: uuid.UUID) -> list[UnitJudgement]:
+    return list((await session.scalars(select(UnitJudgement).where(
+        UnitJudgement.inspection_id == inspection_id, UnitJudgement.unit_id == unit_id))).all())
+
+
+async def unit_judgements(session: AsyncSession, inspection_id: uuid.UUID) -> list[Any]:
+    """The judgements recorded for the PDUs of a region's inspection, each row with its PDU's code as `unit`,
+    in code and standard order."""
+    rows = await session.execute(
+        select(Unit.code.label("unit"), UnitJudgement)
+        .join(Unit, Unit.id == UnitJudgement.unit_id)
+        .where(UnitJudgement.inspection_id == inspection_id)
+        .order_by(Unit.code, UnitJudgement.standard_id)
+    )
+    return [_UnitJudged(code, j.unit_id, j.standard_id, j.rating, j.evidence_summary) for code, j in rows]
+
+
+@dataclass(frozen=True)
+class _UnitJudged:
+    unit: str
+    unit_id: uuid.UUID
+    standard_id: str
+    rating: str
+    evidence_summary: str
 
 
 async def judged_standards(

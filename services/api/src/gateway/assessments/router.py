@@ -20,6 +20,7 @@ from gateway.assessments.schemas import (
     JudgementList,
     JudgementRead,
     JudgementWrite,
+    UnitJudgementRead,
 )
 from gateway.db import SessionDep
 from gateway.inspections.schemas import EXAMPLE_FRAMEWORK
@@ -223,5 +224,46 @@ async def put_judgement(
     if_match: IfMatch = None,
 ) -> JudgementRead:
     judgement, created = await judgements.put_judgement(session, inspection_id, standard_id, data, if_match)
+    answer_put(request, response, judgement.version, created)
+    return judgement
+
+
+@router.get(
+    "/inspections/{inspection_id}/units/{unit_id}/judgements",
+    tags=["judgements"],
+    summary="The judgements recorded for one PDU of a region's inspection",
+    responses=problem_responses(404, 422),
+    dependencies=[requires(Permission.ASSESSMENTS_READ)],
+)
+async def list_unit_judgements(inspection_id: uuid.UUID, unit_id: uuid.UUID, session: SessionDep) -> list[UnitJudgementRead]:
+    return await judgements.list_unit_judgements(session, inspection_id, unit_id)
+
+
+@router.put(
+    "/inspections/{inspection_id}/units/{unit_id}/judgements/{standard_id}",
+    tags=["judgements"],
+    summary="Record the inspectors' rating of a judged standard for one PDU of a region's inspection",
+    description=(
+        "Domain one is judged for the region (`/judgements/{standard_id}`) and for each PDU of it here; the "
+        "report gives each PDU's judgements beside its case figures. " + _WRITE_DESCRIPTION
+    ),
+    responses={
+        200: {"description": "Changed.", "headers": _ETAG_HEADER},
+        201: {"description": "Recorded for the first time.", "headers": _CREATED_HEADERS},
+        **problem_responses(404, 409, 412, 422, 428),
+    },
+    dependencies=[requires(Permission.ASSESSMENTS_WRITE)],
+)
+async def put_unit_judgement(
+    inspection_id: uuid.UUID,
+    unit_id: uuid.UUID,
+    standard_id: StandardPath,
+    data: JudgementWrite,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    if_match: IfMatch = None,
+) -> UnitJudgementRead:
+    judgement, created = await judgements.put_unit_judgement(session, inspection_id, unit_id, standard_id, data, if_match)
     answer_put(request, response, judgement.version, created)
     return judgement

@@ -189,6 +189,13 @@ class JudgementRead(BaseModel):
     updated_by: str
 
 
+class UnitJudgementRead(JudgementRead):
+    """A judgement of a judged standard for one PDU of a region's inspection."""
+
+    unit_id: uuid.UUID
+    unit_code: str
+
+
 class JudgedStandard(BaseModel):
     standard_id: str
     name: str

@@ -124,6 +124,7 @@ def build_design(
         "unit": unit,
         "unit_mode": request.unit_mode,
         "min_per_unit": request.min_per_unit,
+        "capacity": request.capacity,
         "min_per_stratum": request.min_per_stratum,
         "eligibility": eligibility,
         "exclude": request.exclude,

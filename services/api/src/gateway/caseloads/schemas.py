@@ -144,7 +144,15 @@ class SampleDrawRequest(BaseModel):
         description="Column holding the delivery unit. Default: `unit` when the frame has it; null for none.",
     )
     unit_mode: UnitMode = "overall"
-    min_per_unit: Annotated[int, Field(ge=0), SentAsNumber] = Field(0, description="Minimum cases per unit (overall mode).")
+    min_per_unit: Annotated[int, Field(ge=0), SentAsNumber] = Field(
+        0, description="Minimum cases per unit (overall mode, or per_unit mode held to a capacity)."
+    )
+    capacity: Annotated[int, Field(ge=1), SentAsNumber] | None = Field(
+        None,
+        description="per_unit mode: the most cases the inspection can take. Each unit (a PDU of a region) is "
+        "sampled to its own precision; when those sizes add up to more, the capacity is shared over the units "
+        "instead, min_per_unit each, paid for by the largest.",
+    )
     min_per_stratum: Annotated[int, Field(ge=0), SentAsNumber] = Field(0, description="Minimum cases per stratum.")
     eligibility: EligibilityRequest | None = Field(None, description="A window on the frame's start_date column.")
     exclude: list[ExclusionFilter] = Field(default_factory=list, description="Exclusion filters, applied in order.")

@@ -178,8 +178,11 @@ async def _correct(
     report = await importer.write_import(session, inspection.id, checked) if checked else None
     if judgements:
         await correct_judgements(session, inspection.id, correction.judgements)
+    # A region's PDU figures stand while its case answers do; a correction of case answers leaves them out
+    # rather than stale.
     corrected = await store_snapshot(
-        session, inspection, kind="correction", based_on=snapshot, request=sent, result=result, reason=correction.reason
+        session, inspection, kind="correction", based_on=snapshot, request=sent, result=result, reason=correction.reason,
+        units=None if checked else snapshot.units,
     )
     await flush(session, clash=rated_meanwhile(inspection.id))
     changes = _changes(stored, RatingResult.model_validate(snapshot.result), sent, result)

@@ -28,7 +28,7 @@ from gateway.assessments import repository as assessments
 from gateway.assessments.repository import AssessedCase
 from inspection_shared.framework import Framework, Standard
 from inspection_shared.problems import FieldError, InvalidInput
-from inspection_shared.rating import StandardEvidence
+from inspection_shared.rating import StandardEvidence, UnitEvidence
 
 
 class JudgedRecord(Protocol):
@@ -211,3 +211,21 @@ def pooled_case_evidence(
         FieldError(field=f"units.{unit_code}.{fault.field}", message=fault.message) for fault in own
     )
     return list(by_case.values()), len({(c.sample_type, c.case_ref) for c in listed})
+
+
+async def unit_evidence(session: AsyncSession, inspection_id: uuid.UUID, framework: Framework) -> list[UnitEvidence]:
+    """The case-based evidence of each unit the inspection's cases were sampled in (the PDUs of a region's
+    inspection), for the engine to pool: the region's figures are the pooled ones, each PDU's beside them."""
+    by_unit: dict[str, list[AssessedCase]] = defaultdict(list)
+    for case in (await assessments.assessed_cases(session, [inspection_id])).get(inspection_id, []):
+        if case.unit is not None:
+            by_unit[case.unit].append(case)
+    faults: list[FieldError] = []
+    found: list[UnitEvidence] = []
+    for unit in sorted(by_unit):
+        standards, _ = pooled_case_evidence(framework, by_unit[unit], unit, faults)
+        if standards:
+            found.append(UnitEvidence(unit=unit, standards=standards))
+    if faults:
+        raise refuse(faults)
+    return found

@@ -34,6 +34,9 @@ class RatingSnapshot(Base):
     # retention, each case-based standard's cases are replaced by its key-question counts.
     request: Mapped[dict[str, Any]] = mapped_column(SealedDocument)
     result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    # For an inspection of a region: the engine's pooled answer for the same cases, each PDU's figures
+    # beside the region's (a `PooledRatingResult`); None for any other inspection.
+    units: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
     overall_rating: Mapped[str] = mapped_column(String(32))
     overall_score: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)

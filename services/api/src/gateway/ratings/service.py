@@ -41,7 +41,7 @@ from gateway.inspections.lifecycle import Activity, InspectionStatus
 from gateway.pagination import PageQuery
 from gateway.permissions import Permission
 from gateway.ratings import publication, repository
-from gateway.ratings.evidence import inspection_evidence
+from gateway.ratings.evidence import inspection_evidence, unit_evidence
 from gateway.ratings.models import RatingSnapshot
 from gateway.ratings.repository import PublishedRow
 from gateway.ratings.schemas import (
@@ -211,6 +211,7 @@ async def _write(
     request: RatingRequest,
     result: RatingResult,
     reason: str | None,
+    units: PooledRatingResult | dict[str, Any] | None = None,
 ) -> RatingSnapshot:
     """Store the engine's answer as the next snapshot, and its overall rating on the inspection.
 
@@ -221,7 +222,7 @@ async def _write(
         session, inspection.id, activity, unchanged_since=inspection.evidence_revision
     )
     snapshot = await store_snapshot(
-        session, inspection, kind=kind, based_on=based_on, request=request, result=result, reason=reason
+        session, inspection, kind=kind, based_on=based_on, request=request, result=result, reason=reason, units=units
     )
     await flush(session, clash=rated_meanwhile(inspection.id))
     return snapshot
@@ -240,9 +241,11 @@ async def store_snapshot(
     request: RatingRequest,
     result: RatingResult,
     reason: str | None,
+    units: PooledRatingResult | dict[str, Any] | None = None,
 ) -> RatingSnapshot:
     """Add the engine's answer as the inspection's next snapshot, and its overall rating on the inspection;
-    the caller holds the inspection (`inspection_for_change`) and flushes."""
+    the caller holds the inspection (`inspection_for_change`) and flushes. `units`: for an inspection of a
+    region, the engine's pooled answer for the same cases, each PDU's figures beside the region's."""
     latest = await repository.latest_brief(session, inspection.id)
     snapshot = RatingSnapshot(
         inspection_id=inspection.id,
@@ -255,6 +258,7 @@ async def store_snapshot(
         input_fingerprint=result.input_fingerprint,
         request=request.model_dump(mode="json", exclude_none=True),
         result=result.model_dump(mode="json"),
+        units=units.model_dump(mode="json") if isinstance(units, PooledRatingResult) else units,
         overall_rating=result.overall.rating,
         overall_score=result.overall.score,
         reason=reason,
@@ -299,6 +303,8 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
     ensure_phase(inspection, Activity.RATING_RUN)
     held = await pinned(session, inspection)
     standards = await inspection_evidence(session, inspection.id, held.framework)
+    unit = await units.get(session, inspection.unit_id)
+    by_pdu = await unit_evidence(session, inspection.id, held.framework) if unit and unit.type == "region" else []
     latest = await repository.latest_snapshot(session, inspection.id)
     await release(session)
     carried: list[Override] = []
@@ -321,6 +327,13 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
         carried = [o for i, o in enumerate(carried) if i not in named]
         request = request.model_copy(update={"overrides": carried})
         sent, result = await rate_with(engine, engine.rate, request, held)
+    # A region's inspection: the same cases pooled by the engine, so each PDU's figures sit beside the
+    # region's case-based ratings (which are the pooled ones: the engine pools by adding the PDUs' tallies).
+    pooled = None
+    if by_pdu:
+        _, pooled = await rate_with(
+            engine, engine.rate_pooled, PooledRatingRequest(framework=held.framework.id, units=by_pdu), held
+        )
     return await _write(
         session,
         inspection,
@@ -330,6 +343,7 @@ async def start_rating_run(session: AsyncSession, engine: RatingEngineClient, in
         request=sent,
         result=result,
         reason=_carried_text(latest.sequence, carried, dropped) if latest else None,
+        units=pooled,
     )
 
 
@@ -421,6 +435,7 @@ async def record_panel_decisions(
         request=sent,
         result=result,
         reason="\n".join(f"{d.standard}: {d.reason}" for d in decisions),
+        units=latest.units,  # the same evidence: its PDUs' figures are unchanged
     )
 
 

@@ -32,6 +32,7 @@ class ReportTable(StrEnum):
     BALANCE = "balance"
     SUBSTITUTIONS = "substitutions"
     JUDGEMENTS = "judgements"
+    PDUS = "pdus"
 
 
 class ReportUnit(BaseModel):
@@ -185,6 +186,26 @@ class JudgementLine(BaseModel):
     evidence_summary: str
 
 
+class PduStandard(BaseModel):
+    """A case-based standard as one PDU's own cases rate it: its findings, beside the region's pooled rating."""
+
+    standard: str
+    name: str
+    computed_rating: Rating | None = Field(description="The band the PDU's own cases give the standard.")
+    driver: str | None
+    cases: int | None = Field(description="The PDU's cases sent for the standard.")
+    key_questions: list[KeyQuestionRow] = Field(description="The PDU's figures (yes_to_lift is the region's alone).")
+
+
+class PduFindings(BaseModel):
+    """One PDU of a regional inspection: the figures and ratings of its own cases, and its domain-one judgements."""
+
+    unit: str = Field(description="The PDU's code.")
+    name: str
+    standards: list[PduStandard]
+    judgements: list[JudgementLine] = Field(description="Domain one as judged for the PDU.")
+
+
 class Report(BaseModel):
     """The structured content of an inspection's report."""
 
@@ -206,3 +227,8 @@ class Report(BaseModel):
     samples: list[SampleFigures]
     substitutions: list[SubstitutionLine]
     judgements: list[JudgementLine] = Field(description="The inspectors' judgements of the judged standards.")
+    pdus: list[PduFindings] = Field(
+        default_factory=list,
+        description="An inspection of a region: each PDU's findings beside the region's ratings, whose case-based "
+        "standards pool every PDU's cases. Empty for any other inspection.",
+    )

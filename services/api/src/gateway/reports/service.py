@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +36,8 @@ from gateway.reports.schemas import (
     JudgementLine,
     KeyQuestionRow,
     OverallRow,
+    PduFindings,
+    PduStandard,
     PublishedVersion,
     RatingsTable,
     Report,
@@ -50,10 +52,11 @@ from gateway.summaries import repository as summaries
 from gateway.summaries.repository import SummaryHead
 from gateway.summaries.schemas import SampleCounts
 from gateway.summaries.service import sample_counts
+from gateway.units import repository as units
 from inspection_shared.framework import Framework
 from inspection_shared.precision import margin_achieved
 from inspection_shared.problems import NotFound
-from inspection_shared.rating import RatingResult, StandardRating
+from inspection_shared.rating import PooledRatingResult, RatingResult, StandardRating
 
 MARGIN_CONFIDENCE = 0.80
 """The confidence the seed sets the precision of samples at, and so their achieved margin of error."""
@@ -159,6 +162,54 @@ def _case_standard(rating: StandardRating, framework: Framework) -> CaseStandard
     )
 
 
+def _pdus(
+    units: dict[str, Any] | None,
+    framework: Framework,
+    names: Mapping[str, str],
+    judgements: Sequence[Any],
+    redact: Callable[[str], str],
+) -> list[PduFindings]:
+    """Each PDU's findings: the engine's figures of its own cases (from the snapshot's pooled answer) and
+    its domain-one judgements (`judgements` carry the PDU's code as `unit`)."""
+    pooled = PooledRatingResult.model_validate(units) if units else None
+    judged: dict[str, list[Any]] = {}
+    for j in judgements:
+        judged.setdefault(j.unit, []).append(j)
+    order = {s.id: position for position, s in enumerate(framework.standards())}
+    codes = sorted({*(pooled.units if pooled else ()), *judged})
+    findings = []
+    for code in codes:
+        standards = []
+        for rating in pooled.standards if pooled else ():
+            figures = next((u for u in rating.units if u.unit == code), None)
+            if figures is None:
+                continue
+            standard = framework.standard(rating.standard)
+            texts = {kq.id: kq.text for kq in standard.key_questions} if standard else {}
+            standards.append(PduStandard(
+                standard=rating.standard, name=rating.name, computed_rating=figures.computed_rating,
+                driver=figures.driver, cases=figures.cases,
+                key_questions=[
+                    KeyQuestionRow(
+                        key_question=kq.key_question, text=texts.get(kq.key_question, ""), status=kq.status,
+                        yes=kq.yes, applicable=kq.applicable, percent=kq.percent, percent_rounded=kq.percent_rounded,
+                        band=kq.band, interval=kq.interval, crosses_band_edge=kq.crosses_band_edge,
+                        driver=kq.key_question == figures.driver, yes_to_lift=None,
+                    )
+                    for kq in figures.key_questions
+                ],
+            ))
+        findings.append(PduFindings(
+            unit=code, name=names.get(code, code), standards=standards,
+            judgements=[
+                JudgementLine(standard=j.standard_id, name=_name(framework, j.standard_id), rating=j.rating,
+                              evidence_summary=redact(j.evidence_summary))
+                for j in sorted(judged.get(code, []), key=lambda j: order.get(j.standard_id, len(order)))
+            ],
+        ))
+    return findings
+
+
 def _sample(record: SampleRecord, counts: SampleCounts | None, framework: Framework) -> SampleFigures:
     frame = record.frame or {}
     eligible = frame.get("eligible")
@@ -196,10 +247,15 @@ def assemble(
     substitutions: Sequence[SubstitutionReason],
     judgements: Sequence[Any],
     redact: Callable[[str], str] = str,
+    *,
+    unit_names: Mapping[str, str] | None = None,
+    unit_judgements: Sequence[Any] = (),
 ) -> Report:
     """The report from what the domains hold: the inspection's head, its pinned framework, the rating
     snapshot reported (a row holding the engine's `RatingResult`, or None before the first run), the
-    published version, the samples with their counts and substitutions, and the judgements."""
+    published version, the samples with their counts and substitutions, and the judgements; for an
+    inspection of a region, the names of its PDUs by code and their domain-one judgements (each with
+    the PDU's code as `unit`)."""
     inspection = head.inspection
     result = RatingResult.model_validate(snapshot.result) if snapshot is not None else None
     by_sample = {c.sample_id: c for c in counts}
@@ -234,6 +290,7 @@ def assemble(
                           evidence_summary=redact(j.evidence_summary))
             for j in sorted(judgements, key=lambda j: order.get(j.standard_id, len(order)))
         ],
+        pdus=_pdus(getattr(snapshot, "units", None), framework, unit_names or {}, unit_judgements, redact),
     )
 
 
@@ -248,6 +305,7 @@ async def build_report(session: AsyncSession, inspection_id: uuid.UUID) -> Repor
         raise NotFound(f"No inspection {inspection_id}")
     inspection = head.inspection
     framework = await get_framework(session, inspection.framework_id)
+    pdus = await units.children(session, inspection.unit.id) if inspection.unit.type == "region" else []
     return assemble(
         head,
         framework,
@@ -258,4 +316,6 @@ async def build_report(session: AsyncSession, inspection_id: uuid.UUID) -> Repor
         await caseloads.substitution_reasons(session, inspection_id),
         await assessments.judgements(session, inspection_id),
         redactor(await caseloads.case_ref_indexes(session, inspection_id)),
+        unit_names={u.code: u.name for u in pdus},
+        unit_judgements=await assessments.unit_judgements(session, inspection_id) if pdus else (),
     )

@@ -99,7 +99,8 @@ class _Workbook:
 
 
 def xlsx_workbook(report: Report) -> bytes:
-    """The report as a workbook: a sheet saying what it is of, then one sheet per table."""
+    """The report as a workbook: a sheet saying what it is of, then one sheet per table (PDUs only for an
+    inspection of a region)."""
     buffer = io.BytesIO()
     workbook = _Workbook(buffer)
     lines = head_lines(report)
@@ -108,7 +109,9 @@ def xlsx_workbook(report: Report) -> bytes:
     for n, (label, value) in enumerate(lines):
         workbook.cell(sheet, first + n, 0, label)
         workbook.cell(sheet, first + n, 1, value)
-    for build in TABLES.values():
+    for name, build in TABLES.items():
+        if name is ReportTable.PDUS and not report.pdus:
+            continue  # only an inspection of a region has PDUs to report
         workbook.table(build(report), report.draft)
     workbook.book.close()
     return buffer.getvalue()

@@ -106,6 +106,29 @@ def judgements(report: Report) -> Table:
     return Table(ReportTable.JUDGEMENTS, "Judgements", _columns("standard", "name", "rating", "evidence_summary"), rows)
 
 
+def pdus(report: Report) -> Table:
+    """An inspection of a region: the region's figures (its case-based ratings pool every PDU's cases) and,
+    beside them, each PDU's: a line per key question of each case-based standard and per judged standard."""
+    rows: list[tuple[Any, ...]] = []
+    if report.pdus:
+        levels = [("region", report.unit.code, report.unit.name, report.case_standards, report.judgements)]
+        levels += [("pdu", p.unit, p.name, p.standards, p.judgements) for p in report.pdus]
+        for level, code, name, standards, judged in levels:
+            rows += [
+                (level, code, name, s.standard, s.name, "case", s.computed_rating, kq.key_question, kq.yes,
+                 kq.applicable, kq.percent, kq.percent_rounded, kq.band, kq.driver)
+                for s in standards
+                for kq in s.key_questions
+            ]
+            rows += [(level, code, name, j.standard, j.name, "judged", j.rating, None, None, None, None, None, None,
+                      None) for j in judged]
+    return Table(ReportTable.PDUS, "PDUs", _columns(
+        "level", "unit", "unit_name", "standard", "standard_name", "kind", "computed_rating", "key_question",
+        ("yes", "integer"), ("applicable", "integer"), ("percent", "percent"), ("percent_rounded", "integer"), "band",
+        ("driver", "flag"),
+    ), rows)
+
+
 TABLES: dict[ReportTable, Callable[[Report], Table]] = {
     ReportTable.RATINGS: ratings,
     ReportTable.KEY_QUESTIONS: key_questions,
@@ -113,6 +136,7 @@ TABLES: dict[ReportTable, Callable[[Report], Table]] = {
     ReportTable.BALANCE: balance,
     ReportTable.SUBSTITUTIONS: substitutions,
     ReportTable.JUDGEMENTS: judgements,
+    ReportTable.PDUS: pdus,
 }
 """Every table of the report, in the order of the XLSX sheets."""
 

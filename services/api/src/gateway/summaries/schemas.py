@@ -139,6 +139,32 @@ class PublicationRecord(BaseModel):
     )
 
 
+class PduKeyQuestion(BaseModel):
+    key_question: str
+    yes: int
+    applicable: int
+    percent_rounded: int | None
+
+
+class PduStandardBrief(BaseModel):
+    standard: str
+    computed_rating: str | None = Field(description="The band the PDU's own cases give the standard.")
+    key_questions: list[PduKeyQuestion]
+
+
+class PduJudgementBrief(BaseModel):
+    standard: str
+    rating: str
+
+
+class PduBrief(BaseModel):
+    """One PDU of a region's inspection: its own cases' figures and ratings, and its domain-one judgements."""
+
+    unit: str = Field(description="The PDU's code.")
+    standards: list[PduStandardBrief]
+    judgements: list[PduJudgementBrief]
+
+
 class InspectionSummary(BaseModel):
     inspection: InspectionRead
     unit: InspectedUnit
@@ -151,3 +177,8 @@ class InspectionSummary(BaseModel):
     samples: list[SampleCounts]
     assessments: AssessmentProgress
     judgements: JudgementProgress
+    pdus: list[PduBrief] = Field(
+        default_factory=list,
+        description="An inspection of a region: each PDU's figures beside the region's ratings (whose case-based "
+        "standards pool every PDU's cases); empty for any other inspection.",
+    )

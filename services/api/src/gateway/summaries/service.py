@@ -26,6 +26,10 @@ from gateway.summaries.schemas import (
     InspectedUnit,
     InspectionSummary,
     JudgementProgress,
+    PduBrief,
+    PduJudgementBrief,
+    PduKeyQuestion,
+    PduStandardBrief,
     PinnedFramework,
     PublicationRecord,
     RatingsTable,
@@ -33,7 +37,7 @@ from gateway.summaries.schemas import (
     SampleCounts,
 )
 from inspection_shared.problems import NotFound
-from inspection_shared.rating import RatingResult
+from inspection_shared.rating import PooledRatingResult, RatingResult
 
 if TYPE_CHECKING:
     from gateway.inspections.models import Inspection
@@ -83,6 +87,30 @@ def sample_counts(tallies: list[SampleTally]) -> list[SampleCounts]:
     ]
 
 
+def pdu_briefs(units: dict[str, Any] | None, judgements: list[Any]) -> list[PduBrief]:
+    """Each PDU's figures from a region's snapshot (the engine's pooled answer), and its judgements (rows with
+    the PDU's code as `unit`)."""
+    pooled = PooledRatingResult.model_validate(units) if units else None
+    codes = sorted({*(pooled.units if pooled else ()), *(j.unit for j in judgements)})
+    return [
+        PduBrief(
+            unit=code,
+            standards=[
+                PduStandardBrief(standard=s.standard, computed_rating=u.computed_rating, key_questions=[
+                    PduKeyQuestion(key_question=k.key_question, yes=k.yes, applicable=k.applicable,
+                                   percent_rounded=k.percent_rounded)
+                    for k in u.key_questions
+                ])
+                for s in (pooled.standards if pooled else ())
+                for u in s.units
+                if u.unit == code
+            ],
+            judgements=[PduJudgementBrief(standard=j.standard_id, rating=j.rating) for j in judgements if j.unit == code],
+        )
+        for code in codes
+    ]
+
+
 def publication_record(inspection: Inspection, published: list[PublishedRow], version: int) -> PublicationRecord:
     corrections = publication.corrections(published)
     return PublicationRecord(
@@ -112,6 +140,10 @@ async def summary(session: AsyncSession, inspection_id: uuid.UUID, version: int 
     samples = sample_counts(await caseloads.sample_tallies(session, inspection_id))
     judged = await assessments.judged_standards(session, inspection_id, inspection.framework_id)
     region = unit if unit.type == "region" else parent if parent is not None and parent.type == "region" else None
+    pdus = pdu_briefs(
+        snapshot.units if snapshot is not None else None,
+        await assessments.unit_judgements(session, inspection_id) if unit.type == "region" else [],
+    )
     return InspectionSummary(
         inspection=InspectionRead.model_validate(inspection),
         unit=InspectedUnit(
@@ -134,4 +166,5 @@ async def summary(session: AsyncSession, inspection_id: uuid.UUID, version: int 
             judged_standards=len(judged),
             missing=[standard for standard, recorded in judged if not recorded],
         ),
+        pdus=pdus,
     )

@@ -52,7 +52,8 @@ sampling does not need never enters. Values are read as text; an empty value is 
 
 **The design**: `size` or `precision` (sized from the eligible frame); `unit` with `unit_mode`
 `overall` (one sample, at least `min_per_unit` per unit) or `per_unit` (each unit sized to the
-precision on its own); `strata`; `eligibility` (a window on a date column); `exclude` filters;
+precision on its own, or, when a `capacity` is given and their sizes add up to more, the capacity
+shared over the units with at least `min_per_unit` each); `strata`; `eligibility` (a window on a date column); `exclude` filters;
 `reserves_per_stratum` or `reserve_ratio`; `seed`.
 
 **Reproducible**: the same frame, design and seed give the same result whatever the row order. Without

@@ -375,6 +375,11 @@ def _draw(frame: Frame, design: SampleDesign, seed: int, variables: list[str], r
                 unit_workings[u] = required_sample_size(n, **precision, at="design.precision")
                 unit_sizes[u] = unit_workings[u].sample_size
             total = sum(unit_sizes.values())
+            if design.capacity is not None and total > design.capacity:
+                # Short of capacity: the capacity shared over the units, each at least the minimum.
+                total = design.capacity
+                unit_sizes = share(total, unit_populations, design.min_per_unit, field="design.min_per_unit",
+                                   what="unit", scope="Held to the capacity, ")
         samples = shares_in_units(strata, unit_code, units, unit_sizes, unit_populations, design.min_per_stratum)
     reserve_counts = reserves_per_stratum(design, samples, counts)
 
@@ -447,6 +452,7 @@ def _draw(frame: Frame, design: SampleDesign, seed: int, variables: list[str], r
                     "sample": unit_sizes[u],
                     "reserves": reserves_of[u],
                     "working": unit_workings.get(u),
+                    "target": unit_workings[u].sample_size if u in unit_workings else None,
                 }
                 for u in sorted(unit_sizes)
             ]
