@@ -3,7 +3,7 @@
 its own domain-one judgements.
 
 Revision ID: 5e1b7d3c9a20
-Revises: c4e2a9f71b38
+Revises: 5d2e8f0a7c31
 Create Date: 2026-12-12 09:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '5e1b7d3c9a20'
-down_revision: str | None = 'c4e2a9f71b38'
+down_revision: str | None = '5d2e8f0a7c31'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
