@@ -29,6 +29,7 @@ from inspection_shared.library import (
 from inspection_shared.vocabulary import UNIT_COLUMN, spelling_key
 
 FIVE = {"probation-crc-2018", "probation-nps-2018", "probation-pdu-2021", "youth-2018", "youth-2021"}
+DRAFTS = {"probation-pdu-2021-effectiveness"}
 ADULT_THEMES = ["engaging_the_person", "reducing_offending", "keeping_others_safe"]
 YOUTH_THEMES = ["desistance", "keeping_the_child_safe", "keeping_others_safe"]
 BANDS_30 = [("inadequate", 0, 5), ("requires_improvement", 6, 15), ("good", 16, 25), ("outstanding", 26, 30)]
@@ -123,9 +124,10 @@ def band_of(data: dict[str, Any], rating: str) -> dict[str, Any]:
 # --- the shipped library ------------------------------------------------------------------------
 
 
-def test_shipped_library_holds_exactly_the_five_versions():
-    assert set(library()) == FIVE
-    assert {p.stem for p in LIBRARY_DIR.glob("*.yaml")} == FIVE
+def test_shipped_library_holds_exactly_the_five_versions_and_the_draft():
+    assert set(library()) == FIVE | DRAFTS
+    assert {p.stem for p in LIBRARY_DIR.glob("*.yaml")} == FIVE | DRAFTS
+    assert {fid for fid, f in library().items() if f.status == "draft"} == DRAFTS
 
 
 def test_library_is_loaded_once_and_matches_a_fresh_load():
@@ -707,9 +709,9 @@ def test_content_hash_is_pinned():
 
 
 def test_content_hash_is_stable_and_distinct():
-    hashes = {fid: content_hash(framework(fid)) for fid in FIVE}
+    hashes = {fid: content_hash(framework(fid)) for fid in FIVE | DRAFTS}
     assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes.values())
-    assert len(set(hashes.values())) == 5
+    assert len(set(hashes.values())) == len(FIVE | DRAFTS)
     assert {fid: content_hash(f) for fid, f in load_library().items()} == hashes
 
 
