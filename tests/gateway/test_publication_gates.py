@@ -64,10 +64,10 @@ def one_of(body: dict, condition: str, standard: str | None = None) -> dict:
 
 
 async def draft_copy(db_session, framework_id: str, **gates) -> str:
-    """A draft copy of a library version with some of its publication gates changed; its id."""
+    """A copy of a library version with some of its publication gates changed; its id."""
     original = library()[framework_id]
     copy = original.model_copy(update={
-        "id": f"{framework_id}-gates", "status": "draft",
+        "id": f"{framework_id}-gates", "status": "published",
         "publication": original.publication.model_copy(update=gates),
     })
     await import_frameworks(db_session, [copy])

@@ -28,9 +28,10 @@ from inspection_shared.library import (
 )
 from inspection_shared.vocabulary import UNIT_COLUMN, spelling_key
 
-FIVE = {"probation-crc-2018", "probation-nps-2018", "probation-pdu-2021", "probation-regional-2023", "youth-2018",
-        "youth-2021"}
-"""The versions shipped (the five of domain.md, and the 2023 regional framework)."""
+PUBLISHED = {"probation-crc-2018", "probation-nps-2018", "probation-pdu-2021", "probation-regional-2023", "youth-2018",
+             "youth-2021"}
+"""The published versions shipped (the five of domain.md, and the 2023 regional framework)."""
+DRAFTS = {"probation-pdu-2021-effectiveness"}
 ADULT_THEMES = ["engaging_the_person", "reducing_offending", "keeping_others_safe"]
 YOUTH_THEMES = ["desistance", "keeping_the_child_safe", "keeping_others_safe"]
 BANDS_30 = [("inadequate", 0, 5), ("requires_improvement", 6, 15), ("good", 16, 25), ("outstanding", 26, 30)]
@@ -128,9 +129,10 @@ def band_of(data: dict[str, Any], rating: str) -> dict[str, Any]:
 # --- the shipped library ------------------------------------------------------------------------
 
 
-def test_shipped_library_holds_exactly_the_five_versions():
-    assert set(library()) == FIVE
-    assert {p.stem for p in LIBRARY_DIR.glob("*.yaml")} == FIVE
+def test_shipped_library_holds_exactly_the_five_versions_and_the_draft():
+    assert set(library()) == PUBLISHED | DRAFTS
+    assert {p.stem for p in LIBRARY_DIR.glob("*.yaml")} == PUBLISHED | DRAFTS
+    assert {fid for fid, f in library().items() if f.status == "draft"} == DRAFTS
 
 
 def test_library_is_loaded_once_and_matches_a_fresh_load():
@@ -139,7 +141,7 @@ def test_library_is_loaded_once_and_matches_a_fresh_load():
     assert {k: content_hash(v) for k, v in fresh.items()} == {k: content_hash(v) for k, v in library().items()}
 
 
-@pytest.mark.parametrize("framework_id", sorted(FIVE))
+@pytest.mark.parametrize("framework_id", sorted(PUBLISHED))
 def test_shipped_framework_has_no_rule_faults_and_survives_a_round_trip(framework_id):
     f = framework(framework_id)
     assert rule_faults(f) == []
@@ -148,13 +150,13 @@ def test_shipped_framework_has_no_rule_faults_and_survives_a_round_trip(framewor
     assert content_hash(again) == content_hash(f)
 
 
-@pytest.mark.parametrize("framework_id", sorted(FIVE))
+@pytest.mark.parametrize("framework_id", sorted(PUBLISHED))
 def test_standards_are_the_published_ones_in_order(framework_id):
     got = [(s.id, s.name, s.kind, s.scored, s.sample_type) for s in framework(framework_id).standards()]
     assert got == STANDARDS[framework_id]
 
 
-@pytest.mark.parametrize("framework_id", sorted(FIVE))
+@pytest.mark.parametrize("framework_id", sorted(PUBLISHED))
 def test_counts_maximum_and_bands(framework_id):
     rated, scored, max_score, bands, _ = FACTS[framework_id]
     f = framework(framework_id)
@@ -164,7 +166,7 @@ def test_counts_maximum_and_bands(framework_id):
     assert [(b.rating, b.min, b.max) for b in f.rules.overall.bands] == bands
 
 
-@pytest.mark.parametrize("framework_id", sorted(FIVE))
+@pytest.mark.parametrize("framework_id", sorted(PUBLISHED))
 def test_every_score_falls_in_exactly_one_band(framework_id):
     overall = framework(framework_id).rules.overall
     for score in range(overall.max_score + 1):
@@ -173,7 +175,7 @@ def test_every_score_falls_in_exactly_one_band(framework_id):
     assert max(b.max for b in overall.bands) == overall.max_score
 
 
-@pytest.mark.parametrize("framework_id", sorted(FIVE))
+@pytest.mark.parametrize("framework_id", sorted(PUBLISHED))
 def test_rating_scale_points_and_thresholds(framework_id):
     rules = framework(framework_id).rules
     assert [(p.rating, p.label, p.points) for p in rules.scale] == [
@@ -186,7 +188,7 @@ def test_rating_scale_points_and_thresholds(framework_id):
     assert (t.outstanding, t.good, t.requires_improvement) == (80, 65, 50)
 
 
-@pytest.mark.parametrize("framework_id", sorted(FIVE))
+@pytest.mark.parametrize("framework_id", sorted(PUBLISHED))
 def test_case_based_standards_have_one_key_question_per_theme(framework_id):
     f = framework(framework_id)
     themes = FACTS[framework_id][4]
@@ -200,14 +202,14 @@ def test_case_based_standards_have_one_key_question_per_theme(framework_id):
         assert s.sample_type in {t.id for t in f.sample_types}
 
 
-@pytest.mark.parametrize("framework_id", sorted(FIVE))
+@pytest.mark.parametrize("framework_id", sorted(PUBLISHED))
 def test_judged_standards_have_no_key_questions_or_sample(framework_id):
     for s in framework(framework_id).standards():
         if s.kind == "judged":
             assert (s.key_questions, s.sample_type, s.case_filter) == ([], None, None)
 
 
-@pytest.mark.parametrize("framework_id", sorted(FIVE))
+@pytest.mark.parametrize("framework_id", sorted(PUBLISHED))
 def test_every_sample_type_is_used_and_source_marks_recalled_wording(framework_id):
     f = framework(framework_id)
     assert {t.id for t in f.sample_types} == {s.sample_type for s in f.standards() if s.sample_type}
@@ -215,7 +217,7 @@ def test_every_sample_type_is_used_and_source_marks_recalled_wording(framework_i
 
 
 def test_sample_types_named_per_framework():
-    names = {fid: sorted(t.id for t in framework(fid).sample_types) for fid in FIVE}
+    names = {fid: sorted(t.id for t in framework(fid).sample_types) for fid in PUBLISHED}
     assert names == {
         "probation-crc-2018": ["case_supervision", "through_the_gate", "unpaid_work"],
         "probation-nps-2018": ["case_supervision", "court_reports", "victims"],
@@ -249,7 +251,7 @@ def test_case_filters_are_where_the_domain_calls_for_them():
             (c.attribute, c.equals, sorted(c.one_of) if c.one_of is not None else None)
             for c in s.case_filter.conditions
         ]
-        for fid in FIVE
+        for fid in PUBLISHED
         for s in framework(fid).standards()
         if s.case_filter is not None
     }
@@ -282,7 +284,7 @@ def test_youth_2021_resettlement_is_rated_but_not_scored():
 
 
 def test_only_the_pdu_bands_are_provisional():
-    provisional = {fid for fid in FIVE if framework(fid).rules.overall.provisional}
+    provisional = {fid for fid in PUBLISHED if framework(fid).rules.overall.provisional}
     assert provisional == {"probation-pdu-2021", "probation-regional-2023"}
     overall = framework("probation-pdu-2021").rules.overall
     assert "provisional" in overall.note.lower()
@@ -300,7 +302,7 @@ def test_pdu_rates_regions_and_pdus_and_says_the_pdu_judgement_is_undecided():
 
 
 def test_frameworks_apply_to_their_unit_types():
-    assert {fid: framework(fid).applies_to for fid in FIVE} == {
+    assert {fid: framework(fid).applies_to for fid in PUBLISHED} == {
         "probation-crc-2018": ["crc"],
         "probation-nps-2018": ["nps_division"],
         "probation-pdu-2021": ["region", "pdu"],
@@ -311,7 +313,7 @@ def test_frameworks_apply_to_their_unit_types():
 
 
 def test_every_version_states_what_publication_requires():
-    gates = {fid: framework(fid).publication.model_dump() for fid in FIVE}
+    gates = {fid: framework(fid).publication.model_dump() for fid in PUBLISHED}
     adult = {"scored_standards_rated": True, "judgements_recorded": True, "minimum_answered_share": 0.9,
              "minimum_applicable_cases": 10}
     assert gates == {
@@ -715,9 +717,9 @@ def test_content_hash_is_pinned():
 
 
 def test_content_hash_is_stable_and_distinct():
-    hashes = {fid: content_hash(framework(fid)) for fid in FIVE}
+    hashes = {fid: content_hash(framework(fid)) for fid in PUBLISHED | DRAFTS}
     assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes.values())
-    assert len(set(hashes.values())) == len(FIVE)
+    assert len(set(hashes.values())) == len(PUBLISHED | DRAFTS)
     assert {fid: content_hash(f) for fid, f in load_library().items()} == hashes
 
 

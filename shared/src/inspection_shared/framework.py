@@ -31,6 +31,13 @@ def programme_of(applies_to: list[str]) -> Programme:
     return "youth" if YOUTH_UNIT_TYPES.intersection(applies_to) else "probation"
 
 
+FrameworkStatus = Literal["published", "draft"]
+STATUS_DESCRIPTION = (
+    "`published`: in force for every type of inspection. `draft`: proposed, for pilot inspections only; "
+    "ratings under a draft are never published, so never counted in statistics."
+)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -69,10 +76,22 @@ class KeyQuestion(_Model):
     prompts: list[str] = Field(default_factory=list)
 
 
+AnswerScale = Literal["yes_no", "outcome"]
+"""What a case-based standard's key questions record for a case: `yes_no`, whether the work was good enough
+(yes, no or not applicable); `outcome`, the person's position on an outcome now against the start of
+supervision (improved, unchanged, worse or not applicable)."""
+
+
 class Standard(_Model):
     id: StandardId
     name: str = Field(min_length=1)
     kind: Literal["case", "judged"]
+    answer_scale: AnswerScale = Field(
+        default="yes_no",
+        description="For a case-based standard: `yes_no` (rated by its lowest key question's share of yes) or "
+        "`outcome` (an outcome standard, rated by the share of applicable cases with progress, on the "
+        "framework's `outcome_thresholds`).",
+    )
     scored: bool = True
     description: str = ""
     sample_type: Slug | None = Field(
@@ -102,6 +121,18 @@ class KeyQuestionThresholds(_Model):
     requires_improvement: float = Field(gt=0, le=100)
 
 
+class OutcomeThresholds(_Model):
+    """Lowest percentage of applicable cases with progress for each band of an outcome standard (the rest
+    is Inadequate). A case is applicable when any of its outcomes applies, and shows progress when any
+    improved since the start of supervision."""
+
+    outstanding: float = Field(gt=0, le=100)
+    good: float = Field(gt=0, le=100)
+    requires_improvement: float = Field(gt=0, le=100)
+    provisional: bool = False
+    note: str = ""
+
+
 class ScoreBand(_Model):
     rating: Rating
     min: int = Field(ge=0)
@@ -125,6 +156,9 @@ class UnitRating(_Model):
 class RatingRules(_Model):
     scale: list[ScalePoint] = Field(min_length=4, max_length=4)
     key_question_thresholds: KeyQuestionThresholds
+    outcome_thresholds: OutcomeThresholds | None = Field(
+        default=None, description="The bands of the outcome standards; required when the framework has one."
+    )
     overall: OverallRules
     unit_rating: UnitRating = UnitRating()
 
@@ -161,7 +195,7 @@ class Framework(_Model):
     version: str = Field(min_length=1)
     name: str = Field(min_length=1)
     applies_to: list[Slug] = Field(default_factory=list, description="Unit types inspected under it.")
-    status: Literal["published", "draft"] = "published"
+    status: FrameworkStatus = Field(default="published", description=STATUS_DESCRIPTION)
     effective_from: str | None = None
     effective_to: str | None = None
     source: str = ""
@@ -187,7 +221,7 @@ class FrameworkSummary(_Model):
     version: str
     name: str
     applies_to: list[str]
-    status: str
+    status: FrameworkStatus = Field(description=STATUS_DESCRIPTION)
     effective_from: str | None = None
     effective_to: str | None = None
     standards: int

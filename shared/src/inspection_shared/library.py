@@ -178,7 +178,13 @@ def rule_faults(framework: Framework) -> list[str]:
                                 f"case filter of standard {standard.id} on {condition.attribute!r} "
                                 "has an empty one_of and would match no case"
                             )
+                if standard.answer_scale == "outcome" and framework.rules.outcome_thresholds is None:
+                    faults.append(
+                        f"outcome standard {standard.id} needs the framework's rules.outcome_thresholds"
+                    )
             else:
+                if standard.answer_scale != "yes_no":
+                    faults.append(f"judged standard {standard.id} takes no answer scale: it has no key questions")
                 if standard.key_questions:
                     faults.append(f"judged standard {standard.id} must not have key questions")
                 if standard.sample_type or standard.case_filter:
@@ -198,6 +204,13 @@ def rule_faults(framework: Framework) -> list[str]:
         faults.append(
             "key question thresholds must descend: outstanding "
             f"{t.outstanding} > good {t.good} > requires_improvement {t.requires_improvement}"
+        )
+
+    o = rules.outcome_thresholds
+    if o is not None and not (o.outstanding > o.good > o.requires_improvement):
+        faults.append(
+            "outcome thresholds must descend: outstanding "
+            f"{o.outstanding} > good {o.good} > requires_improvement {o.requires_improvement}"
         )
 
     overall = rules.overall
@@ -236,9 +249,44 @@ def _library_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in LIBRARY_SUFFIXES and p.is_file())
 
 
+EXTENDS = "extends"
+
+
+def _merged(base: Any, changes: Any) -> Any:
+    """`changes` over `base`: mappings merge key by key, anything else replaces, and `domains` are added
+    after the base's."""
+    if not isinstance(base, dict) or not isinstance(changes, dict):
+        return changes
+    merged = dict(base)
+    for key, value in changes.items():
+        if key == "domains" and isinstance(value, list) and isinstance(base.get(key), list):
+            merged[key] = [*base[key], *value]
+        else:
+            merged[key] = _merged(base.get(key), value) if key in base else value
+    return merged
+
+
+def _extended(data: Any, path: Path) -> Any:
+    """A file that `extends` another version of its folder is that version's definition with its own
+    changes over it (`_merged`), so a draft that adds a standard to a published version repeats nothing
+    of it. The base may not extend another in turn."""
+    if not isinstance(data, dict) or EXTENDS not in data:
+        return data
+    own = {k: v for k, v in data.items() if k != EXTENDS}
+    name = data[EXTENDS]
+    found = [path.parent / f"{name}{suffix}" for suffix in LIBRARY_SUFFIXES] if isinstance(name, str) else []
+    base_path = next((p for p in found if p.is_file() and p != path), None)
+    if base_path is None:
+        raise FrameworkInvalid(path.name, [f"extends: no framework {name!r} in the library to extend"])
+    base = _read(base_path, FrameworkInvalid)
+    if isinstance(base, dict) and EXTENDS in base:
+        raise FrameworkInvalid(path.name, [f"extends: {name} extends another version in turn; extend a whole one"])
+    return _merged(base, own)
+
+
 def load_framework_file(path: Path) -> Framework:
     """Read, validate and return one library file; its name must be the framework id."""
-    framework = parse_framework(_read(path, FrameworkInvalid), source=path.name)
+    framework = parse_framework(_extended(_read(path, FrameworkInvalid), path), source=path.name)
     faults = []
     if framework.id != path.stem:
         faults.append(f"file name does not match framework id {framework.id!r}")

@@ -17,10 +17,18 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from typing_extensions import NotRequired, TypedDict
 
 from inspection_shared.fields import SentAsNumber
-from inspection_shared.framework import CaseFilter, Framework, KeyQuestionId, Rating, StandardId
+from inspection_shared.framework import AnswerScale, CaseFilter, Framework, KeyQuestionId, Rating, StandardId
 
-Answer = Literal["yes", "no", "not_applicable"]
-"""An inspector's answer to one key question for one case."""
+Answer = Literal["yes", "no", "not_applicable", "improved", "unchanged", "worse"]
+"""An inspector's answer to one key question for one case, on the scale of the key question's standard
+(`SCALE_ANSWERS`)."""
+
+SCALE_ANSWERS: dict[AnswerScale, tuple[str, ...]] = {
+    "yes_no": ("yes", "no", "not_applicable"),
+    "outcome": ("improved", "unchanged", "worse", "not_applicable"),
+}
+"""The answers each answer scale takes: whether the work was good enough, or the person's position on an
+outcome now against the start of supervision."""
 
 OverallRatingValue = Literal["outstanding", "good", "requires_improvement", "inadequate", "not_rated"]
 EvidenceKind = Literal["cases", "counts", "rating", "none"]
@@ -189,12 +197,16 @@ class PooledRatingRequest(_FrameworkRef):
 
 
 class KeyQuestionFigure(_Model):
-    """One key question's figures: the share of applicable cases answered yes, its band and interval."""
+    """One key question's figures: the share of applicable cases answered yes, its band and interval. For
+    an outcome key question, `yes` counts the cases improved and `applicable` those improved, unchanged or
+    worse, banded on the outcome thresholds."""
 
     key_question: str
     status: KeyQuestionStatus
     yes: int
-    applicable: int = Field(description="Cases answered yes or no.")
+    applicable: int = Field(description="Cases answered yes or no (improved, unchanged or worse on an outcome).")
+    unchanged: int | None = Field(default=None, description="On an outcome key question: cases unchanged.")
+    worse: int | None = Field(default=None, description="On an outcome key question: cases worse.")
     not_applicable: int | None = Field(default=None, description="With case answers: cases answered not applicable.")
     unanswered: int | None = Field(default=None, description="With case answers: selected cases with no answer.")
     percent: float | None = Field(description="100 x yes / applicable, unrounded; null without applicable cases.")
@@ -204,6 +216,21 @@ class KeyQuestionFigure(_Model):
         description="Wilson score interval of the percentage, in percent, at the standard's confidence."
     )
     crosses_band_edge: bool = Field(description="The interval reaches into another band.")
+
+
+class ProgressFigure(_Model):
+    """An outcome standard's figure: the share of applicable cases with progress, banded on the framework's
+    outcome thresholds. A case is applicable when any of its outcomes applies (improved, unchanged or
+    worse), and shows progress when any improved."""
+
+    applicable: int = Field(description="Cases with at least one outcome that applies.")
+    with_progress: int = Field(description="Applicable cases improved on at least one outcome.")
+    percent: float | None = Field(description="100 x with_progress / applicable, unrounded; null without cases.")
+    percent_rounded: int | None
+    band: Rating | None
+    interval: tuple[float, float] | None = Field(description="Wilson score interval, in percent.")
+    crosses_band_edge: bool
+    thresholds_provisional: bool = Field(description="The outcome thresholds are marked provisional.")
 
 
 class MoveByKeyQuestion(_Model):
@@ -230,16 +257,26 @@ class StandardRating(_Model):
     )
     override_reason: str | None = Field(default=None, description="The panel's reason.")
     points: int | None = Field(description="Points the final rating adds to the score; null when not scored.")
-    driver: str | None = Field(description="The key question with the lowest share, which set the rating.")
+    driver: str | None = Field(
+        description="The key question with the lowest share, which set the rating (none for an outcome standard)."
+    )
     confidence: float | None = None
     cases: int | None = Field(default=None, description="Cases sent for the standard.")
     cases_selected: int | None = Field(default=None, description="Cases its case filter selected.")
     key_questions: list[KeyQuestionFigure] = Field(default_factory=list)
-    borderline: bool | None = Field(description="The driving key question's interval crosses a band edge.")
-    cases_to_move_up: int | None = Field(
-        description="No-to-yes answers needed for the next band up, counted per key question."
+    progress: ProgressFigure | None = Field(
+        default=None, description="An outcome standard's share of applicable cases with progress, which rates it."
     )
-    cases_to_move_down: int | None = Field(description="Yes-to-no answers that would drop it a band.")
+    borderline: bool | None = Field(
+        description="The driving key question's (an outcome standard's progress) interval crosses a band edge."
+    )
+    cases_to_move_up: int | None = Field(
+        description="No-to-yes answers needed for the next band up, counted per key question (for an outcome "
+        "standard, more cases with progress)."
+    )
+    cases_to_move_down: int | None = Field(
+        description="Yes-to-no answers that would drop it a band (for an outcome standard, fewer cases with progress)."
+    )
     move_up: list[MoveByKeyQuestion] = Field(default_factory=list, description="Per key question, to move up.")
     move_down: MoveByKeyQuestion | None = None
     explanation: str
@@ -300,6 +337,7 @@ class UnitFigures(_Model):
     cases: int | None = None
     cases_selected: int | None = None
     key_questions: list[KeyQuestionFigure]
+    progress: ProgressFigure | None = None
 
 
 class PooledStandardRating(StandardRating):

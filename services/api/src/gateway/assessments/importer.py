@@ -55,7 +55,6 @@ MAX_ERRORS = 200
 
 REQUIRED_COLUMNS = ("case_ref", "sample_type", "key_question", "answer")
 NOTE_COLUMN = "evidence_note"
-ANSWERS = ("yes", "no", "not_applicable")
 _WHOLE_NUMBER = re.compile(r"^-?[0-9]{1,9}$")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
@@ -64,7 +63,8 @@ CSV_FORMAT = f"""\
 One row per answer (long format). Columns, in any order, named on the first line:
 
 - `case_ref`, `sample_type`: the sampled case (required on every row);
-- `key_question`, `answer`: a key question id such as `2.1.1` and `yes`, `no` or `not_applicable` (both
+- `key_question`, `answer`: a key question id such as `2.1.1` and `yes`, `no` or `not_applicable` (or,
+  for an outcome standard's key question, `improved`, `unchanged`, `worse` or `not_applicable`; both
   columns required in the header; a row may leave both blank to give only attributes or a note);
 - `evidence_note` (optional): the case's evidence note, at most {EVIDENCE_NOTE_MAX} characters;
 - one optional column per case attribute that the framework's case filters read (for example
@@ -212,10 +212,11 @@ def _csv_row(
             raise _too_many(parsed.answers)
         normalised = answer.lower()
         home = rules.home.get(key_question)
+        scale = rules.answers_for(key_question)
         if (
             home is not None
             and home[1] == sample_type
-            and normalised in ANSWERS
+            and normalised in scale
             and key_question not in case.answer_at
         ):
             case.answers[key_question] = normalised
@@ -232,10 +233,10 @@ def _csv_row(
                 errors.append(ref.error("key_question", message, case_ref=case_ref))
             if not answer:
                 errors.append(
-                    ref.error("answer", f"required with a key question: {', '.join(ANSWERS)}", case_ref=case_ref)
+                    ref.error("answer", f"required with a key question: {', '.join(scale)}", case_ref=case_ref)
                 )
-            elif normalised not in ANSWERS:
-                errors.append(ref.error("answer", f"{answer!r} is not one of {', '.join(ANSWERS)}", case_ref=case_ref))
+            elif normalised not in scale:
+                errors.append(ref.error("answer", f"{answer!r} is not one of {', '.join(scale)}", case_ref=case_ref))
 
     if note_at is not None and (note := cells[note_at].strip()):
         if (fault := _note_fault(note)) is not None:

@@ -4,12 +4,13 @@ a case of each sample type, and why a given one may not."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.assessments.schemas import ATTRIBUTE_VALUE_MAX
 from inspection_shared.framework import Framework, Standard
+from inspection_shared.rating import SCALE_ANSWERS
 
 _ATTRIBUTE_CODE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
@@ -88,6 +89,25 @@ class AssessmentRules:
             )
         return None
 
+    def answers_for(self, key_question: str) -> tuple[str, ...]:
+        """The answers a key question takes: those of its standard's answer scale (yes, no, not applicable;
+        or, on an outcome standard, improved, unchanged, worse, not applicable)."""
+        found = self.home.get(key_question)
+        return SCALE_ANSWERS[found[0].answer_scale if found else "yes_no"]
+
+    def answer_fault(self, key_question: str, answer: str) -> str | None:
+        """Why this answer cannot be given to this key question, if it cannot."""
+        scale = self.answers_for(key_question)
+        if answer in scale:
+            return None
+        standard = self.home[key_question][0] if key_question in self.home else None
+        if standard is not None and standard.answer_scale == "outcome":
+            return (
+                f"{key_question} records the person's progress on an outcome since the start of supervision "
+                f"(standard {standard.id}, {standard.name}): answer {', '.join(scale)}"
+            )
+        return f"{key_question} is answered {', '.join(scale)}"
+
     def attribute_fault(self, sample_type: str, name: str, value: Any) -> str | None:
         """Why this case attribute cannot be recorded for a case of this sample type, if it cannot."""
         used = self.samples[sample_type].attributes
@@ -119,13 +139,14 @@ def value_fault(types: frozenset[type], value: Any) -> str | None:
 
 
 def case_faults(
-    rules: AssessmentRules, sample_type: str, answers: Iterable[str], attributes: Mapping[str, Any]
+    rules: AssessmentRules, sample_type: str, answers: Mapping[str, str], attributes: Mapping[str, Any]
 ) -> list[tuple[str, str]]:
-    """(field, message) for every key question and attribute that may not be recorded on such a case."""
+    """(field, message) for every key question, answer and attribute that may not be recorded on such a
+    case."""
     faults = [
         (f"answers.{kq}", message)
-        for kq in answers
-        if (message := rules.key_question_fault(sample_type, kq)) is not None
+        for kq, answer in answers.items()
+        if (message := rules.key_question_fault(sample_type, kq) or rules.answer_fault(kq, answer)) is not None
     ]
     faults += [
         (f"attributes.{name}", message)

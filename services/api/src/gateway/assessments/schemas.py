@@ -64,7 +64,8 @@ class CaseAssessmentWrite(BaseModel):
         default_factory=dict,
         max_length=500,
         description="Key question id -> yes, no or not_applicable, for key questions of the standards "
-        "assessed on the case's sample.",
+        "assessed on the case's sample; for an outcome standard's key questions, the person's position on the "
+        "outcome now against the start of supervision: improved, unchanged, worse or not_applicable.",
     )
     attributes: dict[Slug, AttributeValue] = Field(
         default_factory=dict,

@@ -6,6 +6,8 @@ The conditions, from the framework version's publication gates (`Framework.publi
 inspection's dates; the figures are those of the latest rating snapshot (the ratings publication
 publishes) beside the cases in each sample now:
 
+- the framework version is published: an inspection under a draft (a pilot) is rated but never published,
+  so never counted in statistics; this condition is listed, unmet, for such an inspection only;
 - fieldwork has ended: its last day is before today;
 - the inspection has been rated;
 - each scored standard has a rating, or the ratings panel marked it not rated with a reason;
@@ -38,6 +40,7 @@ from gateway.ratings import repository
 from gateway.ratings.schemas import (
     ApplicableCases,
     FieldworkEnded,
+    FrameworkPublished,
     GatesStated,
     JudgementRecorded,
     KeyQuestionApplicable,
@@ -203,6 +206,12 @@ def conditions(
     `rated`: the latest snapshot, if any; `samples`: cases in the sample now, by sample type.
     """
     found: list[PublicationCondition] = [_fieldwork(fieldwork_end, today), _snapshot(rated)]
+    if framework.status != "published":
+        found.insert(0, FrameworkPublished(
+            met=False, framework_id=framework.id, framework_status=framework.status,
+            message=f"Framework {framework.id} is a {framework.status}, for pilot inspections: ratings under a "
+            f"{framework.status} framework are never published.",
+        ))
     gates = framework.publication
     if gates is None:
         found.append(
@@ -269,8 +278,9 @@ async def ensure_ready(session: AsyncSession, inspection: Inspection) -> None:
     unmet = [c for c in ready.conditions if not c.met]
     if unmet:
         more = f" (and {len(unmet) - 1} more, listed in `conditions`)" if len(unmet) > 1 else ""
+        never = isinstance(unmet[0], FrameworkPublished)  # no change to the inspection will meet it
         raise Conflict(
-            f"Inspection {inspection.id} cannot be published yet: {unmet[0].message}{more}",
+            f"Inspection {inspection.id} cannot be published{'' if never else ' yet'}: {unmet[0].message}{more}",
             status_of_inspection=inspection.status,
             conditions=[c.model_dump(mode="json") for c in unmet],
         )

@@ -369,6 +369,15 @@ class GatesStated(_Condition):
     framework_id: str
 
 
+class FrameworkPublished(_Condition):
+    """Listed only for an inspection under a draft framework version, and never met: a pilot under a draft
+    is rated, but its ratings are never published."""
+
+    condition: Literal["framework_published"] = "framework_published"
+    framework_id: str
+    framework_status: str
+
+
 class StandardRated(_Condition):
     condition: Literal["standard_rated"] = "standard_rated"
     rating: Rating | None = Field(description="The rating publication would publish.")
@@ -409,7 +418,8 @@ class ApplicableCases(_Condition):
 
 
 PublicationCondition = Annotated[
-    FieldworkEnded | RatingsHeld | GatesStated | StandardRated | JudgementRecorded | SampleAnswered | ApplicableCases,
+    FrameworkPublished | FieldworkEnded | RatingsHeld | GatesStated | StandardRated | JudgementRecorded
+    | SampleAnswered | ApplicableCases,
     Field(discriminator="condition"),
 ]
 

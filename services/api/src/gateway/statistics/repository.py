@@ -3,7 +3,7 @@
 what an inspection's figures are derived from.
 
 Every statement counts the same inspections: those published (a draft has no figures, and a withdrawn
-inspection's are kept but not counted), of the units where the caller holds `reports:read`, within the
+inspection's are kept but not counted) under a framework version that is not a draft, of the units where the caller holds `reports:read`, within the
 scope asked. The same conditions find the corrected and withdrawn inspections an answer names.
 """
 
@@ -56,7 +56,13 @@ def _counted(
     inspections, and `withdrawn` ones too if asked."""
     statement = statement.join(Inspection, Inspection.id == of.inspection_id)
     statuses = (PUBLISHED, WITHDRAWN) if withdrawn else (PUBLISHED,)
-    conditions = [Inspection.status.in_(statuses), *visible(actor, need=Permission.REPORTS_READ)]
+    conditions = [
+        Inspection.status.in_(statuses),
+        # Publication refuses an inspection under a draft; should one ever be published by another path,
+        # it is still not counted.
+        Inspection.framework_id.not_in(select(FrameworkVersion.id).where(FrameworkVersion.status == "draft")),
+        *visible(actor, need=Permission.REPORTS_READ),
+    ]
     by_figures = scope.programme is not None or scope.first_day is not None or scope.last_day is not None
     if of is not _FIGURES and by_figures:
         statement = statement.join(_FIGURES, _FIGURES.inspection_id == of.inspection_id)

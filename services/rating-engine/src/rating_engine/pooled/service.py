@@ -19,7 +19,6 @@ from rating_engine.ratings.fingerprint import pooled_fingerprint
 from rating_engine.ratings.service import (
     Rules,
     case_columns,
-    case_standard_working,
     collect_evidence,
     fault_summary,
     result_header,
@@ -73,7 +72,7 @@ def rate_pooled(resolved: ResolvedFramework, request: PooledRatingRequest) -> di
         rating = standard_rating(rules, standard, tally=pooled, confidence=request.confidence)
         breakdown = []
         for unit, tally in contributions:
-            working = case_standard_working(tally, rules.thresholds, request.confidence)
+            working = rules.working(standard, tally, request.confidence)
             breakdown.append(
                 {
                     "unit": unit,
@@ -82,6 +81,7 @@ def rate_pooled(resolved: ResolvedFramework, request: PooledRatingRequest) -> di
                     "cases": tally.cases,
                     "cases_selected": tally.cases_selected,
                     "key_questions": working.figures,
+                    "progress": working.progress,
                 }
             )
         rating["units"] = breakdown

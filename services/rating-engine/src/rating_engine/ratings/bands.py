@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from inspection_shared.framework import KeyQuestionThresholds, Rating
+from inspection_shared.framework import KeyQuestionThresholds, OutcomeThresholds, Rating
 
 BEST_FIRST: tuple[Rating, ...] = ("outstanding", "good", "requires_improvement", "inadequate")
 
@@ -36,7 +36,7 @@ class Thresholds:
     requires_improvement: Fraction
 
     @classmethod
-    def of(cls, rules: KeyQuestionThresholds) -> Thresholds:
+    def of(cls, rules: KeyQuestionThresholds | OutcomeThresholds) -> Thresholds:
         """Read the framework's thresholds as the decimals they were written as (66.7 is 667/10)."""
         return _thresholds(rules.outstanding, rules.good, rules.requires_improvement)
 

@@ -15,7 +15,7 @@ from operator import itemgetter
 from typing import Any
 
 from inspection_shared.framework import CaseCondition, CaseFilter, Framework, Standard
-from inspection_shared.rating import CaseAnswers, KeyQuestionCount
+from inspection_shared.rating import SCALE_ANSWERS, CaseAnswers, KeyQuestionCount
 from rating_engine.errors import Fault
 
 _by_case_ref = itemgetter("case_ref")
@@ -38,12 +38,15 @@ def _sum_known(a: int | None, b: int | None) -> int | None:
 
 @dataclass
 class Tally:
-    """Answers to one key question. `not_applicable` and `unanswered` are known only from cases."""
+    """Answers to one key question. `not_applicable` and `unanswered` are known only from cases. On an
+    outcome key question `yes` counts the cases improved, `no` those unchanged or worse, and `worse`
+    those worse."""
 
     yes: int = 0
     no: int = 0
     not_applicable: int | None = None
     unanswered: int | None = None
+    worse: int | None = None
 
     @property
     def applicable(self) -> int:
@@ -55,7 +58,19 @@ class Tally:
             self.no + other.no,
             _sum_known(self.not_applicable, other.not_applicable),
             _sum_known(self.unanswered, other.unanswered),
+            _sum_known(self.worse, other.worse),
         )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """An outcome standard's cases: those with any outcome that applies, and those improved on any."""
+
+    applicable: int = 0
+    with_progress: int = 0
+
+    def __add__(self, other: Progress) -> Progress:
+        return Progress(self.applicable + other.applicable, self.with_progress + other.with_progress)
 
 
 @dataclass
@@ -85,6 +100,8 @@ class StandardTally:
     cases_selected: int | None = None
     lacking_filter_attributes: int = 0
     columns: CaseColumns | None = None
+    progress: Progress | None = None
+    """For an outcome standard rated from cases."""
 
     def __add__(self, other: StandardTally) -> StandardTally:
         """Pool two tallies; a figure known only from cases is unknown once counts are pooled in."""
@@ -94,6 +111,7 @@ class StandardTally:
             cases=_sum_known(self.cases, other.cases),
             cases_selected=_sum_known(self.cases_selected, other.cases_selected),
             lacking_filter_attributes=self.lacking_filter_attributes + other.lacking_filter_attributes,
+            progress=self.progress + other.progress if self.progress and other.progress else None,
         )
 
 
@@ -137,8 +155,28 @@ def case_selector(filters: Iterable[CaseFilter | None]) -> Callable[[Mapping[str
     return lambda attrs: all(t(attrs) for t in tests)
 
 
-def _count(columns: dict[str, list[str | None]]) -> dict[str, tuple[int, int, int]]:
-    return {kq: (col.count("yes"), col.count("no"), col.count("not_applicable")) for kq, col in columns.items()}
+def _count(columns: dict[str, list[str | None]], outcome: bool) -> dict[str, tuple[int, int, int, int | None]]:
+    """Per key question: (yes, no, not applicable, None), or for outcomes (improved, unchanged or worse,
+    not applicable, worse)."""
+    if outcome:
+        return {
+            kq: (col.count("improved"), col.count("unchanged") + (worse := col.count("worse")),
+                 col.count("not_applicable"), worse)
+            for kq, col in columns.items()
+        }
+    return {kq: (col.count("yes"), col.count("no"), col.count("not_applicable"), None) for kq, col in columns.items()}
+
+
+def _progress(columns: dict[str, list[str | None]], chosen: list[bool] | None) -> Progress:
+    """Cases (of those `chosen`) with any outcome that applies, and those improved on any."""
+    applicable = with_progress = 0
+    for i, answers in enumerate(zip(*columns.values(), strict=True)):
+        if chosen is not None and not chosen[i]:
+            continue
+        if any(a in ("improved", "unchanged", "worse") for a in answers):
+            applicable += 1
+            with_progress += "improved" in answers
+    return Progress(applicable, with_progress)
 
 
 def tally_cases(
@@ -153,7 +191,8 @@ def tally_cases(
 
     Not-applicable answers leave the denominator; a selected case with no answer to a key question is
     counted as unanswered. Faults: a case reference used twice, an answer to a key question the standard
-    does not have, an attribute no case filter reads.
+    does not have or off its standard's answer scale, an attribute no case filter reads. An outcome
+    standard's cases are also counted as a whole (`Progress`).
 
     The cases are put in case-reference order and their answers laid out per key question (`columns`),
     which is what the counting needs and also the canonical form the input fingerprint hashes.
@@ -191,17 +230,22 @@ def tally_cases(
         answers={kq: [a.get(kq) for a in answers] for kq in sorted(kq_ids)},
         attributes=[c.get("attributes") or None for c in ordered] if with_attributes else None,
     )
-    counted = _count(columns.answers)
-    # Every answer was counted unless some case answered a key question the standard lacks.
-    if sum(map(sum, counted.values())) != sum(map(len, answers)):
-        for index in [i for i, c in enumerate(cases) if not c["answers"].keys() <= kq_set]:
-            for kq in sorted(cases[index]["answers"].keys() - kq_set):
-                faults.add(
-                    f"{where}.{index}.answers.{kq}",
-                    f"standard {standard.id} has no key question {kq}; it has {', '.join(kq_ids)}",
-                )
+    outcome = standard.answer_scale == "outcome"
+    counted = _count(columns.answers, outcome)
+    # Every answer was counted unless some case answered a key question the standard lacks, or off its scale.
+    if sum(yes + no + na for yes, no, na, _ in counted.values()) != sum(map(len, answers)):
+        scale = SCALE_ANSWERS[standard.answer_scale]
+        for index, case in enumerate(cases):
+            for kq, answer in sorted(case["answers"].items()):
+                if kq not in kq_set:
+                    faults.add(
+                        f"{where}.{index}.answers.{kq}",
+                        f"standard {standard.id} has no key question {kq}; it has {', '.join(kq_ids)}",
+                    )
+                elif answer not in scale:
+                    faults.add(f"{where}.{index}.answers.{kq}", _off_scale(standard, kq))
 
-    lacking, n = 0, len(cases)
+    lacking, n, chosen = 0, len(cases), None
     selector = case_selector([standard.case_filter, extra_filter])
     if selector is not None:
         filter_names = frozenset(
@@ -213,15 +257,17 @@ def tally_cases(
             1 for a, keep in zip(attributes, chosen, strict=True) if not keep and not filter_names <= (a or {}).keys()
         )
         counted = _count(
-            {kq: [v for v, keep in zip(col, chosen, strict=True) if keep] for kq, col in columns.answers.items()}
+            {kq: [v for v, keep in zip(col, chosen, strict=True) if keep] for kq, col in columns.answers.items()},
+            outcome,
         )
         n = sum(chosen)
 
     tallies: dict[str, Tally] = {}
     for kq in kq_ids:
-        yes, no, na = counted[kq]
-        tallies[kq] = Tally(yes, no, na, n - yes - no - na)
+        yes, no, na, worse = counted[kq]
+        tallies[kq] = Tally(yes, no, na, n - yes - no - na, worse)
     return StandardTally(
+        progress=_progress(columns.answers, chosen) if outcome else None,
         evidence="cases",
         key_questions=tallies,
         cases=len(cases),
@@ -229,6 +275,15 @@ def tally_cases(
         lacking_filter_attributes=lacking,
         columns=columns,
     )
+
+
+def _off_scale(standard: Standard, kq: str) -> str:
+    if standard.answer_scale == "outcome":
+        return (
+            f"{kq} records progress on an outcome since the start of supervision: answer "
+            f"{', '.join(SCALE_ANSWERS['outcome'])}"
+        )
+    return f"{kq} is answered {', '.join(SCALE_ANSWERS['yes_no'])}"
 
 
 def tally_counts(

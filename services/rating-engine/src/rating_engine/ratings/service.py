@@ -10,6 +10,8 @@ result to the wire models.
 - A case-based standard takes the band of its lowest key question; each key question is banded on the
   exact fraction of applicable cases answered yes; not-applicable answers leave the denominator.
 - A key question with no applicable cases is reported as such and the standard rests on the others.
+- An outcome standard takes the band of its share of applicable cases with progress on the framework's
+  outcome thresholds (`outcomes`), and is rated from case answers only.
 - A judged standard takes the inspectors' rating; any standard may be sent a rating decided elsewhere.
 - A panel decision sets the final rating (the computed one, confirmed, or another) or withholds it
   (`not_rated`), and keeps the computed one and the reason.
@@ -19,32 +21,25 @@ result to the wire models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from inspection_shared.framework import CaseFilter, Framework, Rating, Standard
-from inspection_shared.normal import wilson_percent
 from inspection_shared.rating import NOT_RATED, Override, RatingRequest, StandardEvidence
 from inspection_shared.wording import counted
 from rating_engine.errors import RatingInputError
 from rating_engine.frameworks.service import ResolvedFramework
-from rating_engine.ratings.bands import (
-    BEST_FIRST,
-    Thresholds,
-    answers_to_fall_below,
-    answers_to_reach,
-    compare_shares,
-    percent_rounded,
-)
+from rating_engine.ratings.bands import Thresholds
 from rating_engine.ratings.evidence import (
     Faults,
     StandardTally,
-    Tally,
     filter_attributes,
     tally_cases,
     tally_counts,
 )
 from rating_engine.ratings.fingerprint import rating_fingerprint
+from rating_engine.ratings.outcomes import outcome_standard_working
+from rating_engine.ratings.working import CaseStandardWorking, case_standard_working
 
 RULES_VERSION = "1.0.0"
 """Version of the engine's reading of the rules. Raise it whenever any rating could come out differently."""
@@ -60,149 +55,29 @@ class Rules:
     thresholds: Thresholds
     labels: dict[str, str]
     points: dict[str, int]
+    outcome_thresholds: Thresholds | None = None
+    outcomes_provisional: bool = False
 
     @classmethod
     def of(cls, framework: Framework) -> Rules:
         rules = framework.rules
+        outcome = rules.outcome_thresholds
         return cls(
             framework=framework,
             thresholds=Thresholds.of(rules.key_question_thresholds),
             labels={p.rating: p.label for p in rules.scale},
             points={p.rating: p.points for p in rules.scale},
+            outcome_thresholds=Thresholds.of(outcome) if outcome is not None else None,
+            outcomes_provisional=outcome is not None and outcome.provisional,
         )
 
-
-# ----------------------------------------------------------------------------------------------------------
-# Key questions and case-based standards
-
-
-def key_question_figure(kq_id: str, tally: Tally, thresholds: Thresholds, confidence: float) -> Json:
-    """One key question's share of yes answers, its band, and its Wilson interval in percent
-    (a `KeyQuestionFigure`)."""
-    n = tally.applicable
-    if n == 0:
-        return {
-            "key_question": kq_id,
-            "status": "no_applicable_cases",
-            "yes": 0,
-            "applicable": 0,
-            "not_applicable": tally.not_applicable,
-            "unanswered": tally.unanswered,
-            "percent": None,
-            "percent_rounded": None,
-            "band": None,
-            "interval": None,
-            "crosses_band_edge": False,
-        }
-    low_percent, high_percent = wilson_percent(tally.yes, n, confidence)
-    return {
-        "key_question": kq_id,
-        "status": "rated",
-        "yes": tally.yes,
-        "applicable": n,
-        "not_applicable": tally.not_applicable,
-        "unanswered": tally.unanswered,
-        "percent": 100 * tally.yes / n,
-        "percent_rounded": percent_rounded(tally.yes, n),
-        "band": thresholds.band(tally.yes, n),
-        "interval": [low_percent, high_percent],
-        "crosses_band_edge": thresholds.band_of_float(low_percent) != thresholds.band_of_float(high_percent),
-    }
-
-
-def _better(rating: Rating) -> Rating | None:
-    i = BEST_FIRST.index(rating)
-    return BEST_FIRST[i - 1] if i > 0 else None
-
-
-def _percent_text(yes: int, applicable: int) -> str:
-    return f"{100 * yes / applicable:.2f}".rstrip("0").rstrip(".") + "%"
-
-
-def _edge_text(rating: Rating, thresholds: Thresholds) -> str:
-    low = thresholds.lower_edge(rating)
-    better = _better(rating)
-    high = thresholds.lower_edge(better) if better else None
-    if low is None:
-        return f"under {float(thresholds.requires_improvement):g}%"
-    if high is None:
-        return f"at least {float(low):g}%"
-    return f"at least {float(low):g}% and under {float(high):g}%"
-
-
-@dataclass
-class CaseStandardWorking:
-    """What the rules make of a case-based standard's tallies, before any override."""
-
-    figures: list[Json]
-    rating: Rating | None = None
-    driver: Json | None = None
-    move_up: list[Json] = field(default_factory=list)
-    move_down: Json | None = None
-    explanation: str = ""
-    notes: list[str] = field(default_factory=list)
-
-
-def case_standard_working(tally: StandardTally, thresholds: Thresholds, confidence: float) -> CaseStandardWorking:
-    """Band each key question, let the lowest drive, and work out how far the standard is from moving.
-
-    Moving up needs every key question under the next band's edge to reach it (counted per key question:
-    a case whose answers change on two key questions counts twice); moving down needs the one key
-    question nearest its edge to fall under it.
-    """
-    figures = [key_question_figure(kq, t, thresholds, confidence) for kq, t in tally.key_questions.items()]
-    working = CaseStandardWorking(figures=figures)
-    notes = working.notes
-    if tally.cases is not None and tally.cases_selected is not None and tally.cases_selected < tally.cases:
-        lacking = tally.lacking_filter_attributes
-        notes.append(
-            f"{tally.cases - tally.cases_selected} of {counted(tally.cases, 'case')} "
-            + ("falls" if tally.cases - tally.cases_selected == 1 else "fall") + " outside the case filter"
-            + (f", {lacking} of them for want of an attribute it reads." if lacking else ".")
-        )
-    for f in figures:
-        if f["unanswered"]:
-            notes.append(
-                f"{counted(f['unanswered'], 'selected case has', 'selected cases have')} no answer to "
-                f"{f['key_question']}; {'it is' if f['unanswered'] == 1 else 'they are'} left out of its figures."
-            )
-    rated = [f for f in figures if f["status"] == "rated"]
-    if not rated:
-        working.explanation = "No key question had applicable cases, so the standard is not rated."
-        return working
-    unrated = [f["key_question"] for f in figures if f["status"] != "rated"]
-    if unrated:
-        notes.append(
-            f"{', '.join(unrated)} had no applicable cases; the rating rests on "
-            f"{', '.join(f['key_question'] for f in rated)}."
-        )
-    # The lowest share drives; on a tie the first in the framework's order is named.
-    driver = rated[0]
-    for f in rated[1:]:
-        if compare_shares(f["yes"], f["applicable"], driver["yes"], driver["applicable"]) < 0:
-            driver = f
-    rating: Rating = driver["band"]
-    working.driver, working.rating = driver, rating
-    better = _better(rating)
-    if better is not None:
-        edge = thresholds.lower_edge(better)
-        assert edge is not None
-        for f in rated:
-            needed = answers_to_reach(f["yes"], f["applicable"], edge)
-            if needed:
-                working.move_up.append({"key_question": f["key_question"], "cases": needed})
-    edge_down = thresholds.lower_edge(rating)
-    if edge_down is not None:
-        for f in rated:
-            drop = answers_to_fall_below(f["yes"], f["applicable"], edge_down)
-            if working.move_down is None or drop < working.move_down["cases"]:
-                working.move_down = {"key_question": f["key_question"], "cases": drop}
-    working.explanation = (
-        f"The lowest key question, {driver['key_question']}, has {driver['yes']} of {driver['applicable']} "
-        f"applicable cases answered yes ({_percent_text(driver['yes'], driver['applicable'])}), "
-        f"{_edge_text(rating, thresholds)}."
-    )
-    return working
+    def working(self, standard: Standard, tally: StandardTally, confidence: float) -> CaseStandardWorking:
+        """What the rules make of a case-based standard's tallies: an outcome standard's on its share of
+        cases with progress, any other's on its lowest key question."""
+        if standard.answer_scale == "outcome":
+            assert self.outcome_thresholds is not None  # the library refuses an outcome standard without them
+            return outcome_standard_working(tally, self.outcome_thresholds, self.outcomes_provisional, confidence)
+        return case_standard_working(tally, self.thresholds, confidence)
 
 
 def standard_rating(
@@ -223,7 +98,7 @@ def standard_rating(
     labels = rules.labels
     working: CaseStandardWorking | None = None
     if tally is not None:
-        working = case_standard_working(tally, rules.thresholds, confidence)
+        working = rules.working(standard, tally, confidence)
         computed = working.rating
         evidence, status, explanation = tally.evidence, "rated" if computed else "no_applicable_cases", working.explanation
     elif given_rating is not None:
@@ -266,9 +141,10 @@ def standard_rating(
         "cases": tally.cases if tally is not None else None,
         "cases_selected": tally.cases_selected if tally is not None else None,
         "key_questions": working.figures if working else [],
-        "borderline": driver["crosses_band_edge"] if driver else None,
-        "cases_to_move_up": sum(m["cases"] for m in working.move_up) if working and working.move_up else None,
-        "cases_to_move_down": working.move_down["cases"] if working and working.move_down else None,
+        "progress": working.progress if working else None,
+        "borderline": working.borderline if working else None,
+        "cases_to_move_up": working.cases_to_move_up if working else None,
+        "cases_to_move_down": working.cases_to_move_down if working else None,
         "move_up": working.move_up if working else [],
         "move_down": working.move_down if working else None,
         "explanation": explanation,
@@ -382,6 +258,12 @@ def collect_evidence(
             faults.add(at, f"standard {standard.id} is judged: send the inspectors' rating, not cases or counts")
         elif entry.cases is not None:
             tally = tally_cases(standard, entry.cases, f"{at}.cases", faults, allowed_attributes, extra_filter)
+        elif entry.counts is not None and standard.answer_scale == "outcome":
+            faults.add(
+                f"{at}.counts",
+                f"standard {standard.id} is an outcome standard, rated on the cases with progress: send its "
+                "case answers, which counts cannot stand for",
+            )
         elif entry.counts is not None:
             if extra_filter is not None:
                 faults.add(f"{at}.counts", "a pooled case filter needs case answers; counts cannot be filtered")
