@@ -13,7 +13,6 @@ from gateway.programme.schemas import ProgrammeYear, Reason
 from gateway.units.rules import UnitType
 from inspection_shared.fields import Omittable, SentAsNumber
 from inspection_shared.framework import FrameworkId
-from inspection_shared.sampling import Seed
 
 SlotKind = Literal["full", "proportionate", "joint", "commissioned"]
 SlotRule = Literal["reinspect_inadequate", "max_interval", "random", "concern", "commissioned", "by_hand"]
@@ -25,6 +24,9 @@ Months = Annotated[int, Field(ge=1, le=240), SentAsNumber]
 Share = Annotated[float, Field(ge=0, le=1), SentAsNumber]
 Weight = Annotated[float, Field(ge=0, le=100), SentAsNumber]
 MOST_UNITS = 1000
+Seed = Annotated[int, Field(ge=0, lt=2**63, description="Seed of the random choice; the same seed, the same plan."),
+                 SentAsNumber]
+"""Kept as a signed 64-bit integer: the sampling service takes any below 2**64, a plan those below 2**63."""
 
 
 def _distinct(values: list) -> list:
