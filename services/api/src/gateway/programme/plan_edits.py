@@ -18,9 +18,10 @@ from gateway.inspections.schemas import InspectionCreate
 from gateway.preconditions import check_if_match
 from gateway.programme import plan_rules as rules
 from gateway.programme import repository
+from gateway.programme.capacity import exact
 from gateway.programme.plan_models import Plan, PlanReflow, PlanSlot
 from gateway.programme.plan_schemas import PlanRead, SlotAdd, SlotChange, SlotInspection, SuspensionCreate
-from gateway.programme.plans import exact, get_plan, held_quarters, loads_of, plan_of, slot_order
+from gateway.programme.plans import get_plan, held_quarters, loads_of, plan_of, slot_order
 from gateway.units import repository as units
 from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound
 

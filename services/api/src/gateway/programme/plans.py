@@ -20,7 +20,7 @@ from gateway.pagination import Key, PageQuery, keyset_page
 from gateway.preconditions import etag as version_etag
 from gateway.programme import plan_rules as rules
 from gateway.programme import repository
-from gateway.programme.capacity import CASELOAD_SAMPLE
+from gateway.programme.capacity import CASELOAD_SAMPLE, exact
 from gateway.programme.plan_models import Plan, PlanReflow, PlanSlot
 from gateway.programme.plan_schemas import (
     CapacityRead,
@@ -47,11 +47,6 @@ PLAN_ORDER = (Key(Plan.first_day, descending=True), Key(Plan.id))
 RULE_ORDER = {rule: i for i, rule in enumerate(
     ("commissioned", "reinspect_inadequate", "max_interval", "random", "concern", "by_hand"))}
 """The order a quarter lists its slots in, and a re-flow moves them in: what is owed before what is chosen."""
-
-
-def exact(value: float) -> Fraction:
-    """The number as the caller wrote it (0.1 as one tenth, not its nearest binary fraction)."""
-    return Fraction(repr(value))
 
 
 def etag(plan: Plan) -> str:
