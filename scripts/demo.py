@@ -6,7 +6,8 @@ uploads the caseloads, draws the samples, records generated case answers and dom
 rates, lets the panel decide, ends fieldwork, checks the inspection's readiness for publication, and
 publishes; then it corrects the published ratings openly, as a second published version, and reads
 both versions back. Last, the programme: how often the demo PDUs could be inspected, a sample per PDU
-beside a sample per region, on synthetic caseloads.
+beside a sample per region, on synthetic caseloads; and a plan for the next programme year, quarter by
+quarter, on those caseloads and synthetic intelligence scores.
 Run it against the services `make run` started: GATEWAY_URL, else http://127.0.0.1:$GATEWAY_PORT (8000).
 It signs in as the administrator GATEWAY_ADMIN_EMAIL with GATEWAY_ADMIN_PASSWORD, and asks for them if
 they are unset. With no gateway there (or one that stops answering) it says so in one line, exit code 2.
@@ -49,6 +50,8 @@ CORRECTION = {
 }
 CAPACITY = {"confidence": 0.8, "margin": 0.05, "hours_per_case": 3.5, "hours_per_inspection": 150,
             "annual_hours": 30000, "cycles": [1, 2, 3]}
+PLAN_RULES = {"reinspect_inadequate_within_months": 12, "random_count": 6, "proportionate_below_caseload": 1500,
+              "joint": [{"partners": ["HM Inspectorate of Prisons"], "count": 2}]}
 LABELS = {"outstanding": "Outstanding", "good": "Good", "requires_improvement": "Requires improvement",
           "inadequate": "Inadequate", "not_rated": "Not rated", None: "-"}
 
@@ -249,17 +252,37 @@ def run_demo(http: httpx.Client) -> int:
     versions = {v: check(http.get(f"{GATEWAY}/inspections/{iid}/summary", params={"version": v}), 200)
                 for v in (1, correction["version"])}
     print_correction(correction, versions)
-    print_capacity(capacity(http, rng))
+    caseloads, answer = capacity(http, rng)
+    print_capacity(answer)
+    print_plan(programme_plan(http, rng, caseloads, answer))
     return 0
 
 
-def capacity(http: httpx.Client, rng: random.Random) -> dict:
-    """The capacity question for every demo PDU, each given a synthetic caseload."""
+def capacity(http: httpx.Client, rng: random.Random) -> tuple[dict[str, int], dict]:
+    """The capacity question for every demo PDU, each given a synthetic caseload (returned by unit id)."""
     pdus = check(http.get(f"{GATEWAY}/units", params={"type": "pdu", "limit": 200}), 200)["items"]
-    return check(http.post(f"{GATEWAY}/programme/capacity", json={
-        "units": [{"unit_id": pdu["id"], "caseload": rng.randint(1200, 3600)} for pdu in pdus],
-        **CAPACITY,
+    caseloads = {pdu["id"]: rng.randint(1200, 3600) for pdu in pdus}
+    return caseloads, check(http.post(f"{GATEWAY}/programme/capacity", json={
+        "units": [{"unit_id": unit_id, "caseload": n} for unit_id, n in caseloads.items()], **CAPACITY,
     }), 200)
+
+
+def programme_plan(http: httpx.Client, rng: random.Random, caseloads: dict[str, int], answer: dict) -> dict:
+    """A plan for the next programme year over the demo PDUs: the hours of an inspection a PDU's, on
+    average, from the capacity step; synthetic intelligence scores; one commissioned inspection."""
+    today = date.today()
+    first = (today.year if today.month >= 4 else today.year - 1) + 1
+    year = f"{first}-{(first + 1) % 100:02d}"
+    per_pdu = answer["designs"][0]
+    return check(http.post(f"{GATEWAY}/programme/plans", json={
+        "name": f"Probation programme {year} (synthetic demo)", "programme_years": [year], "seed": SEED,
+        "capacity": {"annual_hours": CAPACITY["annual_hours"],
+                     "hours_per_inspection": round(per_pdu["hours"] / per_pdu["inspections"])},
+        "rules": PLAN_RULES,
+        "units": [{"unit_id": unit_id, "caseload": n, "intelligence": round(rng.random(), 2)}
+                  for unit_id, n in caseloads.items()],
+        "commissioned": [{"body": "Guernsey Probation Service", "quarter": f"{year} Q3"}],
+    }), 201)
 
 
 def print_report(unit: dict, summary: dict) -> None:
@@ -311,6 +334,24 @@ def print_capacity(answer: dict) -> None:
         print(f"  {design['design']:<10} {design['inspections']:>3} inspections, {design['cases']:>6,} cases, "
               f"{design['hours']:>9,.0f} hours a cycle: {cycles}; shortest cycle {design['shortest_cycle']} "
               f"year{'s' if design['shortest_cycle'] > 1 else ''}")
+
+
+
+def print_plan(plan: dict) -> None:
+    capacity = plan["capacity"]
+    print()
+    print(f"{plan['name']}: {capacity['full']:,.0f} hours a full inspection, half that a proportionate one")
+    for quarter in plan["quarters"]:
+        kinds: dict[str, int] = {}
+        for slot in quarter["slots"]:
+            kinds[slot["kind"]] = kinds.get(slot["kind"], 0) + 1
+        named = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        print(f"  {quarter['quarter']}: {len(quarter['slots']):>2} inspections ({named}); "
+              f"{quarter['used']:,.0f} of {quarter['available']:,.0f} hours")
+    chosen = {rule: sum(s["reason"]["rule"] == rule for q in plan["quarters"] for s in q["slots"])
+              for rule in ("reinspect_inadequate", "random", "concern")}
+    print(f"  chosen: {chosen['reinspect_inadequate']} re-inspections of Inadequate, {chosen['random']} at random "
+          f"(seed {plan['seed']}), {chosen['concern']} by concern; {len(plan['not_placed'])} not placed")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from gateway.idempotency import models as idempotency  # noqa: F401
 from gateway.identity import models as identity  # noqa: F401
 from gateway.inspections import models as inspections  # noqa: F401
 from gateway.programme import models as programme  # noqa: F401
+from gateway.programme import plan_models as programme_plans  # noqa: F401
 from gateway.ratings import models as ratings  # noqa: F401
 from gateway.statistics import models as statistics  # noqa: F401
 from gateway.units import models as units  # noqa: F401

@@ -53,6 +53,16 @@ CLEAR_DOCUMENTS = frozenset({
     ("programme_topics", "partner_inspectorates"),
     ("programme_topics", "groups"),  # adults, youth, cohorts
     ("consultations", "programme_years"),
+    # A plan's rules, capacity, quarters and reasons: units and commissioned bodies, never a case.
+    ("programme_plans", "programme_years"),
+    ("programme_plans", "request"),
+    ("programme_plans", "random_selection"),
+    ("programme_plans", "suspended"),
+    ("programme_plans", "not_placed"),
+    ("programme_plan_slots", "partners"),
+    ("programme_plan_slots", "figures"),
+    ("programme_plan_reflows", "moved"),
+    ("programme_plan_reflows", "not_placed"),
 })
 """JSON documents recorded as they are: none of them holds a case reference."""
 

@@ -93,7 +93,7 @@ def _design_read(need: sizing.DesignNeed) -> DesignRead:
     )
 
 
-def _exact(value: float) -> Fraction:
+def exact(value: float) -> Fraction:
     """The number as the caller wrote it (0.1 as one tenth, not its nearest binary fraction)."""
     return Fraction(repr(value))
 
@@ -105,7 +105,7 @@ async def capacity(session: AsyncSession, sampling: SamplingClient, data: Capaci
     else:
         pdus, where = await _pdus_in_service(session)
     await db.release(session)  # nothing is held while the sampling service works
-    hours = sizing.Hours(_exact(data.hours_per_case), _exact(data.hours_per_inspection), _exact(data.annual_hours))
+    hours = sizing.Hours(exact(data.hours_per_case), exact(data.hours_per_inspection), exact(data.annual_hours))
     needs, first = [], None
     for design, inspected in (("per_pdu", sizing.per_pdu(pdus)), ("per_region", sizing.per_region(pdus))):
         sized = await _sizes(sampling, inspected, data)

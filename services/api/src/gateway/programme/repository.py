@@ -1,14 +1,22 @@
-"""The programme's queries other domains may call."""
+"""The programme's queries: those other domains may call (topic names), and those that read other domains'
+tables (the units' last inspections, a plan's slots with the units they name)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.inspections.models import Inspection
 from gateway.programme.models import Topic
+from gateway.programme.plan_models import PlanSlot
+from gateway.units.models import Unit
+
+PUBLISHED = "published"
+"""A withdrawn inspection no longer counts: the unit's last inspection is its last published one."""
 
 
 async def topic_names(session: AsyncSession, topic_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -17,3 +25,31 @@ async def topic_names(session: AsyncSession, topic_ids: Collection[uuid.UUID]) -
         return {}
     rows = await session.execute(select(Topic.id, Topic.name).where(Topic.id.in_(list(topic_ids))))
     return {topic_id: name for topic_id, name in rows.all()}
+
+
+async def last_inspections(session: AsyncSession, unit_ids: Iterable[uuid.UUID], before: date
+                           ) -> dict[uuid.UUID, tuple[date, str | None]]:
+    """Each unit's last published inspection that ended before `before`: the day it ended (its fieldwork's
+    last day, else the day it was published) and its rating."""
+    ended = func.coalesce(Inspection.fieldwork_end, Inspection.fieldwork_start)
+    rows = await session.execute(
+        select(Inspection.unit_id, ended, Inspection.published_at, Inspection.current_rating)
+        .where(Inspection.unit_id.in_(list(unit_ids)), Inspection.status == PUBLISHED)
+    )
+    last: dict[uuid.UUID, tuple[date, str | None]] = {}
+    for unit_id, day, published_at, rating in rows.all():
+        day = day or (published_at.date() if published_at else None)
+        if day is None or day >= before:
+            continue
+        if unit_id not in last or day > last[unit_id][0]:
+            last[unit_id] = (day, rating)
+    return last
+
+
+async def plan_slots(session: AsyncSession, plan_id: uuid.UUID) -> list[tuple[PlanSlot, str | None, str | None]]:
+    """The plan's slots, each with its unit's code and name (None for a commissioned body)."""
+    rows = await session.execute(
+        select(PlanSlot, Unit.code, Unit.name).outerjoin(Unit, Unit.id == PlanSlot.unit_id)
+        .where(PlanSlot.plan_id == plan_id)
+    )
+    return [(slot, code, name) for slot, code, name in rows.all()]
