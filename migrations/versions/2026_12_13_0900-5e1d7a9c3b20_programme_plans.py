@@ -2,7 +2,7 @@
 the reason it was chosen; the quarters suspended and each re-flow kept.
 
 Revision ID: 5e1d7a9c3b20
-Revises: 5d2e8f0a7c31
+Revises: 5e1b7d3c9a20
 Create Date: 2026-12-12 09:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '5e1d7a9c3b20'
-down_revision: str | None = '5d2e8f0a7c31'
+down_revision: str | None = '5e1b7d3c9a20'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
