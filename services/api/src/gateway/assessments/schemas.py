@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from gateway.caseloads.schemas import CaseStatus
 from gateway.pagination import PageQuery
+from gateway.voice.schemas import StandardVoice
 from inspection_shared.framework import KeyQuestionId, Rating, Slug, StandardId
 from inspection_shared.pagination import Page
 from inspection_shared.rating import Answer
@@ -182,6 +183,7 @@ class JudgementRead(BaseModel):
     standard_name: str
     rating: Rating
     evidence_summary: str
+    voice: StandardVoice = Field(description="The evidence from people under supervision that informs the standard.")
     version: int = Field(description="Also the ETag; send it back in If-Match to change the judgement.")
     created_at: datetime
     created_by: str
@@ -193,6 +195,7 @@ class JudgedStandard(BaseModel):
     standard_id: str
     name: str
     scored: bool = Field(description="Counted in the overall score.")
+    voice: StandardVoice = Field(description="The evidence from people under supervision that informs the standard.")
 
 
 class JudgementList(Page[JudgementRead]):

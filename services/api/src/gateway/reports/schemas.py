@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from gateway.voice.schemas import VoiceFigures
 from inspection_shared.framework import KeyQuestionThresholds, Rating, ScoreBand
 from inspection_shared.rating import OverallRatingValue, ScoreBandEdge
 from inspection_shared.sampling import BalanceRow, ExclusionCount
@@ -32,6 +33,7 @@ class ReportTable(StrEnum):
     BALANCE = "balance"
     SUBSTITUTIONS = "substitutions"
     JUDGEMENTS = "judgements"
+    VOICE = "voice"
 
 
 class ReportUnit(BaseModel):
@@ -206,3 +208,8 @@ class Report(BaseModel):
     samples: list[SampleFigures]
     substitutions: list[SubstitutionLine]
     judgements: list[JudgementLine] = Field(description="The inspectors' judgements of the judged standards.")
+    voice: VoiceFigures = Field(
+        default_factory=VoiceFigures,
+        description="The evidence from people under supervision (survey counts, interview themes), each piece "
+        "with the judged standards it informs.",
+    )

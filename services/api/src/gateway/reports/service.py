@@ -1,6 +1,6 @@
 """The report of an inspection, assembled from what each domain holds: the inspection and its unit (the
 summaries' head), the pinned framework, the ratings of the snapshot reported, the samples and their
-substitutions, and the judgements. `assemble` is the pure core; `build_report` gathers its inputs in a
+substitutions, the judgements and the voice of people under supervision beside them. `assemble` is the pure core; `build_report` gathers its inputs in a
 fixed handful of queries whatever the size of the inspection.
 
 Who reads a report: a published one, anyone holding `reports:read` on the inspection's unit; a draft,
@@ -50,6 +50,8 @@ from gateway.summaries import repository as summaries
 from gateway.summaries.repository import SummaryHead
 from gateway.summaries.schemas import SampleCounts
 from gateway.summaries.service import sample_counts
+from gateway.voice.schemas import VoiceFigures
+from gateway.voice.service import voice_figures
 from inspection_shared.framework import Framework
 from inspection_shared.precision import margin_achieved
 from inspection_shared.problems import NotFound
@@ -196,10 +198,12 @@ def assemble(
     substitutions: Sequence[SubstitutionReason],
     judgements: Sequence[Any],
     redact: Callable[[str], str] = str,
+    voice: VoiceFigures | None = None,
 ) -> Report:
     """The report from what the domains hold: the inspection's head, its pinned framework, the rating
     snapshot reported (a row holding the engine's `RatingResult`, or None before the first run), the
-    published version, the samples with their counts and substitutions, and the judgements."""
+    published version, the samples with their counts and substitutions, the judgements, and the voice of
+    people under supervision."""
     inspection = head.inspection
     result = RatingResult.model_validate(snapshot.result) if snapshot is not None else None
     by_sample = {c.sample_id: c for c in counts}
@@ -234,6 +238,7 @@ def assemble(
                           evidence_summary=redact(j.evidence_summary))
             for j in sorted(judgements, key=lambda j: order.get(j.standard_id, len(order)))
         ],
+        voice=voice or VoiceFigures(),
     )
 
 
@@ -258,4 +263,5 @@ async def build_report(session: AsyncSession, inspection_id: uuid.UUID) -> Repor
         await caseloads.substitution_reasons(session, inspection_id),
         await assessments.judgements(session, inspection_id),
         redactor(await caseloads.case_ref_indexes(session, inspection_id)),
+        await voice_figures(session, inspection_id),
     )
