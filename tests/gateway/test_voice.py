@@ -105,6 +105,10 @@ async def test_a_change_needs_the_etag_of_the_last_read(gateway, inspection):
     same = await gateway.put(url, json=fewer, headers={"If-Match": '"2"'})
     assert (same.status_code, same.json()["version"]) == (200, 2)
 
+    entries = (await gateway.get(f"{API}/audit", params={
+        "inspection": str(inspection.id), "entity": "voice_evidence"})).json()["items"]
+    assert sorted((e["action"], e["actor_id"]) for e in entries) == [("insert", TEST_ADMIN), ("update", TEST_ADMIN)]
+
 
 @pytest.mark.parametrize("status", ["planned", "pre_fieldwork", "published", "withdrawn"])
 async def test_it_is_recorded_only_while_judgements_are(gateway, db_session, status):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,7 +63,7 @@ def _standard_fault(framework: Framework, standard_id: str) -> str | None:
     return None
 
 
-def _personal_fault(text: str, case_indexes: set[str]) -> str | None:
+def _personal_fault(text: str, case_indexes: Set[str]) -> str | None:
     if _EMAIL.search(text):
         return "may not hold an email address: record what was said, never who said it"
     if case_indexes and any(blind_index(word) in case_indexes for word in _WORD.findall(text)):
@@ -79,7 +79,7 @@ def _repeated(keys: list[str]) -> Iterator[tuple[int, str]]:
         seen.add(key)
 
 
-def faults(data: VoiceWrite, framework: Framework, case_indexes: set[str] = frozenset()) -> list[FieldError]:
+def faults(data: VoiceWrite, framework: Framework, case_indexes: Set[str] = frozenset()) -> list[FieldError]:
     """Every fault of the evidence against the pinned framework, each naming its field: keys given twice,
     counts of a question or answer option the survey does not have, counts adding up to more than the
     respondents, a theme raised by more than were interviewed, a standard that is not judged, and a text
