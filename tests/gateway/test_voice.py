@@ -21,7 +21,7 @@ from tests.gateway.factories import (
     make_team,
     make_unit,
 )
-from tests.gateway.test_assessments import problem
+from tests.gateway.test_assessments import problem, set_status
 from tests.gateway.test_report_formats import Tables, csv_rows
 
 API = "/api/v1"
@@ -147,6 +147,19 @@ async def test_only_the_inspections_team_records_it(gateway, gateway_app, anonym
         "assessments:read")
     elsewhere = await make_account(db_session, Role.INSPECTOR, await make_unit(db_session))
     problem(await anonymous.get(url, headers=bearer(gateway_app, elsewhere)), 404)
+
+
+async def test_a_caller_who_sees_only_what_is_published_reads_it_once_published(
+    gateway, anonymous, db_session, inspection
+):
+    await gateway.put(voice_url(inspection), json=VOICE)
+    made = await gateway.post(f"{API}/api-keys", json={"name": "Reports", "scopes": [
+        "inspections:read", "assessments:read"]})
+    key = {"Authorization": f"Bearer {made.json()['key']}"}
+    problem(await anonymous.get(voice_url(inspection), headers=key), 404)
+    await set_status(db_session, inspection, "published")
+    read = await anonymous.get(voice_url(inspection), headers=key)
+    assert (read.status_code, read.json()["interviews"]) == (200, [INTERVIEWS])
 
 
 # --- what is refused ----------------------------------------------------------------------------------
