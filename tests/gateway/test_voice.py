@@ -313,3 +313,11 @@ async def test_a_voice_recorded_moves_the_report_on(gateway, inspection):
     after = await gateway.get(url, headers={"If-None-Match": before.headers["etag"]})
     assert after.status_code == 200
     assert [s["key"] for s in after.json()["voice"]["surveys"]] == ["probation_survey"]
+
+
+async def test_a_case_drawn_after_a_text_was_recorded_is_not_named_in_the_report(gateway, db_session, inspection):
+    voice = with_change(lambda b: b["interviews"][0]["themes"][1].update({"text": f"Accommodation, as for {CASE}."}))
+    assert (await gateway.put(voice_url(inspection), json=voice)).status_code == 201
+    await make_sampled_cases(db_session, inspection, "case_supervision", [CASE])
+    report = (await gateway.get(f"{API}/inspections/{inspection.id}/report")).json()
+    assert report["voice"]["interviews"][0]["themes"][1]["text"] == "Accommodation, as for [case reference]."

@@ -253,6 +253,7 @@ async def build_report(session: AsyncSession, inspection_id: uuid.UUID) -> Repor
         raise NotFound(f"No inspection {inspection_id}")
     inspection = head.inspection
     framework = await get_framework(session, inspection.framework_id)
+    redact = redactor(await caseloads.case_ref_indexes(session, inspection_id))
     return assemble(
         head,
         framework,
@@ -262,6 +263,6 @@ async def build_report(session: AsyncSession, inspection_id: uuid.UUID) -> Repor
         sample_counts(await caseloads.sample_tallies(session, inspection_id)),
         await caseloads.substitution_reasons(session, inspection_id),
         await assessments.judgements(session, inspection_id),
-        redactor(await caseloads.case_ref_indexes(session, inspection_id)),
-        await voice_figures(session, inspection_id),
+        redact,
+        await voice_figures(session, inspection_id, redact),
     )

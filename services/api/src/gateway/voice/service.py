@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Set
+from collections.abc import Callable, Iterator, Set
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -146,9 +146,10 @@ def _percent(part: int, whole: int) -> float | None:
     return 100 * part / whole if whole else None
 
 
-def figures(evidence: VoiceEvidence | None) -> VoiceFigures:
+def figures(evidence: VoiceEvidence | None, redact: Callable[[str], str] = str) -> VoiceFigures:
     """The figures of the evidence held (none: empty): each answer's share of those who answered its
-    question, and each theme's share of those interviewed."""
+    question, and each theme's share of those interviewed. Each text passes through `redact` (the report's:
+    a case drawn after the text was recorded is not named in it either)."""
     if evidence is None:
         return VoiceFigures()
     data = VoiceWrite.model_validate({"surveys": evidence.surveys, "interviews": evidence.interviews})
@@ -159,15 +160,15 @@ def figures(evidence: VoiceEvidence | None) -> VoiceFigures:
             counts = survey.counts.get(question.key, {})
             answered = sum(counts.get(o.key, 0) for o in question.options)
             questions.append(QuestionFigures(
-                key=question.key, text=question.text, standards=question.standards, answered=answered,
-                answers=[AnswerFigures(key=o.key, text=o.text, count=counts.get(o.key, 0),
+                key=question.key, text=redact(question.text), standards=question.standards, answered=answered,
+                answers=[AnswerFigures(key=o.key, text=redact(o.text), count=counts.get(o.key, 0),
                                        percent=_percent(counts.get(o.key, 0), answered)) for o in question.options],
             ))
-        surveys.append(SurveyFigures(key=survey.key, title=survey.title, population=survey.population,
+        surveys.append(SurveyFigures(key=survey.key, title=redact(survey.title), population=survey.population,
                                      respondents=survey.respondents, questions=questions))
     interviews = [
-        InterviewFigures(key=s.key, title=s.title, population=s.population, interviewed=s.interviewed, themes=[
-            ThemeFigures(text=t.text, raised_by=t.raised_by, percent=_percent(t.raised_by, s.interviewed),
+        InterviewFigures(key=s.key, title=redact(s.title), population=s.population, interviewed=s.interviewed, themes=[
+            ThemeFigures(text=redact(t.text), raised_by=t.raised_by, percent=_percent(t.raised_by, s.interviewed),
                          standards=t.standards)
             for t in s.themes
         ])
@@ -197,9 +198,11 @@ def by_standard(voice: VoiceFigures) -> dict[str, StandardVoice]:
 # --- reading and recording -------------------------------------------------------------------------
 
 
-async def voice_figures(session: AsyncSession, inspection_id: uuid.UUID) -> VoiceFigures:
+async def voice_figures(
+    session: AsyncSession, inspection_id: uuid.UUID, redact: Callable[[str], str] = str
+) -> VoiceFigures:
     """The figures of the inspection's voice evidence, for a reader already let in (the caller checks)."""
-    return figures(await repository.evidence(session, inspection_id))
+    return figures(await repository.evidence(session, inspection_id), redact)
 
 
 async def get_voice(session: AsyncSession, inspection_id: uuid.UUID) -> VoiceRead:
