@@ -20,8 +20,8 @@ from inspection_shared.problems import Conflict
 from tests.conftest import ROOT
 
 GATEWAY = ROOT / "services" / "api" / "src" / "gateway"
-DOMAINS = ["audit", "units", "identity", "frameworks", "idempotency", "inspections", "caseloads", "assessments",
-           "ratings", "summaries", "reports", "events", "statistics", "programme", "consultations"]
+DOMAINS = ["audit", "units", "identity", "frameworks", "idempotency", "inspections", "caseloads", "voice",
+           "assessments", "ratings", "summaries", "reports", "events", "statistics", "programme", "consultations"]
 """From the bottom up: a domain may use those before it in this list, never those after."""
 
 

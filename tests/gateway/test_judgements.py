@@ -9,6 +9,7 @@ from tests.gateway.factories import make_inspection
 from tests.gateway.test_assessments import problem, set_status
 
 CASE_BASED = "is case-based: it is rated from case answers, not judged by inspectors"
+NO_VOICE = {"survey_questions": [], "interview_themes": []}
 GOOD = {"rating": "good", "evidence_summary": "Leaders have a clear vision, shared by staff in interviews."}
 
 
@@ -85,10 +86,10 @@ async def test_the_list_gives_judgements_in_framework_order_and_the_standards_st
         "items": [],
         "next_cursor": None,
         "missing": [
-            {"standard_id": "1.1", "name": "Leadership", "scored": True},
-            {"standard_id": "1.2", "name": "Staff", "scored": True},
-            {"standard_id": "1.3", "name": "Services", "scored": True},
-            {"standard_id": "1.4", "name": "Information and facilities", "scored": True},
+            {"standard_id": "1.1", "name": "Leadership", "scored": True, "voice": NO_VOICE},
+            {"standard_id": "1.2", "name": "Staff", "scored": True, "voice": NO_VOICE},
+            {"standard_id": "1.3", "name": "Services", "scored": True, "voice": NO_VOICE},
+            {"standard_id": "1.4", "name": "Information and facilities", "scored": True, "voice": NO_VOICE},
         ],
     }
     await gateway.put(judgement_url(inspection, "1.3"), json={**GOOD, "rating": "inadequate"})

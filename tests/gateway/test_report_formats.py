@@ -21,7 +21,7 @@ from tests.gateway.rated_inspection import rated_inspection
 
 API = "/api/v1"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-TABLES = ["ratings", "key_questions", "samples", "balance", "substitutions", "judgements"]
+TABLES = ["ratings", "key_questions", "samples", "balance", "substitutions", "judgements", "voice"]
 
 
 def report_url(inspection_id) -> str:
@@ -131,7 +131,7 @@ async def test_the_workbook_holds_the_json_figures_as_numbers_with_percentages_f
     assert answered.headers["content-type"] == XLSX
     book = openpyxl.load_workbook(io.BytesIO(answered.content))
     assert book.sheetnames == ["Report", "Ratings", "Key questions", "Samples", "Balance", "Substitutions",
-                               "Judgements"]
+                               "Judgements", "Voice"]
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2", sheet.title
     head = {row[0]: row[1] for row in book["Report"].iter_rows(min_row=2, values_only=True)}

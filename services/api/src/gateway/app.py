@@ -40,6 +40,7 @@ from gateway.statistics.router import router as statistics_router
 from gateway.summaries.documents import SummaryDocuments, inspection_states
 from gateway.summaries.router import router as summaries_router
 from gateway.units.router import router as units_router
+from gateway.voice.router import router as voice_router
 from inspection_shared.web import create_service_app
 
 API_PREFIX = "/api/v1"
@@ -109,9 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the read dashboards poll, comes first (no other route's path can match its own), and sign-in, account
     # administration and the audit log, called seldom, last.
     for router in (summaries_router, frameworks_router, vocabularies_router, units_router, inspections_router,
-                   caseloads_router, assessments_router, ratings_router, reports_router, statistics_router,
-                   events_router, programme_router, plans_router, consultations_router, identity_router,
-                   audit_router):
+                   caseloads_router, assessments_router, voice_router, ratings_router, reports_router,
+                   statistics_router, events_router, programme_router, plans_router, consultations_router,
+                   identity_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(identity_well_known)
     document_sign_in(app, f"{API_PREFIX}/auth/token")

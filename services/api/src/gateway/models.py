@@ -15,5 +15,6 @@ from gateway.programme import plan_models as programme_plans  # noqa: F401
 from gateway.ratings import models as ratings  # noqa: F401
 from gateway.statistics import models as statistics  # noqa: F401
 from gateway.units import models as units  # noqa: F401
+from gateway.voice import models as voice  # noqa: F401
 
 __all__ = ["Base"]

@@ -22,6 +22,8 @@ from gateway.inspections.lifecycle import Activity
 from gateway.permissions import Permission
 from gateway.preconditions import check_if_match
 from gateway.units import repository as units
+from gateway.voice.schemas import StandardVoice
+from gateway.voice.service import by_standard, voice_figures
 from gateway.writes import flush
 from inspection_shared.framework import Framework, Standard
 from inspection_shared.problems import FieldError, InvalidInput, NotFound, PreconditionFailed
@@ -52,8 +54,15 @@ def judged_standard(framework: Framework, standard_id: str) -> Standard:
     )
 
 
-def _read(judgement: Judgement, standard: Standard) -> JudgementRead:
-    return JudgementRead.model_validate({**row_fields(judgement), "standard_name": standard.name})
+def _read(judgement: Judgement, standard: Standard, voice: dict[str, StandardVoice]) -> JudgementRead:
+    return JudgementRead.model_validate(
+        {**row_fields(judgement), "standard_name": standard.name, "voice": voice.get(standard.id, StandardVoice())}
+    )
+
+
+async def _voice(session: AsyncSession, inspection_id: uuid.UUID) -> dict[str, StandardVoice]:
+    """What people under supervision said, by the standard it informs: read beside the judgements."""
+    return by_standard(await voice_figures(session, inspection_id))
 
 
 async def get_judgement(session: AsyncSession, inspection_id: uuid.UUID, standard_id: str) -> JudgementRead:
@@ -62,7 +71,7 @@ async def get_judgement(session: AsyncSession, inspection_id: uuid.UUID, standar
     judgement = await repository.judgement(session, inspection.id, standard_id)
     if judgement is None:
         raise NotFound(f"Standard {standard_id} of inspection {inspection.id} has not been judged yet.")
-    return _read(judgement, standard)
+    return _read(judgement, standard, await _voice(session, inspection.id))
 
 
 async def put_judgement(
@@ -81,7 +90,7 @@ async def put_judgement(
     if (held.rating, held.evidence_summary) != (data.rating, data.evidence_summary):
         held.rating, held.evidence_summary = data.rating, data.evidence_summary
     await flush(session, clash=PreconditionFailed.changed_meanwhile(what), changed=what)
-    return _read(held, standard), created
+    return _read(held, standard, await _voice(session, inspection.id)), created
 
 
 async def correct_judgements(session: AsyncSession, inspection_id: uuid.UUID, corrected: dict[str, JudgementWrite]) -> None:
@@ -102,10 +111,12 @@ async def list_judgements(session: AsyncSession, inspection_id: uuid.UUID) -> Ju
     framework = await pinned_framework(session, inspection)
     judged = [s for s in framework.standards() if s.kind == "judged"]
     held = {j.standard_id: j for j in await repository.judgements(session, inspection.id)}
+    voice = await _voice(session, inspection.id)
     return JudgementList(
-        items=[_read(held[s.id], s) for s in judged if s.id in held],
+        items=[_read(held[s.id], s, voice) for s in judged if s.id in held],
         next_cursor=None,
-        missing=[JudgedStandard(standard_id=s.id, name=s.name, scored=s.scored) for s in judged if s.id not in held],
+        missing=[JudgedStandard(standard_id=s.id, name=s.name, scored=s.scored, voice=voice.get(s.id, StandardVoice()))
+                 for s in judged if s.id not in held],
     )
 
 

@@ -177,6 +177,8 @@ async def import_case_assessments(inspection_id: uuid.UUID, request: Request, se
     "/inspections/{inspection_id}/judgements",
     tags=["judgements"],
     summary="The inspectors' judgements of the judged standards, and those still missing",
+    description="Each judged standard with the evidence from people under supervision that informs it "
+    "(`voice`: survey questions and interview themes linked to it at PUT .../voice).",
     responses=problem_responses(404),
     dependencies=[requires(Permission.ASSESSMENTS_READ)],
 )

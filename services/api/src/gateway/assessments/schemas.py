@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from gateway.caseloads.schemas import CaseStatus
 from gateway.pagination import PageQuery
+from gateway.voice.schemas import StandardVoice
 from inspection_shared.framework import KeyQuestionId, Rating, Slug, StandardId
 from inspection_shared.pagination import Page
 from inspection_shared.rating import Answer
@@ -177,7 +178,7 @@ class JudgementWrite(BaseModel):
     evidence_summary: EvidenceSummary = Field(description="The basis of the rating. Required.")
 
 
-class JudgementRead(BaseModel):
+class JudgementFields(BaseModel):
     inspection_id: uuid.UUID
     standard_id: str
     standard_name: str
@@ -190,8 +191,13 @@ class JudgementRead(BaseModel):
     updated_by: str
 
 
-class UnitJudgementRead(JudgementRead):
-    """A judgement of a judged standard for one PDU of a region's inspection."""
+class JudgementRead(JudgementFields):
+    voice: StandardVoice = Field(description="The evidence from people under supervision that informs the standard.")
+
+
+class UnitJudgementRead(JudgementFields):
+    """A judgement of a judged standard for one PDU of a region's inspection (the voice evidence, of the
+    inspection as a whole, is with the region's judgements)."""
 
     unit_id: uuid.UUID
     unit_code: str
@@ -201,6 +207,7 @@ class JudgedStandard(BaseModel):
     standard_id: str
     name: str
     scored: bool = Field(description="Counted in the overall score.")
+    voice: StandardVoice = Field(description="The evidence from people under supervision that informs the standard.")
 
 
 class JudgementList(Page[JudgementRead]):

@@ -63,6 +63,7 @@ class Activity(StrEnum):
     RATING_RUN = "rating_run"
     PANEL_DECISION = "panel_decision"
     CORRECTION = "correction"
+    VOICE = "voice"
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,11 @@ ACTIVITIES: dict[Activity, ActivityRule] = {
     Activity.PANEL_DECISION: ActivityRule((RATING,), Permission.PANEL_DECIDE, "a ratings panel decides"),
     # What is published stays final: it is corrected openly, as a new published version, by those who publish.
     Activity.CORRECTION: ActivityRule((PUBLISHED,), Permission.INSPECTIONS_PUBLISH, "a correction is issued"),
+    # The evidence of people under supervision informs the domain-one judgements: recorded when they are.
+    Activity.VOICE: ActivityRule(
+        (FIELDWORK, RATING), Permission.ASSESSMENTS_WRITE,
+        "the voice of people under supervision is recorded", listed_as="recording_statuses", team_only=True,
+    ),
 }
 """For each activity, the statuses it is allowed in and the permission it takes. Frozen statuses allow only
 the activities that name them."""

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from gateway.reports.schemas import CaseStandard, Report
 from gateway.reports.tables import DRAFT_NOTE
+from gateway.voice.service import by_standard
 from inspection_shared.charts import Bar, key_question_chart
 
 _TEMPLATES = jinja2.Environment(
@@ -50,7 +51,9 @@ def _chart(standard: CaseStandard, report: Report) -> Markup:
 def html_page(report: Report) -> bytes:
     """The report as a printable A4 HTML page."""
     charts = {standard.standard: _chart(standard, report) for standard in report.case_standards}
-    page = _TEMPLATES.get_template("report.html").render(report=report, charts=charts, draft_note=DRAFT_NOTE)
+    page = _TEMPLATES.get_template("report.html").render(
+        report=report, charts=charts, draft_note=DRAFT_NOTE, voice=by_standard(report.voice)
+    )
     return page.encode()
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from gateway.voice.schemas import VoiceFigures
 from inspection_shared.framework import KeyQuestionThresholds, Rating, ScoreBand
 from inspection_shared.rating import OverallRatingValue, ScoreBandEdge
 from inspection_shared.sampling import BalanceRow, ExclusionCount
@@ -33,6 +34,7 @@ class ReportTable(StrEnum):
     SUBSTITUTIONS = "substitutions"
     JUDGEMENTS = "judgements"
     PDUS = "pdus"
+    VOICE = "voice"
 
 
 class ReportUnit(BaseModel):
@@ -231,4 +233,9 @@ class Report(BaseModel):
         default_factory=list,
         description="An inspection of a region: each PDU's findings beside the region's ratings, whose case-based "
         "standards pool every PDU's cases. Empty for any other inspection.",
+    )
+    voice: VoiceFigures = Field(
+        default_factory=VoiceFigures,
+        description="The evidence from people under supervision (survey counts, interview themes), each piece "
+        "with the judged standards it informs.",
     )

@@ -1,6 +1,6 @@
 """The report of an inspection, assembled from what each domain holds: the inspection and its unit (the
 summaries' head), the pinned framework, the ratings of the snapshot reported, the samples and their
-substitutions, and the judgements. `assemble` is the pure core; `build_report` gathers its inputs in a
+substitutions, the judgements and the voice of people under supervision beside them. `assemble` is the pure core; `build_report` gathers its inputs in a
 fixed handful of queries whatever the size of the inspection.
 
 Who reads a report: a published one, anyone holding `reports:read` on the inspection's unit; a draft,
@@ -53,6 +53,8 @@ from gateway.summaries.repository import SummaryHead
 from gateway.summaries.schemas import SampleCounts
 from gateway.summaries.service import sample_counts
 from gateway.units import repository as units
+from gateway.voice.schemas import VoiceFigures
+from gateway.voice.service import voice_figures
 from inspection_shared.framework import Framework
 from inspection_shared.precision import margin_achieved
 from inspection_shared.problems import NotFound
@@ -250,12 +252,13 @@ def assemble(
     *,
     unit_names: Mapping[str, str] | None = None,
     unit_judgements: Sequence[Any] = (),
+    voice: VoiceFigures | None = None,
 ) -> Report:
     """The report from what the domains hold: the inspection's head, its pinned framework, the rating
     snapshot reported (a row holding the engine's `RatingResult`, or None before the first run), the
-    published version, the samples with their counts and substitutions, and the judgements; for an
-    inspection of a region, the names of its PDUs by code and their domain-one judgements (each with
-    the PDU's code as `unit`)."""
+    published version, the samples with their counts and substitutions, the judgements, and the voice of
+    people under supervision; for an inspection of a region, the names of its PDUs by code and their
+    domain-one judgements (each with the PDU's code as `unit`)."""
     inspection = head.inspection
     result = RatingResult.model_validate(snapshot.result) if snapshot is not None else None
     by_sample = {c.sample_id: c for c in counts}
@@ -291,6 +294,7 @@ def assemble(
             for j in sorted(judgements, key=lambda j: order.get(j.standard_id, len(order)))
         ],
         pdus=_pdus(getattr(snapshot, "units", None), framework, unit_names or {}, unit_judgements, redact),
+        voice=voice or VoiceFigures(),
     )
 
 
@@ -306,6 +310,7 @@ async def build_report(session: AsyncSession, inspection_id: uuid.UUID) -> Repor
     inspection = head.inspection
     framework = await get_framework(session, inspection.framework_id)
     pdus = await units.children(session, inspection.unit.id) if inspection.unit.type == "region" else []
+    redact = redactor(await caseloads.case_ref_indexes(session, inspection_id))
     return assemble(
         head,
         framework,
@@ -315,7 +320,8 @@ async def build_report(session: AsyncSession, inspection_id: uuid.UUID) -> Repor
         sample_counts(await caseloads.sample_tallies(session, inspection_id)),
         await caseloads.substitution_reasons(session, inspection_id),
         await assessments.judgements(session, inspection_id),
-        redactor(await caseloads.case_ref_indexes(session, inspection_id)),
+        redact,
         unit_names={u.code: u.name for u in pdus},
         unit_judgements=await assessments.unit_judgements(session, inspection_id) if pdus else (),
+        voice=await voice_figures(session, inspection_id, redact),
     )

@@ -129,6 +129,29 @@ def pdus(report: Report) -> Table:
     ), rows)
 
 
+def voice(report: Report) -> Table:
+    """The voice of people under supervision: a row per survey answer (its count out of those who answered
+    the question) and per interview theme (how many raised it out of those interviewed), with the judged
+    standards each informs."""
+    rows: list[tuple[Any, ...]] = [
+        ("survey", s.key, s.title, s.population, s.respondents, q.key, q.text, a.key, a.text, a.count, q.answered,
+         a.percent, ";".join(q.standards))
+        for s in report.voice.surveys
+        for q in s.questions
+        for a in q.answers
+    ]
+    rows += [
+        ("interviews", s.key, s.title, s.population, s.interviewed, None, t.text, None, None, t.raised_by,
+         s.interviewed, t.percent, ";".join(t.standards))
+        for s in report.voice.interviews
+        for t in s.themes
+    ]
+    return Table(ReportTable.VOICE, "Voice", _columns(
+        "evidence", "key", "title", "population", ("people", "integer"), "question", "text", "answer", "answer_text",
+        ("count", "integer"), ("out_of", "integer"), ("percent", "percent"), "standards",
+    ), rows)
+
+
 TABLES: dict[ReportTable, Callable[[Report], Table]] = {
     ReportTable.RATINGS: ratings,
     ReportTable.KEY_QUESTIONS: key_questions,
@@ -137,6 +160,7 @@ TABLES: dict[ReportTable, Callable[[Report], Table]] = {
     ReportTable.SUBSTITUTIONS: substitutions,
     ReportTable.JUDGEMENTS: judgements,
     ReportTable.PDUS: pdus,
+    ReportTable.VOICE: voice,
 }
 """Every table of the report, in the order of the XLSX sheets."""
 

@@ -1,0 +1,1 @@
+"""The voice of people under supervision: survey counts and interview themes, per inspection."""
