@@ -68,6 +68,10 @@ def _published(connection: Connection, version: Any) -> None:
     for table in (_KEY_QUESTIONS, _STANDARDS, _FIGURES):
         connection.execute(delete(table).where(table.c.inspection_id == inspection_id))
     source = repository.published_source(connection, inspection_id, version.snapshot_id)
+    if source.draft:
+        # Publication refuses a pilot under a draft framework; should one be published by another path,
+        # it still has no figures to count.
+        return
     figures = figures_of(source.result, applies_to=source.applies_to, inspected_on=source.inspected_on)
     connection.execute(insert(_FIGURES).values(
         inspection_id=inspection_id, version=version.version, snapshot_id=version.snapshot_id, **figures.inspection
