@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from functools import lru_cache
 from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from dashboard.charts import key_questions as chart_of
 from dashboard.pages import ViewerDep, render
-from inspection_shared.charts import Bar, key_question_chart
+from inspection_shared.charts import Bar
 from inspection_shared.clients.gateway import GatewayError
 
 router = APIRouter(include_in_schema=False)
@@ -32,13 +32,6 @@ NO_REPORT = (404, 409, 422)
 """The gateway's answers to a report of an inspection not rated yet."""
 
 
-@lru_cache(maxsize=512)
-def _chart(standard: str, name: str, bars: tuple[Bar, ...], edges: tuple[float, ...]) -> Markup:
-    # A report's figures change only with a rating run or a correction: a chart is drawn once per figures.
-    # The builder escapes every text it is given.
-    return Markup(key_question_chart(standard, name, bars, edges))
-
-
 def charts(report: dict) -> dict[str, Markup]:
     """Each case-based standard's chart: the same SVG the report's HTML and PDF draw."""
     thresholds = (report.get("ratings") or {}).get("key_question_thresholds")
@@ -47,7 +40,7 @@ def charts(report: dict) -> dict[str, Markup]:
     for standard in report["case_standards"]:
         bars = tuple(Bar(kq["key_question"], kq["percent"], tuple(kq["interval"]) if kq.get("interval") else None,
                          kq.get("band")) for kq in standard["key_questions"])
-        drawn[standard["standard"]] = _chart(standard["standard"], standard["name"], bars, edges)
+        drawn[standard["standard"]] = chart_of(standard["standard"], standard["name"], bars, edges)
     return drawn
 
 

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from dashboard import charts
 from dashboard.pages import RATINGS, ViewerDep, render
-from inspection_shared.charts import Bar, bar_chart, key_question_chart, stacked_bar_chart
+from inspection_shared.charts import Bar
 
 router = APIRouter(include_in_schema=False)
 
@@ -23,9 +24,8 @@ def _ratings_chart(statistics: dict) -> Markup:
     rows = [("Overall", statistics["overall"])] + [
         (f"{s['standard']} {s['name'] or ''}".strip()[:18], s["ratings"]) for s in statistics["standards"]
     ]
-    rows = [(label, {band: counts[band] for band in COUNTED}) for label, counts in rows]
-    # The builder escapes every text it is given.
-    return Markup(stacked_bar_chart("chart-ratings", "Ratings of each standard, published inspections", rows))
+    drawn = tuple((label, tuple((band, counts[band]) for band in COUNTED)) for label, counts in rows)
+    return charts.stacked("chart-ratings", "Ratings of each standard, published inspections", drawn)
 
 
 def _key_question_charts(statistics: dict) -> list[tuple[str, Markup, list[dict]]]:
@@ -33,13 +33,13 @@ def _key_question_charts(statistics: dict) -> list[tuple[str, Markup, list[dict]
     standards: dict[tuple[str, str], list[dict]] = {}
     for kq in statistics["key_questions"]:
         standards.setdefault((kq["framework_id"], kq["standard"]), []).append(kq)
-    charts = []
+    drawn = []
     for (framework_id, standard), rows in standards.items():
-        bars = [Bar(kq["key_question"], kq["percent"], tuple(kq["interval"]) if kq.get("interval") else None,
-                    _band(kq["percent"])) for kq in rows]
-        chart = key_question_chart(f"{framework_id}-{standard}", f"{standard} ({framework_id})", bars, BAND_EDGES)
-        charts.append((f"{standard} ({framework_id})", Markup(chart), rows))
-    return charts
+        bars = tuple(Bar(kq["key_question"], kq["percent"], tuple(kq["interval"]) if kq.get("interval") else None,
+                         _band(kq["percent"])) for kq in rows)
+        chart = charts.key_questions(f"{framework_id}-{standard}", f"{standard} ({framework_id})", bars, BAND_EDGES)
+        drawn.append((f"{standard} ({framework_id})", chart, rows))
+    return drawn
 
 
 def _band(percent: float | None) -> str | None:
@@ -63,10 +63,9 @@ async def national_page(
         gateway.statistics(token, "trends", **filters),
         gateway.units(token, type="region"),
     )
-    trend_bars = [Bar(y["year"], None if y["mean_score_share"] is None else 100 * y["mean_score_share"])
-                  for y in trends["years"]]
-    trend_chart = Markup(bar_chart("chart-trends", "Mean score as a share of the maximum, by programme year",
-                                   trend_bars))
+    trend_bars = tuple(Bar(y["year"], None if y["mean_score_share"] is None else 100 * y["mean_score_share"])
+                       for y in trends["years"])
+    trend_chart = charts.bars("chart-trends", "Mean score as a share of the maximum, by programme year", trend_bars)
     return render(
         request, "national.html", ratings=ratings, ratings_chart=_ratings_chart(ratings), trends=trends,
         trend_chart=trend_chart, key_questions=_key_question_charts(key_questions), COUNTED=COUNTED,
