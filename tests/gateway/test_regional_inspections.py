@@ -189,3 +189,40 @@ async def test_a_pdu_judgement_is_for_a_pdu_of_the_inspected_region(gateway, db_
                                 json={"rating": "good", "evidence_summary": "Elsewhere."})
     assert refused.status_code == 422
     assert [e["field"] for e in refused.json()["errors"]] == ["path.unit_id"]
+
+
+async def test_publication_waits_for_each_pdus_domain_one_judgements(gateway, db_session):
+    a, b, c = pdu_codes()
+    inspection = await make_region_inspection(db_session, (a, b, c), framework_id=FRAMEWORK, status="rating")
+    await make_assessed_sample(db_session, inspection, "case_supervision",
+                               cases(a, 10, 9) + cases(b, 10, 6, 1) + cases(c, 10, 4, 3))
+    for standard in ("1.1", "1.2", "1.3", "1.4"):
+        await make_judgement(db_session, inspection, standard, "good", "Regional leaders and staff.")
+    pdus = {u.code: u.id for u in await children(db_session, inspection.unit_id)}
+    for standard in ("1.1", "1.2", "1.3", "1.4"):  # A is judged on each standard, B on one, C on none
+        judged = await gateway.put(f"{API}/inspections/{inspection.id}/units/{pdus[a]}/judgements/{standard}",
+                                   json={"rating": "good", "evidence_summary": "A's leadership and staff."})
+        assert judged.status_code == 201, judged.text
+    await gateway.put(f"{API}/inspections/{inspection.id}/units/{pdus[b]}/judgements/1.3",
+                      json={"rating": "good", "evidence_summary": "B's services."})
+    assert (await gateway.post(f"{API}/inspections/{inspection.id}/rating-runs")).status_code == 201
+
+    def pdu_conditions(readiness: dict) -> dict[str, tuple[bool, list[str]]]:
+        return {c["unit"]: (c["met"], c["missing"]) for c in readiness["conditions"]
+                if c["condition"] == "pdu_judgements_recorded"}
+
+    readiness = (await gateway.get(f"{API}/inspections/{inspection.id}/readiness")).json()
+    assert pdu_conditions(readiness) == {a: (True, []), b: (False, ["1.1", "1.2", "1.4"]),
+                                         c: (False, ["1.1", "1.2", "1.3", "1.4"])}
+    refused = await gateway.post(f"{API}/inspections/{inspection.id}/transitions", json={"to": "published"})
+    assert refused.status_code == 409
+    assert {(c["condition"], c.get("unit")) for c in refused.json()["conditions"]} >= {
+        ("pdu_judgements_recorded", b), ("pdu_judgements_recorded", c)}
+
+    for code, standards in ((b, ("1.1", "1.2", "1.4")), (c, ("1.1", "1.2", "1.3", "1.4"))):
+        for standard in standards:
+            judged = await gateway.put(f"{API}/inspections/{inspection.id}/units/{pdus[code]}/judgements/{standard}",
+                                       json={"rating": "good", "evidence_summary": f"{code}'s leadership."})
+            assert judged.status_code == 201, judged.text
+    readiness = (await gateway.get(f"{API}/inspections/{inspection.id}/readiness")).json()
+    assert pdu_conditions(readiness) == {a: (True, []), b: (True, []), c: (True, [])}

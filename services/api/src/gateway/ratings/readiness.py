@@ -12,6 +12,7 @@ publishes) beside the cases in each sample now:
 - the inspection has been rated;
 - each scored standard has a rating, or the ratings panel marked it not rated with a reason;
 - each judged standard of domain one has the inspectors' judgement in the ratings, or is marked not rated;
+  in a region's inspection, each PDU rated beside the region has its own judgement of each of them too;
 - each case-based standard has its sample answered (yes, no or not applicable) to the minimum share on
   each key question, unless it is marked not rated;
 - each case-based standard with fewer applicable cases than the minimum on a key question has a ratings
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.assessments import repository as assessments
 from gateway.caseloads import repository as caseloads
 from gateway.caseloads.schemas import IN_SAMPLE
 from gateway.db import utcnow
@@ -44,6 +46,7 @@ from gateway.ratings.schemas import (
     GatesStated,
     JudgementRecorded,
     KeyQuestionApplicable,
+    PduJudgementsRecorded,
     PublicationCondition,
     RatingsHeld,
     Readiness,
@@ -52,7 +55,7 @@ from gateway.ratings.schemas import (
 )
 from inspection_shared.framework import Framework, PublicationGates, Standard
 from inspection_shared.problems import Conflict
-from inspection_shared.rating import RatingResult, StandardRating
+from inspection_shared.rating import PooledRatingResult, RatingResult, StandardRating
 
 if TYPE_CHECKING:
     from gateway.inspections.models import Inspection
@@ -64,6 +67,8 @@ class Rated:
 
     sequence: int
     result: RatingResult
+    pdus: tuple[str, ...] = ()
+    """A region's inspection: the codes of the PDUs rated beside the region."""
 
 
 def _label(standard: Standard) -> str:
@@ -198,12 +203,27 @@ def _applicable(standard: Standard, rating: StandardRating | None, gates: Public
     )
 
 
+def _pdu_judged(framework: Framework, code: str, judged: set[str]) -> PduJudgementsRecorded:
+    wanted = [s for d in framework.domains if d.number == 1 for s in d.standards if s.kind == "judged"]
+    missing = [s.id for s in wanted if s.id not in judged]
+    if missing:
+        message = (
+            f"PDU {code} has no judgement of {', '.join(missing)}: domain one is judged for each PDU of the region "
+            "as for the region."
+        )
+    else:
+        message = f"PDU {code} is judged on each standard of domain one."
+    return PduJudgementsRecorded(unit=code, met=not missing, message=message, missing=missing)
+
+
 def conditions(
-    framework: Framework, rated: Rated | None, samples: Mapping[str, int], fieldwork_end: date | None, today: date
+    framework: Framework, rated: Rated | None, samples: Mapping[str, int], fieldwork_end: date | None, today: date,
+    pdu_judgements: Mapping[str, set[str]] | None = None,
 ) -> list[PublicationCondition]:
     """Every condition of publication of an inspection under `framework`, met or not, with its figures.
 
-    `rated`: the latest snapshot, if any; `samples`: cases in the sample now, by sample type.
+    `rated`: the latest snapshot, if any; `samples`: cases in the sample now, by sample type;
+    `pdu_judgements`: a region's inspection, the judged standards recorded for each PDU, by code.
     """
     found: list[PublicationCondition] = [_fieldwork(fieldwork_end, today), _snapshot(rated)]
     if framework.status != "published":
@@ -232,6 +252,8 @@ def conditions(
             if standard.kind == "case":
                 found.append(_answered(standard, rating, samples, gates))
                 found.append(_applicable(standard, rating, gates))
+    if gates.judgements_recorded and rated is not None:
+        found += [_pdu_judged(framework, code, (pdu_judgements or {}).get(code, set())) for code in rated.pdus]
     return found
 
 
@@ -250,9 +272,16 @@ async def readiness(session: AsyncSession, inspection: Inspection) -> Readiness:
     """The inspection's conditions of publication, as they stand now."""
     framework = await pinned_framework(session, inspection)
     snapshot = await repository.latest_result(session, inspection.id)
-    rated = Rated(snapshot.sequence, RatingResult.model_validate(snapshot.result)) if snapshot is not None else None
+    rated = None
+    if snapshot is not None:
+        pdus = tuple(PooledRatingResult.model_validate(snapshot.units).units) if snapshot.units else ()
+        rated = Rated(snapshot.sequence, RatingResult.model_validate(snapshot.result), pdus)
+    judged: dict[str, set[str]] = {}
+    for judgement in await assessments.unit_judgements(session, inspection.id) if rated and rated.pdus else ():
+        judged.setdefault(judgement.unit, set()).add(judgement.standard_id)
     found = conditions(
-        framework, rated, await _sample_sizes(session, inspection.id), inspection.fieldwork_end, utcnow().date()
+        framework, rated, await _sample_sizes(session, inspection.id), inspection.fieldwork_end, utcnow().date(),
+        judged,
     )
     unmet = sum(not c.met for c in found)
     return Readiness(

@@ -390,6 +390,15 @@ class JudgementRecorded(_Condition):
     not_rated_by_panel: bool
 
 
+class PduJudgementsRecorded(_Condition):
+    """A region's inspection: each PDU rated beside the region has the inspectors' judgement of each judged
+    standard of domain one, as the region has (domain one is judged at both levels)."""
+
+    condition: Literal["pdu_judgements_recorded"] = "pdu_judgements_recorded"
+    unit: str = Field(description="The PDU's code.")
+    missing: list[str] = Field(description="Judged standards of domain one without the PDU's judgement.")
+
+
 class SampleAnswered(_Condition):
     condition: Literal["sample_answered"] = "sample_answered"
     sample_type: str
@@ -419,7 +428,7 @@ class ApplicableCases(_Condition):
 
 PublicationCondition = Annotated[
     FrameworkPublished | FieldworkEnded | RatingsHeld | GatesStated | StandardRated | JudgementRecorded
-    | SampleAnswered | ApplicableCases,
+    | PduJudgementsRecorded | SampleAnswered | ApplicableCases,
     Field(discriminator="condition"),
 ]
 
