@@ -87,8 +87,10 @@ async def import_frameworks(session: AsyncSession, frameworks: list[Framework]) 
 
 
 async def list_frameworks(session: AsyncSession) -> list[Framework]:
-    rows = (await session.scalars(select(FrameworkVersion).order_by(FrameworkVersion.id))).all()
-    return [Framework.model_validate(row.definition) for row in rows]
+    """Every version held, in the order of their ids as Python sorts them: the engine lists them in the same
+    order, whatever the database's collation makes of a hyphen."""
+    rows = (await session.scalars(select(FrameworkVersion))).all()
+    return [Framework.model_validate(row.definition) for row in sorted(rows, key=lambda row: row.id)]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ router = APIRouter(tags=["frameworks"])
     description="Every framework version the engine can rate by; the library is small, so one page holds it.",
 )
 async def list_frameworks() -> Page[FrameworkSummary]:
-    return Page(items=[FrameworkSummary.of(f) for f in library().values()], next_cursor=None)
+    return Page(items=[FrameworkSummary.of(f) for _, f in sorted(library().items())], next_cursor=None)
 
 
 @router.get(
