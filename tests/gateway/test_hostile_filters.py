@@ -7,11 +7,13 @@ the tables are as they were."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
 from gateway.audit.models import AuditEntry
+from gateway.consultations.models import Consultation, ConsultationQuestion
 from gateway.events.models import WebhookSubscription
 from gateway.identity.models import User
 from gateway.inspections.models import Inspection
@@ -37,10 +39,15 @@ async def records(db_session):
     sample = await make_assessed_sample(db_session, inspection, "case_supervision", cases)
     webhook = WebhookSubscription(url="https://receiver.example.org/hooks", event_types=["inspection.published"],
                                   signing_key=bytes(32), considered_through=0)
-    db_session.add(webhook)
+    consultation = Consultation(title="Programme 2027-28", programme_years=["2027-28"], opens=date(2026, 12, 1),
+                                closes=date(2027, 1, 31), deadline=date(2027, 1, 31), version=1)
+    db_session.add_all([webhook, consultation])
+    await db_session.flush()
+    db_session.add(ConsultationQuestion(consultation_id=consultation.id, key="q1", section="core_inspections",
+                                        position=0, text="Which units should be inspected first?"))
     await db_session.flush()
     return {"inspection_id": inspection.id, "unit_id": pdu.id, "region_id": region.id, "sample_id": sample.id,
-            "subscription_id": webhook.id, "year": "2024-25"}
+            "subscription_id": webhook.id, "consultation_id": consultation.id, "year": "2024-25"}
 
 
 def _filters(document: dict) -> list[tuple[str, str]]:
