@@ -8,8 +8,9 @@ import csv
 import io
 import uuid
 
+from gateway.units.models import Unit
 from gateway.units.repository import children
-from tests.gateway.factories import make_assessed_sample, make_judgement, make_region_inspection
+from tests.gateway.factories import make_assessed_sample, make_judgement, make_region_inspection, make_unit
 
 API = "/api/v1"
 FRAMEWORK = "probation-regional-2023"
@@ -45,8 +46,7 @@ async def test_each_pdu_is_sampled_to_its_own_precision_target(gateway, db_sessi
     inspection = await make_region_inspection(db_session, (a, b, c), framework_id=FRAMEWORK)
     await upload(gateway, inspection, {a: 300, b: 120, c: 40})
     drawn = await gateway.post(f"{API}/inspections/{inspection.id}/samples", json={
-        "sample_type": "case_supervision", "unit_mode": "per_unit", "precision": {"confidence": 0.8, "margin": 0.05},
-        "seed": 7,
+        "sample_type": "case_supervision", "precision": {"confidence": 0.8, "margin": 0.05}, "seed": 7,
     })
     assert drawn.status_code == 201, drawn.text
     sample = drawn.json()
@@ -79,7 +79,7 @@ async def test_capacity_needs_per_unit_mode(gateway, db_session):
     inspection = await make_region_inspection(db_session, (a, b, c), framework_id=FRAMEWORK)
     await upload(gateway, inspection, {a: 30, b: 30, c: 30})
     refused = await gateway.post(f"{API}/inspections/{inspection.id}/samples", json={
-        "sample_type": "case_supervision", "size": 20, "capacity": 10,
+        "sample_type": "case_supervision", "unit_mode": "overall", "size": 20, "capacity": 10,
     })
     assert refused.status_code == 422
     assert "capacity holds per_unit sizes" in refused.text
@@ -185,17 +185,20 @@ async def test_a_pdu_judgement_is_for_a_pdu_of_the_inspected_region(gateway, db_
     a, b, c = pdu_codes()
     inspection = await make_region_inspection(db_session, (a, b, c), framework_id=FRAMEWORK, status="fieldwork")
     other = await make_region_inspection(db_session, pdu_codes(), framework_id=FRAMEWORK)
-    refused = await gateway.put(f"{API}/inspections/{inspection.id}/units/{other.unit_id}/judgements/1.1",
-                                json={"rating": "good", "evidence_summary": "Elsewhere."})
-    assert refused.status_code == 422
-    assert [e["field"] for e in refused.json()["errors"]] == ["path.unit_id"]
+    region = await db_session.get(Unit, inspection.unit_id)
+    youth_service = await make_unit(db_session, type="yos", parent=region)
+    for unit_id in (other.unit_id, youth_service.id):  # another region's unit; a unit of this one, not a PDU
+        refused = await gateway.put(f"{API}/inspections/{inspection.id}/units/{unit_id}/judgements/1.1",
+                                    json={"rating": "good", "evidence_summary": "Elsewhere."})
+        assert refused.status_code == 422
+        assert [e["field"] for e in refused.json()["errors"]] == ["path.unit_id"]
 
 
 async def test_publication_waits_for_each_pdus_domain_one_judgements(gateway, db_session):
     a, b, c = pdu_codes()
     inspection = await make_region_inspection(db_session, (a, b, c), framework_id=FRAMEWORK, status="rating")
-    await make_assessed_sample(db_session, inspection, "case_supervision",
-                               cases(a, 10, 9) + cases(b, 10, 6, 1) + cases(c, 10, 4, 3))
+    # C has no case in the sample: it is still a PDU of the region, to be judged as the others are.
+    await make_assessed_sample(db_session, inspection, "case_supervision", cases(a, 10, 9) + cases(b, 10, 6, 1))
     for standard in ("1.1", "1.2", "1.3", "1.4"):
         await make_judgement(db_session, inspection, standard, "good", "Regional leaders and staff.")
     pdus = {u.code: u.id for u in await children(db_session, inspection.unit_id)}

@@ -126,11 +126,11 @@ async def list_judgements(session: AsyncSession, inspection_id: uuid.UUID) -> Ju
 async def _pdu_of(session: AsyncSession, region_id: uuid.UUID, unit_id: uuid.UUID) -> str:
     """The code of a PDU of the inspected region, or a 422 naming the path's unit."""
     unit = await units.get(session, unit_id)
-    if unit is None or unit.parent_id != region_id:
+    if unit is None or unit.parent_id != region_id or unit.type != "pdu":
         raise InvalidInput(
-            f"Unit {unit_id} is not a unit of the inspected region: domain one is judged for the region and for "
+            f"Unit {unit_id} is not a PDU of the inspected region: domain one is judged for the region and for "
             "each of its PDUs.",
-            [FieldError(field="path.unit_id", message="not a unit directly under the inspected region")],
+            [FieldError(field="path.unit_id", message="not a PDU directly under the inspected region")],
         )
     return unit.code
 

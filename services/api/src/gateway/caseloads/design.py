@@ -69,10 +69,13 @@ def _validation_faults(error: ValidationError) -> list[FieldError]:
 
 
 def build_design(
-    request: SampleDrawRequest, columns: list[str], sample_type_strata: list[str], used_seeds: Set[int] = frozenset()
+    request: SampleDrawRequest, columns: list[str], sample_type_strata: list[str], used_seeds: Set[int] = frozenset(),
+    of_region: bool = False,
 ) -> SampleDesign:
     """The design sent to the sampling service: the request with its defaults filled in from the frame,
     and a seed chosen if none is given (never one of `used_seeds`, those of samples discarded from it).
+    `of_region`: the inspection is of a region, so each PDU is sampled to its own precision unless asked
+    otherwise.
 
     Columns of the frame the design does not use are sent as carried, so the sampling service reads the
     stored frame whole and its fingerprint is the frame's.
@@ -122,7 +125,9 @@ def build_design(
         "precision": None if request.size is not None else (request.precision or Precision()),
         "strata": strata,
         "unit": unit,
-        "unit_mode": request.unit_mode,
+        "unit_mode": request.unit_mode or (
+            "per_unit" if of_region and unit is not None and request.size is None else "overall"
+        ),
         "min_per_unit": request.min_per_unit,
         "capacity": request.capacity,
         "min_per_stratum": request.min_per_stratum,

@@ -143,7 +143,12 @@ class SampleDrawRequest(BaseModel):
         None,
         description="Column holding the delivery unit. Default: `unit` when the frame has it; null for none.",
     )
-    unit_mode: UnitMode = "overall"
+    unit_mode: UnitMode | None = Field(
+        None,
+        description="overall: one sample across the units, min_per_unit each; per_unit: each unit (a PDU of a "
+        "region) sized to its own precision. Default: per_unit for an inspection of a region sized by precision "
+        "(the letter's model: findings for each PDU), overall otherwise.",
+    )
     min_per_unit: Annotated[int, Field(ge=0), SentAsNumber] = Field(
         0, description="Minimum cases per unit (overall mode, or per_unit mode held to a capacity)."
     )

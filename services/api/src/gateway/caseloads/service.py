@@ -165,7 +165,8 @@ async def draw_sample(
     frame = await _frame_to_draw_from(session, inspection_id, request.sample_type, with_content=True)
     used_seeds = await repository.discarded_seeds(session, frame.id)
     request = request.model_copy(update={"exclude": coded_exclusions(request.exclude, vocabularies())})
-    design = build_design(request, frame.columns, strata_of(framework, request.sample_type), used_seeds)
+    of_region = (await units.get(session, inspection.unit_id)).type == "region"
+    design = build_design(request, frame.columns, strata_of(framework, request.sample_type), used_seeds, of_region)
     await release(session)
 
     content = await run_in_threadpool(frames.decompress, frame.content)  # opened as read: byte for byte as stored

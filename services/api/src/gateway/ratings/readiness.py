@@ -12,7 +12,7 @@ publishes) beside the cases in each sample now:
 - the inspection has been rated;
 - each scored standard has a rating, or the ratings panel marked it not rated with a reason;
 - each judged standard of domain one has the inspectors' judgement in the ratings, or is marked not rated;
-  in a region's inspection, each PDU rated beside the region has its own judgement of each of them too;
+  in a region's inspection, each PDU of the region in service has its own judgement of each of them too;
 - each case-based standard has its sample answered (yes, no or not applicable) to the minimum share on
   each key question, unless it is marked not rated;
 - each case-based standard with fewer applicable cases than the minimum on a key question has a ratings
@@ -53,9 +53,10 @@ from gateway.ratings.schemas import (
     SampleAnswered,
     StandardRated,
 )
+from gateway.units import repository as units
 from inspection_shared.framework import Framework, PublicationGates, Standard
 from inspection_shared.problems import Conflict
-from inspection_shared.rating import PooledRatingResult, RatingResult, StandardRating
+from inspection_shared.rating import RatingResult, StandardRating
 
 if TYPE_CHECKING:
     from gateway.inspections.models import Inspection
@@ -68,7 +69,7 @@ class Rated:
     sequence: int
     result: RatingResult
     pdus: tuple[str, ...] = ()
-    """A region's inspection: the codes of the PDUs rated beside the region."""
+    """A region's inspection: the codes of the region's PDUs in service, each to be judged as the region is."""
 
 
 def _label(standard: Standard) -> str:
@@ -274,8 +275,10 @@ async def readiness(session: AsyncSession, inspection: Inspection) -> Readiness:
     snapshot = await repository.latest_result(session, inspection.id)
     rated = None
     if snapshot is not None:
-        pdus = tuple(PooledRatingResult.model_validate(snapshot.units).units) if snapshot.units else ()
-        rated = Rated(snapshot.sequence, RatingResult.model_validate(snapshot.result), pdus)
+        # A region inspected PDU by PDU covers each of its PDUs in service, whether or not their cases were rated.
+        day = inspection.fieldwork_start or utcnow().date()
+        covered = await units.pdus_of(session, inspection.unit_id, day) if snapshot.units else []
+        rated = Rated(snapshot.sequence, RatingResult.model_validate(snapshot.result), tuple(u.code for u in covered))
     judged: dict[str, set[str]] = {}
     for judgement in await assessments.unit_judgements(session, inspection.id) if rated and rated.pdus else ():
         judged.setdefault(judgement.unit, set()).add(judgement.standard_id)

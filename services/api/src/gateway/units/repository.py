@@ -81,6 +81,12 @@ async def children(session: AsyncSession, unit_id: uuid.UUID) -> list[Unit]:
     return list((await session.scalars(select(Unit).where(Unit.parent_id == unit_id).order_by(Unit.code))).all())
 
 
+async def pdus_of(session: AsyncSession, region_id: uuid.UUID, day: date) -> list[Unit]:
+    """The PDUs of a region in service on `day`, in code order: those a region's inspection covers."""
+    statement = select(Unit).where(Unit.parent_id == region_id, Unit.type == "pdu", active_on(day))
+    return list((await session.scalars(statement.order_by(Unit.code))).all())
+
+
 async def subtree_codes(session: AsyncSession, unit_id: uuid.UUID) -> list[str]:
     """The code of a unit, then the codes of every unit below it: its children, theirs, and so on."""
     codes = list((await session.scalars(select(Unit.code).where(Unit.id == unit_id))).all())
