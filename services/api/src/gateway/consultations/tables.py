@@ -3,10 +3,8 @@ nothing about a respondent (no name, contact details or text)."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 from gateway.consultations.schemas import ConsultationSummary
+from inspection_shared.exports import csv_text
 
 COLUMNS = ["measure", "group", "audience", "question", "section", "topic_id", "topic", "rank", "responses"]
 """`measure` says what a row counts: responses, late, by_group, by_question, by_group_and_question, topic."""
@@ -22,8 +20,4 @@ def summary_csv(summary: ConsultationSummary) -> str:
     rows += [["by_group_and_question", c.group, groups[c.group], c.question, sections[c.question], "", "", "",
               c.responses] for c in summary.by_group_and_question]
     rows += [["topic", "", "", "", "", str(t.topic_id), t.name, t.rank, t.responses] for t in summary.topics]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(COLUMNS, rows)

@@ -10,7 +10,6 @@ with 0.733; the header row of every sheet is frozen.
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +18,7 @@ import xlsxwriter
 
 from gateway.reports.schemas import Report, ReportTable
 from gateway.reports.tables import DRAFT_NOTE, TABLES, Kind, Table, head_lines
+from inspection_shared.exports import csv_text
 
 
 def _text(value: Any) -> Any:
@@ -32,13 +32,10 @@ def _text(value: Any) -> Any:
 def csv_table(report: Report, name: ReportTable) -> bytes:
     """One table as CSV (RFC 4180), values as the JSON report gives them."""
     table = TABLES[name](report)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    if report.draft:
-        writer.writerow([DRAFT_NOTE])
-    writer.writerow([column.name for column in table.columns])
-    writer.writerows([_text(value) for value in row] for row in table.rows)
-    return out.getvalue().encode()
+    header = [column.name for column in table.columns]
+    rows = ([_text(value) for value in row] for row in table.rows)
+    # RFC 4180's line ends, as the report's CSV has always had.
+    return csv_text(header, rows, before=[[DRAFT_NOTE]] if report.draft else [], line_end="\r\n").encode()
 
 
 _FORMATS: dict[Kind, dict[str, Any]] = {

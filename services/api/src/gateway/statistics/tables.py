@@ -7,8 +7,6 @@ JSON's values; an empty cell is a null.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,17 +19,14 @@ from gateway.statistics.schemas import (
     RatingStatistics,
     Trends,
 )
+from inspection_shared.exports import csv_text
 
 RATING_COLUMNS = list(RatingCounts.model_fields)
 AMENDMENT_COLUMNS = list(Amendment.model_fields)
 
 
 def _csv(header: list[str], rows: Iterable[list[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([["" if value is None else value for value in row] for row in rows])
-    return out.getvalue()
+    return csv_text(header, rows)
 
 
 def corrections_csv(answer: Amended) -> str:
