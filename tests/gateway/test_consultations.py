@@ -189,6 +189,8 @@ async def test_bad_responses_are_refused_naming_the_field_and_nothing_is_written
         ({"topic_ids": [topic["id"], str(nonesuch)]}, "body.topic_ids[1]", f"no programme topic {nonesuch}"),
         ({"received_on": "2020-11-30"}, "body.received_on",
          "2020-11-30 is before the consultation opened on 2020-12-01"),
+        ({"received_on": "2099-01-04"}, "body.received_on",
+         "2099-01-04 is in the future: a response is recorded once received"),
         ({"group": "public"}, "body.group", None),
         ({"topic_ids": [topic["id"], topic["id"]]}, "body.topic_ids", None),
         ({"text": " "}, "body.text", None),
@@ -226,6 +228,11 @@ async def test_a_consultation_changes_with_if_match_and_keeps_its_period_in_orde
     assert body["questions"] == QUESTIONS
     stale = await gateway.patch(path, json={"title": "Again"}, headers={"If-Match": held.headers["etag"]})
     assert stale.status_code == 412
+    # Once a response is recorded, the consultation cannot open after the day it was received.
+    await _respond(gateway, consultation, received_on="2020-12-10")
+    later = await gateway.patch(path, json={"opens": "2020-12-11"}, headers={"If-Match": changed.headers["etag"]})
+    assert (later.status_code, later.json()["errors"][0]["field"]) == (422, "body.opens")
+    assert "2020-12-10" in later.json()["errors"][0]["message"]
     assert (await gateway.patch(path, json={"title": None}, headers={"If-Match": '"*"'})).status_code == 422
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection
+from datetime import date
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,3 +84,10 @@ async def topics_raised(session: AsyncSession, consultation_id: uuid.UUID) -> di
         .group_by(ResponseTopic.topic_id)
     )
     return dict(rows.all())
+
+
+async def first_received(session: AsyncSession, consultation_id: uuid.UUID) -> date | None:
+    """The day the earliest response recorded was received, if any."""
+    return await session.scalar(
+        select(func.min(ConsultationResponse.received_on)).where(ConsultationResponse.consultation_id == consultation_id)
+    )

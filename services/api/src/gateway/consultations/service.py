@@ -44,7 +44,7 @@ from gateway.consultations.schemas import (
     TopicNamed,
     TopicRaised,
 )
-from gateway.db import row_fields
+from gateway.db import row_fields, utcnow
 from gateway.pagination import Key, PageQuery, keyset_page
 from gateway.preconditions import check_if_match
 from gateway.preconditions import etag as version_etag
@@ -145,6 +145,12 @@ async def update_consultation(session: AsyncSession, consultation_id: uuid.UUID,
     dates = {name: getattr(changes, name) if name in changes.model_fields_set else getattr(consultation, name)
              for name in ("opens", "closes", "deadline")}
     _check_period(**dates)
+    first = await repository.first_received(session, consultation.id)
+    if first is not None and dates["opens"] > first:
+        raise InvalidInput(
+            f"A response was received on {first}: the consultation cannot open after it.",
+            [FieldError(field="body.opens", message=f"{dates['opens']} is after the earliest response, received on {first}")],
+        )
     if changes.recipients is not None:  # before the fields change: the statement flushes what is pending
         await session.execute(delete(ConsultationRecipient)
                               .where(ConsultationRecipient.consultation_id == consultation.id))
@@ -185,6 +191,9 @@ async def create_response(session: AsyncSession, consultation_id: uuid.UUID, dat
     if data.received_on < consultation.opens:
         errors.append(FieldError(field="body.received_on", message=f"{data.received_on} is before the consultation "
                                                                    f"opened on {consultation.opens}"))
+    if data.received_on > utcnow().date():
+        errors.append(FieldError(field="body.received_on", message=f"{data.received_on} is in the future: a response "
+                                                                   "is recorded once received"))
     errors += [FieldError(field=f"body.topic_ids[{i}]", message=f"no programme topic {topic_id}")
                for i, topic_id in enumerate(data.topic_ids) if topic_id not in names]
     if errors:
