@@ -170,16 +170,20 @@ async def test_pdus_without_a_caseload_are_named_and_nothing_is_guessed(gateway,
     assert refused.json()["errors"] == [{"field": "body.units", "message": "omitted, but RX2 has no caseload"}]
 
 
-async def test_bad_units_are_refused_naming_each(gateway, estate):
+async def test_bad_units_are_refused_naming_each(gateway, estate, db_session):
+    closed = await make_unit(db_session, parent=estate["north"], code="RN9", valid_to=date(2020, 3, 31))
     asked = _asked(estate)
     asked["units"] = [asked["units"][0], asked["units"][0], {"unit_id": str(estate["north"].id), "caseload": 10},
-                      {"unit_id": "00000000-0000-0000-0000-000000000000", "caseload": 10}]
+                      {"unit_id": "00000000-0000-0000-0000-000000000000", "caseload": 10},
+                      {"unit_id": str(closed.id), "caseload": 10}]
     refused = await gateway.post(CAPACITY, json=asked)
     assert refused.status_code == 422
+    today = date.today()
     assert [(e["field"], e["message"]) for e in refused.json()["errors"]] == [
         ("body.units[1].unit_id", f"{estate['small'].id} is named twice"),
         ("body.units[2].unit_id", "RN is a region, not a PDU"),
         ("body.units[3].unit_id", "no unit 00000000-0000-0000-0000-000000000000"),
+        ("body.units[4].unit_id", f"RN9 is not in service on {today}"),
     ]
 
 

@@ -36,6 +36,7 @@ def _pdu(unit: Unit, caseload: int) -> sizing.PduCaseload:
 
 async def _sent_pdus(session: AsyncSession, data: CapacityRequest) -> list[sizing.PduCaseload]:
     assert data.units is not None
+    today = db.utcnow().date()
     found = {unit.id: unit for unit in await units.by_ids(session, (u.unit_id for u in data.units))}
     errors: list[FieldError] = []
     seen: set = set()
@@ -47,6 +48,8 @@ async def _sent_pdus(session: AsyncSession, data: CapacityRequest) -> list[sizin
             errors.append(FieldError(field=field, message=f"no unit {sent.unit_id}"))
         elif unit.type != "pdu":
             errors.append(FieldError(field=field, message=f"{unit.code} is a {unit.type}, not a PDU"))
+        elif not units.in_service(unit, today):
+            errors.append(FieldError(field=field, message=f"{unit.code} is not in service on {today}"))
         seen.add(sent.unit_id)
     if errors:
         raise InvalidInput("The capacity is counted for PDUs, each named once.", errors)

@@ -23,6 +23,11 @@ BY_CODE = (Key(Unit.code),)
 """Lists of units are in code order: codes are unique, so the order is a key."""
 
 
+def in_service(unit: Unit, day: date) -> bool:
+    """`active_on`, of a unit held."""
+    return (unit.valid_from is None or unit.valid_from <= day) and (unit.valid_to is None or unit.valid_to >= day)
+
+
 def with_parent(statement: Select) -> Select:
     return statement.options(joinedload(Unit.parent))
 
