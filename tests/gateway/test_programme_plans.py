@@ -12,14 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.permissions import Role
+from gateway.permissions import ROLE_PERMISSIONS, Grant, Permission, Role
 from gateway.programme import plan_rules as rules
 from gateway.statistics.periods import ProgrammeYear
 from sampling.units.service import Unit as Candidate
 from sampling.units.service import select_units
 from tests.gateway.factories import make_inspection, make_unit
 from tests.gateway.test_programme_capacity import no_other_pdu  # noqa: F401  (a fixture)
-from tests.gateway.test_scoping import holding
+from tests.gateway.test_scoping import holding, nationally
 
 PLANS = "/api/v1/programme/plans"
 YEAR = "2027-28"
@@ -218,7 +218,10 @@ async def test_a_slot_becomes_a_planned_inspection_with_the_unit_permission(gate
     plan = await _plan(gateway, registry)
     a = _slot(plan, "PLA")
     asked = {"framework_id": "probation-pdu-2021", "fieldwork_start": "2027-05-10", "fieldwork_end": "2027-05-21"}
-    with acting_as(holding(Role.LEAD_INSPECTOR, registry["B"])):
+    # A national planner who may plan inspections of B only.
+    planner = Grant(frozenset({Permission.PROGRAMME_WRITE}), None)
+    lead_of_b = Grant(ROLE_PERMISSIONS[Role.LEAD_INSPECTOR], frozenset({registry["B"].id}), Role.LEAD_INSPECTOR)
+    with acting_as(nationally(Role.READER, planner, lead_of_b)):
         refused = await gateway.post(f"{PLANS}/{plan['id']}/slots/{a['id']}/inspection", json=asked)
         assert (refused.status_code, refused.json()["permission"]) == (403, "inspections:plan")
     outside = await gateway.post(f"{PLANS}/{plan['id']}/slots/{a['id']}/inspection",

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from gateway.permissions import Role
 from gateway.programme import scoring
 from tests.conftest import TEST_ADMIN_ID
-from tests.gateway.test_scoping import holding
+from tests.gateway.test_scoping import holding, nationally
 
 PROGRAMME = "/api/v1/programme"
 LETTER_CRITERIA = {
@@ -206,10 +206,10 @@ async def test_topics_are_staff_only_and_written_by_planners(gateway, acting_as)
         assert (await gateway.get(f"{PROGRAMME}/topics/ranking")).status_code == 200
         refused = await gateway.post(f"{PROGRAMME}/topics", json={})
         assert (refused.status_code, refused.json()["permission"]) == (403, "programme:write")
-    with acting_as(holding(Role.LEAD_INSPECTOR)):
+    with acting_as(nationally(Role.LEAD_INSPECTOR)):
         made = await gateway.post(f"{PROGRAMME}/topics", json={
             "name": "Remand", "kind": "secondary_analysis", "programme_year": "2022-23", "groups": ["youth"]})
-        assert (made.status_code, made.json()["created_by"]) == (201, str(holding(Role.LEAD_INSPECTOR).id))
+        assert (made.status_code, made.json()["created_by"]) == (201, str(nationally(Role.LEAD_INSPECTOR).id))
 
 
 # --- the scoring, as a property -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 
 from gateway.actors import Actor
 from gateway.app import API_PREFIX
-from gateway.permissions import ROLE_PERMISSIONS, Grant, Permission, Role, declared_routes
+from gateway.permissions import NATIONAL, ROLE_PERMISSIONS, Grant, Permission, Role, declared_routes
 from tests.gateway.factories import (
     make_account,
     make_assessed_sample,
@@ -38,6 +38,12 @@ def holding(role: Role, *units, n: int = 1) -> Actor:
     covered = None if role is Role.ADMIN else frozenset(u.id for u in units)
     return Actor(id=str(person_id(role, n)), name=f"A {role}", kind="person",
                  grants=(Grant(ROLE_PERMISSIONS[role], covered, role),))
+
+
+def nationally(role: Role, *also: Grant, n: int = 1) -> Actor:
+    """The role on every unit (as the national programme's planners hold it), and any other grants."""
+    return Actor(id=str(person_id(role, n)), name=f"A {role}", kind="person",
+                 grants=(Grant(ROLE_PERMISSIONS[role], None, role), *also))
 
 
 TEAM = {Role.LEAD_INSPECTOR: "lead_inspector", Role.INSPECTOR: "inspector"}
@@ -90,7 +96,9 @@ async def test_every_route_refuses_exactly_the_callers_its_declaration_names(gat
         if actor is None:
             expected = "allowed" if needed is None and not declared.signed_in else "unauthenticated"
         else:
-            expected = "allowed" if needed is None or needed in ROLE_PERMISSIONS[who] else "forbidden"
+            # The grants here are on some units: a national permission is not given by them.
+            held = needed in ROLE_PERMISSIONS[who] and (needed not in NATIONAL or who is Role.ADMIN)
+            expected = "allowed" if needed is None or held else "forbidden"
         for method in sorted(route.methods - {"HEAD"}):
             with acting_as(actor):
                 response = await gateway.request(method, _concrete(route.path, estate, str(uuid.uuid4())), json={})
@@ -192,3 +200,15 @@ async def test_planning_takes_the_permission_on_the_unit_planned(gateway, acting
         assert (refused.status_code, refused.json()["permission"]) == (403, "inspections:plan")
         planned = await gateway.post(INSPECTIONS, json={**plan, "unit_id": str(estate["here"].id)})
         assert planned.status_code == 201, planned.text
+
+
+async def test_the_programme_is_planned_only_with_a_national_grant(gateway, acting_as, estate):
+    asked = {"units": [{"unit_id": str(estate["here"].id), "caseload": 300}], "hours_per_case": 3,
+             "hours_per_inspection": 100, "annual_hours": 5000}
+    with acting_as(holding(Role.LEAD_INSPECTOR, estate["north"], estate["here"])):
+        refused = await gateway.post("/api/v1/programme/capacity", json=asked)
+        assert (refused.status_code, refused.json()["permission"]) == (403, "programme:write")
+        assert "on every unit" in refused.json()["detail"]
+        assert (await gateway.get("/api/v1/programme/topics")).status_code == 200  # reading is staff's
+    with acting_as(nationally(Role.LEAD_INSPECTOR)):
+        assert (await gateway.post("/api/v1/programme/capacity", json=asked)).status_code == 200

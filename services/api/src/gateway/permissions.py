@@ -56,7 +56,8 @@ class Permission(StrEnum):
     PROGRAMME_READ = "programme:read"
     """The programme's criteria, topics and their ranking: staff's, until a programme is published."""
     PROGRAMME_WRITE = "programme:write"
-    """Planning the programme: capacity, criteria weights, topics and their scores."""
+    """Planning the programme: capacity, criteria weights, topics and their scores, plans and consultations.
+    The programme is national: held only through a grant on every unit (`NATIONAL`)."""
     WEBHOOKS_MANAGE = "webhooks:manage"
     """Webhook subscriptions of one's own, delivering the events its owner may see."""
 
@@ -113,9 +114,14 @@ SYSTEM_ACTOR = Actor(id="system", name="System", kind="system", grants=(EVERYTHI
 ALL_UNITS = None
 """What `units_with` answers when a permission is held everywhere."""
 
+NATIONAL = frozenset({Permission.PROGRAMME_WRITE})
+"""Permissions over what is national, not any unit's: a grant limited to some units does not give them."""
+
 
 def holds(actor: Actor, permission: Permission) -> bool:
-    """Whether the actor holds the permission on any unit."""
+    """Whether the actor holds the permission on any unit (a `NATIONAL` one: on every unit)."""
+    if permission in NATIONAL:
+        return units_with(actor, permission) is ALL_UNITS
     return any(permission in grant.permissions for grant in actor.grants)
 
 
@@ -146,8 +152,9 @@ def not_signed_in() -> Problem:
 
 
 def forbidden(permission: Permission) -> Problem:
+    where = " on every unit (a national grant)" if permission in NATIONAL else ""
     return Problem(
-        403, "Forbidden", f"This needs the permission {permission}, which your grants do not give.",
+        403, "Forbidden", f"This needs the permission {permission}{where}, which your grants do not give.",
         slug="forbidden", permission=str(permission),
     )
 
