@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from gateway.permissions import Role
 from gateway.programme import plan_rules as rules
 from gateway.statistics.periods import ProgrammeYear
+from inspection_shared.framework import RATINGS
 from sampling.units.service import Unit as Candidate
 from sampling.units.service import select_units
 from tests.gateway.factories import make_inspection, make_unit
@@ -41,11 +42,11 @@ async def registry(db_session, no_other_pdu):  # noqa: F811
     caseloads = {"A": 2000, "B": 1500, "C": 300, "D": 900, "E": 1200, "F": 800, "G": 700}
     held = {code: await make_unit(db_session, parent=region, code=f"PL{code}", caseload_size=n)
             for code, n in caseloads.items()}
-    for code, ended, rating in (("A", date(2025, 6, 30), "Inadequate"), ("B", date(2024, 5, 15), "Good"),
-                                ("D", date(2026, 1, 10), "Good"), ("E", date(2026, 3, 1), "Outstanding"),
-                                ("F", date(2025, 10, 1), "Requires improvement"), ("G", date(2026, 2, 2), "Good")):
+    for code, ended, rating in (("A", date(2025, 6, 30), "inadequate"), ("B", date(2024, 5, 15), "good"),
+                                ("D", date(2026, 1, 10), "good"), ("E", date(2026, 3, 1), "outstanding"),
+                                ("F", date(2025, 10, 1), "requires_improvement"), ("G", date(2026, 2, 2), "good")):
         await _inspected(db_session, held[code], ended, rating)
-    await make_inspection(db_session, unit=held["C"], status="withdrawn", current_rating="Good")  # counts not
+    await make_inspection(db_session, unit=held["C"], status="withdrawn", current_rating="good")  # counts not
     return held
 
 
@@ -262,10 +263,24 @@ async def test_bad_input_is_refused_naming_the_field(gateway, registry, change, 
     assert refused.json()["errors"][0]["field"] == field
 
 
+@pytest.mark.parametrize(("rating", "part"), [
+    ("inadequate", Fraction(1)), ("requires_improvement", Fraction(2, 3)), ("good", Fraction(1, 3)),
+    ("outstanding", Fraction(0)), ("not_rated", Fraction(1)), (None, Fraction(1)),
+])
+def test_the_stored_rating_codes_set_the_concern_and_the_inadequate_rule(rating, part):
+    unit = rules.RegistryUnit(uuid.UUID(int=1), "U01", "Unit 1", 1000, date(2026, 4, 1), rating)
+    plan_rules = rules.Rules(reinspect_inadequate_within_months=12)
+    score, parts = rules.concern(unit, plan_rules, START)  # weights of 1, no intelligence, 12 months of 36
+    assert (score, parts["last_rating"], parts["rating_concern"]) == (part + Fraction(1, 3), rating, float(part))
+    owed = rules.due([unit], plan_rules, rules.quarters([ProgrammeYear(2027)]))
+    assert [(d.rule, d.deadline, d.last_quarter) for d in owed] == (
+        [("reinspect_inadequate", date(2027, 4, 1), 0)] if rating == "inadequate" else [])
+
+
 # --- every rule, over random registries ----------------------------------------------------------------
 
-RATINGS = st.sampled_from([None, "Inadequate", "Requires improvement", "Good", "Outstanding"])
-registries = st.lists(st.tuples(st.one_of(st.none(), st.dates(date(2020, 1, 1), date(2027, 3, 31))), RATINGS,
+STORED_RATINGS = st.sampled_from([None, *RATINGS, "not_rated"])  # as inspections store them
+registries = st.lists(st.tuples(st.one_of(st.none(), st.dates(date(2020, 1, 1), date(2027, 3, 31))), STORED_RATINGS,
                                 st.one_of(st.none(), st.integers(0, 3000)), st.integers(0, 10)),
                       min_size=1, max_size=25)
 
@@ -316,7 +331,7 @@ def test_every_rule_holds_and_the_seed_reproduces_the_plan(drawn, seed, random_c
             assert all(used[label] + load > loads.per_quarter for label in labels[:owed.last_quarter + 1])
     for unit in registry:  # the inadequate and interval rules, checked from the registry itself
         deadlines = []
-        if inadequate and unit.last_rating == "Inadequate":
+        if inadequate and unit.last_rating == "inadequate":
             deadlines.append(rules.add_months(unit.last_inspected, inadequate))
         if interval:
             deadlines.append(rules.add_months(unit.last_inspected, interval) if unit.last_inspected else held[0].start)

@@ -31,13 +31,16 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from gateway.statistics.periods import ProgrammeYear
+from inspection_shared.framework import RATINGS, Rating
 
 Kind = Literal["full", "proportionate", "joint", "commissioned"]
 Rule = Literal["reinspect_inadequate", "max_interval", "random", "concern", "commissioned", "by_hand"]
 
-RATING_CONCERN = {"Inadequate": Fraction(1), "Requires improvement": Fraction(2, 3), "Good": Fraction(1, 3),
-                  "Outstanding": Fraction(0)}
-"""How concerning a last rating is; a unit never rated counts as Inadequate does (nothing assures it)."""
+RATING_CONCERN: dict[str, Fraction] = {rating: Fraction(i, len(RATINGS) - 1) for i, rating in enumerate(RATINGS)}
+"""How concerning a last rating (as stored: a code of `RATINGS`, best first) is: outstanding 0, good 1/3,
+requires improvement 2/3, inadequate 1. A unit never rated (or `not_rated`) counts as inadequate does (nothing
+assures it)."""
+INADEQUATE: Rating = "inadequate"
 DEFAULT_INTERVAL_MONTHS = 36
 """The span time since inspection is measured against when no longest interval is set: three years."""
 
@@ -203,7 +206,7 @@ def due(registry: Iterable[RegistryUnit], rules: Rules, held: Sequence[Quarter])
     found = []
     for unit in registry:
         reasons = []
-        if (rules.reinspect_inadequate_within_months is not None and unit.last_rating == "Inadequate"
+        if (rules.reinspect_inadequate_within_months is not None and unit.last_rating == INADEQUATE
                 and unit.last_inspected is not None):
             deadline = add_months(unit.last_inspected, rules.reinspect_inadequate_within_months)
             reasons.append(("reinspect_inadequate", deadline,
