@@ -249,7 +249,10 @@ async def test_plans_are_staff_only(gateway, anonymous, registry, acting_as):
 
 @pytest.mark.parametrize(("change", "field"), [
     ({"programme_years": ["2027-29"]}, "body.programme_years.0"),
+    ({"programme_years": ["2027-28", "2029-30"]}, "body.programme_years"),
     ({"capacity": {"annual_hours": 4000}}, "body.capacity"),
+    ({"capacity": {"annual_hours": 4000, "hours_per_inspection": 400, "proportionate_hours": 401}},
+     "body.capacity.proportionate_hours"),
     ({"capacity": {"inspections_per_quarter": 2, "annual_hours": 10}}, "body.capacity"),
     ({"random_count": -1}, "body.rules.random_count"),
     ({"units": [{"unit_id": str(uuid.uuid4())}]}, "body.units[0].unit_id"),
@@ -261,6 +264,21 @@ async def test_bad_input_is_refused_naming_the_field(gateway, registry, change, 
     refused = await gateway.post(PLANS, json=_asked(registry, **change))
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == field
+
+
+async def test_programme_years_follow_one_another_and_a_proportionate_inspection_is_no_bigger(gateway, registry):
+    gap = await gateway.post(PLANS, json=_asked(registry, programme_years=["2029-30", "2027-28"]))
+    assert (gap.status_code, [(e["field"], e["message"]) for e in gap.json()["errors"]]) == (422, [
+        ("body.programme_years", "Value error, the programme years of a plan follow one another: 2028-29 missing")])
+    big = await gateway.post(PLANS, json=_asked(registry, capacity={
+        "annual_hours": 4000, "hours_per_inspection": 400, "proportionate_hours": 400.5}))
+    assert [(e["field"], e["message"]) for e in big.json()["errors"]] == [(
+        "body.capacity.proportionate_hours",
+        "Value error, a proportionate inspection takes no more than a full one's 400 hours")]
+    two = await _plan(gateway, registry, programme_years=["2028-29", "2027-28"],
+                      capacity={"annual_hours": 4000, "hours_per_inspection": 400, "proportionate_hours": 400})
+    assert (two["programme_years"], len(two["quarters"]), two["capacity"]["proportionate"]) == (
+        ["2027-28", "2028-29"], 8, 400.0)
 
 
 @pytest.mark.parametrize(("rating", "part"), [

@@ -6,7 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gateway.inspections.schemas import PartnerList, ShortText
 from gateway.programme.schemas import ProgrammeYear, Reason
@@ -35,6 +44,15 @@ def _distinct(values: list) -> list:
     return values
 
 
+def _following_one_another(years: list[str]) -> list[str]:
+    """A plan's quarters run on without a gap: its programme years follow one another (in any order sent)."""
+    starts = sorted(int(year[:4]) for year in years)
+    missing = [f"{y}-{(y + 1) % 100:02d}" for y in range(starts[0], starts[-1] + 1) if y not in starts]
+    if missing:
+        raise ValueError(f"the programme years of a plan follow one another: {', '.join(missing)} missing")
+    return years
+
+
 class PlanCapacity(BaseModel):
     """Inspector hours a year with the hours each inspection takes, or a number of inspections a quarter."""
 
@@ -50,6 +68,14 @@ class PlanCapacity(BaseModel):
     inspections_per_quarter: Annotated[int, Field(ge=1, le=10_000), SentAsNumber] | None = Field(
         None, description="Instead of hours: inspections a quarter, each of any kind counting one."
     )
+
+    @field_validator("proportionate_hours")
+    @classmethod
+    def _no_more_than_a_full_one(cls, hours: float | None, info: ValidationInfo) -> float | None:
+        full = info.data.get("hours_per_inspection")
+        if hours is not None and full is not None and hours > full:
+            raise ValueError(f"a proportionate inspection takes no more than a full one's {full:g} hours")
+        return hours
 
     @model_validator(mode="after")
     def _one_measure(self) -> PlanCapacity:
@@ -129,7 +155,8 @@ class PlanCreate(BaseModel):
     }]})
 
     name: ShortText
-    programme_years: Annotated[list[ProgrammeYear], Field(min_length=1, max_length=5), AfterValidator(_distinct)]
+    programme_years: Annotated[list[ProgrammeYear], Field(min_length=1, max_length=5), AfterValidator(_distinct),
+                               AfterValidator(_following_one_another)]
     unit_type: UnitType = Field("pdu", description="The plan inspects the units of this type in service on its "
                                 "first day.")
     seed: Seed
