@@ -139,6 +139,20 @@ async def test_units_owed_that_find_no_room_are_listed_not_placed_never_late(gat
     assert all(q["used"] <= q["available"] for q in plan["quarters"])
 
 
+async def test_a_joint_quota_short_of_full_inspections_is_listed_not_placed(gateway, registry):
+    plan = await _plan(gateway, registry, joint=[{"partners": [PRISONS], "count": 3},
+                                                 {"partners": ["Ofsted"], "count": 2}])
+    # Four full inspections (C is proportionate), by concern A, F, B, E: three to the first quota, one to the
+    # second.
+    assert sorted((s["unit_code"], s["kind"], s["partners"]) for q in plan["quarters"] for s in q["slots"]
+                  if s["kind"] == "joint") == [("PLA", "joint", [PRISONS]), ("PLB", "joint", [PRISONS]),
+                                               ("PLE", "joint", ["Ofsted"]), ("PLF", "joint", [PRISONS])]
+    assert plan["not_placed"] == [{
+        "unit_id": None, "unit_code": None, "commissioned_body": None, "rule": "joint",
+        "detail": "joint quota of 2 with Ofsted: 1 full inspections placed to make joint, 1 short",
+        "figures": {"partners": ["Ofsted"], "quota": 2, "joint": 1, "short": 1}}]
+
+
 async def _plan(gateway, registry, **changes) -> dict:
     made = await gateway.post(PLANS, json=_asked(registry, **changes))
     assert made.status_code == 201, made.text
@@ -337,7 +351,7 @@ def test_every_rule_holds_and_the_seed_reproduces_the_plan(drawn, seed, random_c
     assert all(used[label] <= loads.per_quarter for label in labels)  # capacity never exceeded
     placed = {s.unit.code: s for s in made.slots if s.unit}
     assert len(placed) == len([s for s in made.slots if s.unit])  # a unit once at most
-    unplaced = {u.unit.code: u for u in made.unplaced}
+    unplaced = {u.unit.code: u for u in made.unplaced if u.unit}
     for owed in rules.due(registry, plan_rules, held):
         code = owed.unit.code
         if code in placed:  # in its deadline's quarter or before
@@ -371,5 +385,7 @@ def test_every_rule_holds_and_the_seed_reproduces_the_plan(drawn, seed, random_c
         assert slot.load == (loads.proportionate if small else loads.full)
     full = [s for s in made.slots if s.kind in ("full", "joint")]
     assert len([s for s in made.slots if s.kind == "joint"]) == min(joint, len(full))  # the quota
+    assert [u.figures["short"] for u in made.unplaced if u.rule == "joint"] == (
+        [joint - len(full)] if joint > len(full) else [])  # and its shortfall
     assert all(s.partners == ("Ofsted",) for s in made.slots if s.kind == "joint")
     assert [s.quarter for s in made.slots if s.kind == "commissioned"] == [c.quarter for c in commissioned]

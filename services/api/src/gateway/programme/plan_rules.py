@@ -35,6 +35,8 @@ from inspection_shared.framework import RATINGS, Rating
 
 Kind = Literal["full", "proportionate", "joint", "commissioned"]
 Rule = Literal["reinspect_inadequate", "max_interval", "random", "concern", "commissioned", "by_hand"]
+UnplacedRule = Rule | Literal["joint"]
+"""Why something is not placed: a rule's unit or body with no room, or a joint quota short of full inspections."""
 
 RATING_CONCERN: dict[str, Fraction] = {rating: Fraction(i, len(RATINGS) - 1) for i, rating in enumerate(RATINGS)}
 """How concerning a last rating (as stored: a code of `RATINGS`, best first) is: outstanding 0, good 1/3,
@@ -151,7 +153,7 @@ class Slot:
 
 @dataclass(frozen=True)
 class Unplaced:
-    rule: Rule
+    rule: UnplacedRule
     detail: str
     figures: Mapping[str, Any]
     unit: RegistryUnit | None = None
@@ -315,7 +317,8 @@ def schedule(registry: Sequence[RegistryUnit], rules: Rules, held: Sequence[Quar
         slots.append(Slot(label, kind, _load(kind, loads), "concern",
                           f"ranked {rank} of {len(ranked)} on concern ({float(score):.3f})",
                           {**parts, "rank": rank, "of": len(ranked)}, unit=unit, concern=score))
-    return Schedule(_joint(_ordered(slots, held), rules), unplaced)
+    slots, short = _joint(_ordered(slots, held), rules)
+    return Schedule(slots, unplaced + short)
 
 
 def _ordered(slots: list[Slot], held: Sequence[Quarter]) -> list[Slot]:
@@ -323,16 +326,24 @@ def _ordered(slots: list[Slot], held: Sequence[Quarter]) -> list[Slot]:
     return sorted(slots, key=lambda s: (order[s.quarter], s.kind != "commissioned", s.unit.code if s.unit else s.body))
 
 
-def _joint(slots: list[Slot], rules: Rules) -> list[Slot]:
-    """The joint quotas given, in turn, to the most concerning full inspections."""
+def _joint(slots: list[Slot], rules: Rules) -> tuple[list[Slot], list[Unplaced]]:
+    """The joint quotas given, in turn, to the most concerning full inspections; each quota that runs out
+    of them listed with its shortfall."""
     eligible = sorted((i for i, s in enumerate(slots) if s.kind == "full"),
                       key=lambda i: (-slots[i].concern, slots[i].unit.code))  # type: ignore[union-attr]
+    short = []
     for quota in rules.joint:
-        for i in eligible[:quota.count]:
+        given = eligible[:quota.count]
+        for i in given:
             slots[i] = replace(slots[i], kind="joint", partners=quota.partners,
                                figures={**slots[i].figures, "joint_with": list(quota.partners)})
         eligible = eligible[quota.count:]
-    return slots
+        if len(given) < quota.count:
+            short.append(Unplaced("joint", f"joint quota of {quota.count} with {', '.join(quota.partners)}: "
+                                  f"{len(given)} full inspections placed to make joint, {quota.count - len(given)} short",
+                                  {"partners": list(quota.partners), "quota": quota.count, "joint": len(given),
+                                   "short": quota.count - len(given)}))
+    return slots, short
 
 
 def commissioned_faults(commissioned: Sequence[Commissioned], held: Sequence[Quarter], loads: Loads

@@ -25,6 +25,8 @@ from inspection_shared.framework import FrameworkId
 
 SlotKind = Literal["full", "proportionate", "joint", "commissioned"]
 SlotRule = Literal["reinspect_inadequate", "max_interval", "random", "concern", "commissioned", "by_hand"]
+NotPlacedRule = SlotRule | Literal["joint"]
+"""A slot's rule, or `joint`: a joint quota short of full inspections to make joint."""
 QuarterLabel = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2} Q[1-4]$"),
                          Field(description="A quarter of a programme year: 2027-28 Q1 is April to June 2027.",
                                examples=["2027-28 Q2"])]
@@ -209,7 +211,7 @@ class NotPlacedRead(BaseModel):
     unit_id: uuid.UUID | None
     unit_code: str | None
     commissioned_body: str | None
-    rule: SlotRule
+    rule: NotPlacedRule
     detail: str
     figures: dict[str, Any]
 
