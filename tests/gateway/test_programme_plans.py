@@ -194,6 +194,60 @@ async def test_a_suspended_quarter_is_re_flowed_with_its_reasons_kept(gateway, r
     ]
 
 
+async def test_a_unit_owed_is_never_moved_past_its_deadlines_quarter(gateway, registry):
+    plan = await _plan(gateway, registry, reinspect_inadequate_within_months=27, concern_count=3)
+    # A is owed by 30 September 2027 (27 months after June 2025): Q2 is the last quarter it may take.
+    assert [[s["unit_code"] for s in q["slots"]] for q in plan["quarters"]] == [
+        ["PLB", "PLC"], ["PLA", "PLG"], ["PLF"], [None, "PLE"]]
+    a = _slot(plan, "PLA")
+    late = await gateway.patch(f"{PLANS}/{plan['id']}/slots/{a['id']}", json={"quarter": "2027-28 Q3", "note": "Asked."},
+                               headers={"If-Match": f'"{plan["version"]}"'})
+    assert (late.status_code, late.json()["errors"]) == (422, [
+        {"field": "body.quarter", "message": "PLA is owed an inspection by 2027-09-30: it may not go after 2027-28 Q2"}])
+    done = await gateway.post(f"{PLANS}/{plan['id']}/suspensions", json={"quarter": "2027-28 Q2", "reason": "Strike."},
+                              headers={"If-Match": f'"{plan["version"]}"'})
+    assert done.status_code == 200, done.text
+    after = done.json()
+    # G (chosen on concern) goes on to Q3; A would be late there, though Q3 has room: it is listed instead.
+    assert [[s["unit_code"] for s in q["slots"]] for q in after["quarters"]] == [
+        ["PLB", "PLC"], [], ["PLF", "PLG"], [None, "PLE"]]
+    assert [(n["unit_code"], n["rule"], n["detail"], n["figures"]["deadline"]) for n in after["not_placed"]] == [(
+        "PLA", "reinspect_inadequate", f"{a['reason']['detail']}; in 2027-28 Q2, 2027-28 Q2 suspended: Strike.; owed "
+        "by 2027-09-30, so no later than 2027-28 Q2: no later quarter by then has room", "2027-09-30")]
+    assert [([(m["name"], m["to_quarter"]) for m in r["moved"]], [n["unit_code"] for n in r["not_placed"]], r["kept"])
+            for r in after["reflows"]] == [([("PLG", "2027-28 Q3")], ["PLA"], [])]
+
+
+async def test_a_slot_made_an_inspection_stays_where_it_is(gateway, registry):
+    plan = await _plan(gateway, registry)
+    a = _slot(plan, "PLA")
+    made = await gateway.post(f"{PLANS}/{plan['id']}/slots/{a['id']}/inspection", json={
+        "framework_id": "probation-pdu-2021", "fieldwork_start": "2027-05-10", "fieldwork_end": "2027-05-21"})
+    assert made.status_code == 201, made.text
+    inspection_id = _slot(made.json(), "PLA")["inspection_id"]
+    tag = {"If-Match": made.headers["etag"]}
+    refusal = (f"The slot of PLA is planned as inspection {inspection_id}: it cannot be %s; change that inspection "
+               "instead.")
+    moved = await gateway.patch(f"{PLANS}/{plan['id']}/slots/{a['id']}", json={"quarter": "2027-28 Q2", "note": "Asked."},
+                                headers=tag)
+    assert (moved.status_code, moved.json()["detail"]) == (409, refusal % "changed")
+    removed = await gateway.delete(f"{PLANS}/{plan['id']}/slots/{a['id']}", headers=tag)
+    assert (removed.status_code, removed.json()["detail"]) == (409, refusal % "removed")
+    done = await gateway.post(f"{PLANS}/{plan['id']}/suspensions", json={"quarter": "2027-28 Q1", "reason": "Floods."},
+                              headers=tag)
+    assert done.status_code == 200, done.text
+    after = done.json()
+    # A stays in Q1 with its inspection; B and C, owed by Q1, are listed; the rest stay where they were.
+    q1 = after["quarters"][0]
+    assert ([s["unit_code"] for s in q1["slots"]], q1["used"], q1["available"]) == (["PLA"], 400.0, 0.0)
+    assert _slot(after, "PLA")["inspection_id"] == inspection_id and "moves" not in _slot(after, "PLA")["reason"]["figures"]
+    assert [(n["unit_code"], n["detail"].rsplit("; ", 1)[1]) for n in after["not_placed"]] == [
+        ("PLB", "owed by 2027-05-15, so no later than 2027-28 Q1: no later quarter by then has room"),
+        ("PLC", "owed by 2027-04-01, so no later than 2027-28 Q1: no later quarter by then has room")]
+    assert [(r["moved"], [n["unit_code"] for n in r["not_placed"]], r["kept"]) for r in after["reflows"]] == [
+        ([], ["PLB", "PLC"], [{"slot_id": a["id"], "name": "PLA", "quarter": "2027-28 Q1", "inspection_id": inspection_id}])]
+
+
 async def test_slots_are_moved_added_and_removed_by_hand_within_capacity(gateway, registry, db_session):
     plan = await _plan(gateway, registry)
     tag = {"If-Match": f'"{plan["version"]}"'}
@@ -354,9 +408,10 @@ def test_every_rule_holds_and_the_seed_reproduces_the_plan(drawn, seed, random_c
     unplaced = {u.unit.code: u for u in made.unplaced if u.unit}
     for owed in rules.due(registry, plan_rules, held):
         code = owed.unit.code
-        if code in placed:  # in its deadline's quarter or before
+        if code in placed:  # in its deadline's quarter or before, which its figures carry
             assert labels.index(placed[code].quarter) <= owed.last_quarter
             assert placed[code].rule == owed.rule
+            assert rules.deadline_quarter(placed[code].rule, placed[code].figures, held) == owed.last_quarter
         else:  # else no quarter up to it had room for it
             assert unplaced[code].rule == owed.rule
             load = loads.proportionate if rules.kind_of(owed.unit, plan_rules) == "proportionate" else loads.full
@@ -372,6 +427,10 @@ def test_every_rule_holds_and_the_seed_reproduces_the_plan(drawn, seed, random_c
             assert unit.code in placed or unit.code in unplaced
             if unit.code in placed:
                 assert next(q for q in held if q.label == placed[unit.code].quarter).start <= max(deadline, held[0].start)
+    lasts = [rules.deadline_quarter(s.rule, s.figures, held) for s in made.slots]
+    for move in rules.reflow([rules.Placed(i, s.quarter, s.load, lasts[i]) for i, s in enumerate(made.slots)],
+                             held, loads, [labels[0]]):  # the first quarter suspended: none owed put late
+        assert move.to_quarter is None or lasts[move.key] is None or labels.index(move.to_quarter) <= lasts[move.key]
     owed_count = len(rules.due(registry, plan_rules, held))
     assert len(chosen) == min(random_count, len(registry) - owed_count)  # the random count
     random = {s.unit.code for s in made.slots if s.rule == "random"} | {u.unit.code for u in made.unplaced

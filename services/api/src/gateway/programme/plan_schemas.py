@@ -223,11 +223,19 @@ class MovedRead(BaseModel):
     to_quarter: str
 
 
+class KeptRead(BaseModel):
+    slot_id: uuid.UUID
+    name: str
+    quarter: str
+    inspection_id: uuid.UUID
+
+
 class ReflowRead(BaseModel):
     quarter: str
     reason: str
     moved: list[MovedRead]
     not_placed: list[NotPlacedRead]
+    kept: list[KeptRead] = Field(description="Slots of the quarter made inspections already: they stay in it.")
     reflowed_at: datetime
     reflowed_by: str
 
