@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from gateway.permissions import ROLE_PERMISSIONS, Grant, Permission, Role
 from gateway.programme import plan_rules as rules
 from gateway.statistics.periods import ProgrammeYear
+from inspection_shared.framework import RATINGS
 from sampling.units.service import Unit as Candidate
 from sampling.units.service import select_units
 from tests.gateway.factories import make_inspection, make_unit
@@ -41,11 +42,11 @@ async def registry(db_session, no_other_pdu):  # noqa: F811
     caseloads = {"A": 2000, "B": 1500, "C": 300, "D": 900, "E": 1200, "F": 800, "G": 700}
     held = {code: await make_unit(db_session, parent=region, code=f"PL{code}", caseload_size=n)
             for code, n in caseloads.items()}
-    for code, ended, rating in (("A", date(2025, 6, 30), "Inadequate"), ("B", date(2024, 5, 15), "Good"),
-                                ("D", date(2026, 1, 10), "Good"), ("E", date(2026, 3, 1), "Outstanding"),
-                                ("F", date(2025, 10, 1), "Requires improvement"), ("G", date(2026, 2, 2), "Good")):
+    for code, ended, rating in (("A", date(2025, 6, 30), "inadequate"), ("B", date(2024, 5, 15), "good"),
+                                ("D", date(2026, 1, 10), "good"), ("E", date(2026, 3, 1), "outstanding"),
+                                ("F", date(2025, 10, 1), "requires_improvement"), ("G", date(2026, 2, 2), "good")):
         await _inspected(db_session, held[code], ended, rating)
-    await make_inspection(db_session, unit=held["C"], status="withdrawn", current_rating="Good")  # counts not
+    await make_inspection(db_session, unit=held["C"], status="withdrawn", current_rating="good")  # counts not
     return held
 
 
@@ -138,6 +139,20 @@ async def test_units_owed_that_find_no_room_are_listed_not_placed_never_late(gat
     assert all(q["used"] <= q["available"] for q in plan["quarters"])
 
 
+async def test_a_joint_quota_short_of_full_inspections_is_listed_not_placed(gateway, registry):
+    plan = await _plan(gateway, registry, joint=[{"partners": [PRISONS], "count": 3},
+                                                 {"partners": ["Ofsted"], "count": 2}])
+    # Four full inspections (C is proportionate), by concern A, F, B, E: three to the first quota, one to the
+    # second.
+    assert sorted((s["unit_code"], s["kind"], s["partners"]) for q in plan["quarters"] for s in q["slots"]
+                  if s["kind"] == "joint") == [("PLA", "joint", [PRISONS]), ("PLB", "joint", [PRISONS]),
+                                               ("PLE", "joint", ["Ofsted"]), ("PLF", "joint", [PRISONS])]
+    assert plan["not_placed"] == [{
+        "unit_id": None, "unit_code": None, "commissioned_body": None, "rule": "joint",
+        "detail": "joint quota of 2 with Ofsted: 1 full inspections placed to make joint, 1 short",
+        "figures": {"partners": ["Ofsted"], "quota": 2, "joint": 1, "short": 1}}]
+
+
 async def _plan(gateway, registry, **changes) -> dict:
     made = await gateway.post(PLANS, json=_asked(registry, **changes))
     assert made.status_code == 201, made.text
@@ -177,6 +192,60 @@ async def test_a_suspended_quarter_is_re_flowed_with_its_reasons_kept(gateway, r
         ("2027-28 Q1", suspend["reason"], [("PLC", "2027-28 Q1", "2027-28 Q2"), ("PLE", "2027-28 Q1", "2027-28 Q3")], []),
         ("2027-28 Q3", "Strike.", [("PLE", "2027-28 Q3", "2027-28 Q4")], ["PLF"]),
     ]
+
+
+async def test_a_unit_owed_is_never_moved_past_its_deadlines_quarter(gateway, registry):
+    plan = await _plan(gateway, registry, reinspect_inadequate_within_months=27, concern_count=3)
+    # A is owed by 30 September 2027 (27 months after June 2025): Q2 is the last quarter it may take.
+    assert [[s["unit_code"] for s in q["slots"]] for q in plan["quarters"]] == [
+        ["PLB", "PLC"], ["PLA", "PLG"], ["PLF"], [None, "PLE"]]
+    a = _slot(plan, "PLA")
+    late = await gateway.patch(f"{PLANS}/{plan['id']}/slots/{a['id']}", json={"quarter": "2027-28 Q3", "note": "Asked."},
+                               headers={"If-Match": f'"{plan["version"]}"'})
+    assert (late.status_code, late.json()["errors"]) == (422, [
+        {"field": "body.quarter", "message": "PLA is owed an inspection by 2027-09-30: it may not go after 2027-28 Q2"}])
+    done = await gateway.post(f"{PLANS}/{plan['id']}/suspensions", json={"quarter": "2027-28 Q2", "reason": "Strike."},
+                              headers={"If-Match": f'"{plan["version"]}"'})
+    assert done.status_code == 200, done.text
+    after = done.json()
+    # G (chosen on concern) goes on to Q3; A would be late there, though Q3 has room: it is listed instead.
+    assert [[s["unit_code"] for s in q["slots"]] for q in after["quarters"]] == [
+        ["PLB", "PLC"], [], ["PLF", "PLG"], [None, "PLE"]]
+    assert [(n["unit_code"], n["rule"], n["detail"], n["figures"]["deadline"]) for n in after["not_placed"]] == [(
+        "PLA", "reinspect_inadequate", f"{a['reason']['detail']}; in 2027-28 Q2, 2027-28 Q2 suspended: Strike.; owed "
+        "by 2027-09-30, so no later than 2027-28 Q2: no later quarter by then has room", "2027-09-30")]
+    assert [([(m["name"], m["to_quarter"]) for m in r["moved"]], [n["unit_code"] for n in r["not_placed"]], r["kept"])
+            for r in after["reflows"]] == [([("PLG", "2027-28 Q3")], ["PLA"], [])]
+
+
+async def test_a_slot_made_an_inspection_stays_where_it_is(gateway, registry):
+    plan = await _plan(gateway, registry)
+    a = _slot(plan, "PLA")
+    made = await gateway.post(f"{PLANS}/{plan['id']}/slots/{a['id']}/inspection", json={
+        "framework_id": "probation-pdu-2021", "fieldwork_start": "2027-05-10", "fieldwork_end": "2027-05-21"})
+    assert made.status_code == 201, made.text
+    inspection_id = _slot(made.json(), "PLA")["inspection_id"]
+    tag = {"If-Match": made.headers["etag"]}
+    refusal = (f"The slot of PLA is planned as inspection {inspection_id}: it cannot be %s; change that inspection "
+               "instead.")
+    moved = await gateway.patch(f"{PLANS}/{plan['id']}/slots/{a['id']}", json={"quarter": "2027-28 Q2", "note": "Asked."},
+                                headers=tag)
+    assert (moved.status_code, moved.json()["detail"]) == (409, refusal % "changed")
+    removed = await gateway.delete(f"{PLANS}/{plan['id']}/slots/{a['id']}", headers=tag)
+    assert (removed.status_code, removed.json()["detail"]) == (409, refusal % "removed")
+    done = await gateway.post(f"{PLANS}/{plan['id']}/suspensions", json={"quarter": "2027-28 Q1", "reason": "Floods."},
+                              headers=tag)
+    assert done.status_code == 200, done.text
+    after = done.json()
+    # A stays in Q1 with its inspection; B and C, owed by Q1, are listed; the rest stay where they were.
+    q1 = after["quarters"][0]
+    assert ([s["unit_code"] for s in q1["slots"]], q1["used"], q1["available"]) == (["PLA"], 400.0, 0.0)
+    assert _slot(after, "PLA")["inspection_id"] == inspection_id and "moves" not in _slot(after, "PLA")["reason"]["figures"]
+    assert [(n["unit_code"], n["detail"].rsplit("; ", 1)[1]) for n in after["not_placed"]] == [
+        ("PLB", "owed by 2027-05-15, so no later than 2027-28 Q1: no later quarter by then has room"),
+        ("PLC", "owed by 2027-04-01, so no later than 2027-28 Q1: no later quarter by then has room")]
+    assert [(r["moved"], [n["unit_code"] for n in r["not_placed"]], r["kept"]) for r in after["reflows"]] == [
+        ([], ["PLB", "PLC"], [{"slot_id": a["id"], "name": "PLA", "quarter": "2027-28 Q1", "inspection_id": inspection_id}])]
 
 
 async def test_slots_are_moved_added_and_removed_by_hand_within_capacity(gateway, registry, db_session):
@@ -251,7 +320,10 @@ async def test_plans_are_staff_only(gateway, anonymous, registry, acting_as):
 
 @pytest.mark.parametrize(("change", "field"), [
     ({"programme_years": ["2027-29"]}, "body.programme_years.0"),
+    ({"programme_years": ["2027-28", "2029-30"]}, "body.programme_years"),
     ({"capacity": {"annual_hours": 4000}}, "body.capacity"),
+    ({"capacity": {"annual_hours": 4000, "hours_per_inspection": 400, "proportionate_hours": 401}},
+     "body.capacity.proportionate_hours"),
     ({"capacity": {"inspections_per_quarter": 2, "annual_hours": 10}}, "body.capacity"),
     ({"random_count": -1}, "body.rules.random_count"),
     ({"units": [{"unit_id": str(uuid.uuid4())}]}, "body.units[0].unit_id"),
@@ -265,10 +337,39 @@ async def test_bad_input_is_refused_naming_the_field(gateway, registry, change, 
     assert refused.json()["errors"][0]["field"] == field
 
 
+async def test_programme_years_follow_one_another_and_a_proportionate_inspection_is_no_bigger(gateway, registry):
+    gap = await gateway.post(PLANS, json=_asked(registry, programme_years=["2029-30", "2027-28"]))
+    assert (gap.status_code, [(e["field"], e["message"]) for e in gap.json()["errors"]]) == (422, [
+        ("body.programme_years", "Value error, the programme years of a plan follow one another: 2028-29 missing")])
+    big = await gateway.post(PLANS, json=_asked(registry, capacity={
+        "annual_hours": 4000, "hours_per_inspection": 400, "proportionate_hours": 400.5}))
+    assert [(e["field"], e["message"]) for e in big.json()["errors"]] == [(
+        "body.capacity.proportionate_hours",
+        "Value error, a proportionate inspection takes no more than a full one's 400 hours")]
+    two = await _plan(gateway, registry, programme_years=["2028-29", "2027-28"],
+                      capacity={"annual_hours": 4000, "hours_per_inspection": 400, "proportionate_hours": 400})
+    assert (two["programme_years"], len(two["quarters"]), two["capacity"]["proportionate"]) == (
+        ["2027-28", "2028-29"], 8, 400.0)
+
+
+@pytest.mark.parametrize(("rating", "part"), [
+    ("inadequate", Fraction(1)), ("requires_improvement", Fraction(2, 3)), ("good", Fraction(1, 3)),
+    ("outstanding", Fraction(0)), ("not_rated", Fraction(1)), (None, Fraction(1)),
+])
+def test_the_stored_rating_codes_set_the_concern_and_the_inadequate_rule(rating, part):
+    unit = rules.RegistryUnit(uuid.UUID(int=1), "U01", "Unit 1", 1000, date(2026, 4, 1), rating)
+    plan_rules = rules.Rules(reinspect_inadequate_within_months=12)
+    score, parts = rules.concern(unit, plan_rules, START)  # weights of 1, no intelligence, 12 months of 36
+    assert (score, parts["last_rating"], parts["rating_concern"]) == (part + Fraction(1, 3), rating, float(part))
+    owed = rules.due([unit], plan_rules, rules.quarters([ProgrammeYear(2027)]))
+    assert [(d.rule, d.deadline, d.last_quarter) for d in owed] == (
+        [("reinspect_inadequate", date(2027, 4, 1), 0)] if rating == "inadequate" else [])
+
+
 # --- every rule, over random registries ----------------------------------------------------------------
 
-RATINGS = st.sampled_from([None, "Inadequate", "Requires improvement", "Good", "Outstanding"])
-registries = st.lists(st.tuples(st.one_of(st.none(), st.dates(date(2020, 1, 1), date(2027, 3, 31))), RATINGS,
+STORED_RATINGS = st.sampled_from([None, *RATINGS, "not_rated"])  # as inspections store them
+registries = st.lists(st.tuples(st.one_of(st.none(), st.dates(date(2020, 1, 1), date(2027, 3, 31))), STORED_RATINGS,
                                 st.one_of(st.none(), st.integers(0, 3000)), st.integers(0, 10)),
                       min_size=1, max_size=25)
 
@@ -307,19 +408,20 @@ def test_every_rule_holds_and_the_seed_reproduces_the_plan(drawn, seed, random_c
     assert all(used[label] <= loads.per_quarter for label in labels)  # capacity never exceeded
     placed = {s.unit.code: s for s in made.slots if s.unit}
     assert len(placed) == len([s for s in made.slots if s.unit])  # a unit once at most
-    unplaced = {u.unit.code: u for u in made.unplaced}
+    unplaced = {u.unit.code: u for u in made.unplaced if u.unit}
     for owed in rules.due(registry, plan_rules, held):
         code = owed.unit.code
-        if code in placed:  # in its deadline's quarter or before
+        if code in placed:  # in its deadline's quarter or before, which its figures carry
             assert labels.index(placed[code].quarter) <= owed.last_quarter
             assert placed[code].rule == owed.rule
+            assert rules.deadline_quarter(placed[code].rule, placed[code].figures, held) == owed.last_quarter
         else:  # else no quarter up to it had room for it
             assert unplaced[code].rule == owed.rule
             load = loads.proportionate if rules.kind_of(owed.unit, plan_rules) == "proportionate" else loads.full
             assert all(used[label] + load > loads.per_quarter for label in labels[:owed.last_quarter + 1])
     for unit in registry:  # the inadequate and interval rules, checked from the registry itself
         deadlines = []
-        if inadequate and unit.last_rating == "Inadequate":
+        if inadequate and unit.last_rating == "inadequate":
             deadlines.append(rules.add_months(unit.last_inspected, inadequate))
         if interval:
             deadlines.append(rules.add_months(unit.last_inspected, interval) if unit.last_inspected else held[0].start)
@@ -328,6 +430,10 @@ def test_every_rule_holds_and_the_seed_reproduces_the_plan(drawn, seed, random_c
             assert unit.code in placed or unit.code in unplaced
             if unit.code in placed:
                 assert next(q for q in held if q.label == placed[unit.code].quarter).start <= max(deadline, held[0].start)
+    lasts = [rules.deadline_quarter(s.rule, s.figures, held) for s in made.slots]
+    for move in rules.reflow([rules.Placed(i, s.quarter, s.load, lasts[i]) for i, s in enumerate(made.slots)],
+                             held, loads, [labels[0]]):  # the first quarter suspended: none owed put late
+        assert move.to_quarter is None or lasts[move.key] is None or labels.index(move.to_quarter) <= lasts[move.key]
     owed_count = len(rules.due(registry, plan_rules, held))
     assert len(chosen) == min(random_count, len(registry) - owed_count)  # the random count
     random = {s.unit.code for s in made.slots if s.rule == "random"} | {u.unit.code for u in made.unplaced
@@ -341,5 +447,7 @@ def test_every_rule_holds_and_the_seed_reproduces_the_plan(drawn, seed, random_c
         assert slot.load == (loads.proportionate if small else loads.full)
     full = [s for s in made.slots if s.kind in ("full", "joint")]
     assert len([s for s in made.slots if s.kind == "joint"]) == min(joint, len(full))  # the quota
+    assert [u.figures["short"] for u in made.unplaced if u.rule == "joint"] == (
+        [joint - len(full)] if joint > len(full) else [])  # and its shortfall
     assert all(s.partners == ("Ofsted",) for s in made.slots if s.kind == "joint")
     assert [s.quarter for s in made.slots if s.kind == "commissioned"] == [c.quarter for c in commissioned]

@@ -1,6 +1,8 @@
 """Changes to a kept plan: a slot moved, re-kinded, removed or added by hand; a quarter suspended and the plan
 re-flowed (each re-flow kept with its reason); a slot made a planned inspection. Each change takes the
-plan's ETag in If-Match and moves its version on; a quarter's capacity is never exceeded."""
+plan's ETag in If-Match and moves its version on; a quarter's capacity is never exceeded, a unit owed an
+inspection is never moved past its deadline's quarter, and a slot made an inspection stays as it is (a
+suspension keeps it in its quarter and says so in the re-flow)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,25 @@ def _find(slots: list[tuple[PlanSlot, str | None, str | None]], slot_id: uuid.UU
         if slot.id == slot_id:
             return slot, code or slot.commissioned_body or ""
     raise NotFound(f"No slot {slot_id} in the plan")
+
+
+def _not_planned(slot: PlanSlot, code: str, doing: str) -> None:
+    """409 for a slot made an inspection already: the inspection is changed (or cancelled) instead."""
+    if slot.inspection_id is not None:
+        raise Conflict(f"The slot of {code} is planned as inspection {slot.inspection_id}: it cannot be {doing}; "
+                       "change that inspection instead.")
+
+
+def _check_deadline(plan: Plan, slot: PlanSlot, code: str, label: str) -> None:
+    """422 naming body.quarter if an owed unit's slot would go past its deadline's quarter."""
+    held = held_quarters(plan)
+    labels = [q.label for q in held]
+    last = rules.deadline_quarter(slot.rule, slot.figures, held)
+    if last is None or label not in labels or labels.index(label) <= last:
+        return
+    message = (f"{code} is owed an inspection by {slot.figures['deadline']}: it may not go after "
+               f"{labels[min(last, len(labels) - 1)]}")
+    raise InvalidInput(f"The slot cannot go in {label}: {message}.", [FieldError(field="body.quarter", message=message)])
 
 
 def _left(plan: Plan, slots: list[tuple[PlanSlot, str | None, str | None]], label: str,
@@ -94,7 +115,8 @@ async def change_slot(session: AsyncSession, plan_id: uuid.UUID, slot_id: uuid.U
                       if_match: str | None) -> tuple[PlanRead, str]:
     """Move a slot to another quarter, or change its kind or partners, the note kept with it."""
     plan, slots = await _held(session, plan_id, if_match)
-    slot, _ = _find(slots, slot_id)
+    slot, code = _find(slots, slot_id)
+    _not_planned(slot, code, "changed")
     if slot.kind == "commissioned" and change.kind is not None:
         raise InvalidInput("A commissioned inspection stays one.",
                            [FieldError(field="body.kind", message="a commissioned body's slot cannot change kind")])
@@ -105,6 +127,7 @@ async def change_slot(session: AsyncSession, plan_id: uuid.UUID, slot_id: uuid.U
         _check_partners(kind, partners)
     load = exact(slot.load) if kind == slot.kind else _load(plan, kind)
     quarter = change.quarter or slot.quarter
+    _check_deadline(plan, slot, code, quarter)
     _check_room(plan, slots, quarter, load, other_than=slot.id)
     if quarter != slot.quarter:
         _moved(slot, quarter, f"moved by hand: {change.note}")
@@ -150,7 +173,8 @@ async def add_slot(session: AsyncSession, plan_id: uuid.UUID, data: SlotAdd, if_
 async def remove_slot(session: AsyncSession, plan_id: uuid.UUID, slot_id: uuid.UUID, if_match: str | None
                       ) -> tuple[PlanRead, str]:
     plan, slots = await _held(session, plan_id, if_match)
-    slot, _ = _find(slots, slot_id)
+    slot, code = _find(slots, slot_id)
+    _not_planned(slot, code, "removed")
     await session.delete(slot)
     return await _changed(session, plan)
 
@@ -158,9 +182,11 @@ async def remove_slot(session: AsyncSession, plan_id: uuid.UUID, slot_id: uuid.U
 async def suspend(session: AsyncSession, plan_id: uuid.UUID, data: SuspensionCreate, if_match: str | None
                   ) -> tuple[PlanRead, str]:
     """Suspend a quarter with a reason and re-flow the plan: each of its slots to the earliest later quarter
-    with room, the rest listed as not placed; the re-flow kept."""
+    with room (an owed unit's no later than its deadline's quarter), the rest listed as not placed; a slot
+    made an inspection already kept where it is. The re-flow kept."""
     plan, slots = await _held(session, plan_id, if_match)
-    labels = [q.label for q in held_quarters(plan)]
+    held = held_quarters(plan)
+    labels = [q.label for q in held]
     if data.quarter not in labels:
         message = f"{data.quarter} is not a quarter of the plan ({labels[0]} to {labels[-1]})"
         raise InvalidInput(f"The quarter cannot be suspended: {message}.",
@@ -169,28 +195,36 @@ async def suspend(session: AsyncSession, plan_id: uuid.UUID, data: SuspensionCre
         raise Conflict(f"{data.quarter} is suspended already: {plan.suspended[data.quarter]}")
     plan.suspended = {**plan.suspended, data.quarter: data.reason}
     ordered = sorted(slots, key=lambda held: (labels.index(held[0].quarter), slot_order(held[0], held[1])))
-    by_id = {slot.id: (slot, code) for slot, code, _ in ordered}
-    moves = rules.reflow([(s.id, s.quarter, exact(s.load)) for s, _, _ in ordered], held_quarters(plan),
-                         loads_of(plan), plan.suspended)
+    by_id = {slot.id: (slot, code or slot.commissioned_body or "") for slot, code, _ in ordered}
+    lasts = {s.id: rules.deadline_quarter(s.rule, s.figures, held) for s, _, _ in ordered}
+    moves = rules.reflow([rules.Placed(s.id, s.quarter, exact(s.load), lasts[s.id], s.inspection_id is not None)
+                          for s, _, _ in ordered], held, loads_of(plan), plan.suspended)
+    why = f"{data.quarter} suspended: {data.reason}"
+    kept = [{"slot_id": str(s.id), "name": by_id[s.id][1], "quarter": s.quarter,
+             "inspection_id": str(s.inspection_id)}
+            for s, _, _ in ordered if s.quarter == data.quarter and s.inspection_id is not None]
     moved: list[dict[str, Any]] = []
     unplaced: list[dict[str, Any]] = []
-    why = f"{data.quarter} suspended: {data.reason}"
     for move in moves:
-        slot, code = by_id[move.key]
-        name = code or slot.commissioned_body
+        slot, name = by_id[move.key]
         if move.to_quarter is not None:
             moved.append({"slot_id": str(slot.id), "name": name, "from_quarter": move.from_quarter,
                           "to_quarter": move.to_quarter})
             _moved(slot, move.to_quarter, why)
             continue
-        unplaced.append({"unit_id": str(slot.unit_id) if slot.unit_id else None, "unit_code": code,
+        last = lasts[slot.id]
+        no_room = ("no later quarter has room" if last is None else
+                   f"owed by {slot.figures['deadline']}, so no later than {labels[min(last, len(labels) - 1)]}: "
+                   "no later quarter by then has room")
+        unplaced.append({"unit_id": str(slot.unit_id) if slot.unit_id else None,
+                         "unit_code": name if slot.unit_id else None,
                          "commissioned_body": slot.commissioned_body, "rule": slot.rule,
-                         "detail": f"{slot.detail}; in {move.from_quarter}, {why}; no later quarter has room",
+                         "detail": f"{slot.detail}; in {move.from_quarter}, {why}; {no_room}",
                          "figures": slot.figures})
         await session.delete(slot)
     plan.not_placed = [*plan.not_placed, *unplaced]
     session.add(PlanReflow(plan_id=plan.id, quarter=data.quarter, reason=data.reason, moved=moved,
-                           not_placed=unplaced))
+                           not_placed=unplaced, kept=kept))
     return await _changed(session, plan)
 
 

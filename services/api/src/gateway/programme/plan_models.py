@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, Uuid
+from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gateway.db import Base, JSONDocument
@@ -74,7 +74,8 @@ class PlanSlot(Recorded, Base):
 
 
 class PlanReflow(Base):
-    """A quarter suspended and the plan re-flowed: why, the slots moved and those no later quarter took."""
+    """A quarter suspended and the plan re-flowed: why, the slots moved, those no later quarter took, and
+    those kept in the quarter because they were made inspections already."""
 
     __tablename__ = "programme_plan_reflows"
 
@@ -84,5 +85,6 @@ class PlanReflow(Base):
     reason: Mapped[str] = mapped_column(Text)
     moved: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
     not_placed: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    kept: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list, server_default=text("'[]'"))
     reflowed_at: Mapped[datetime] = when()
     reflowed_by: Mapped[str] = who()

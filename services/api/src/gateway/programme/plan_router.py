@@ -87,7 +87,8 @@ async def add_plan_slot(plan_id: uuid.UUID, data: SlotAdd, response: Response, s
 @router.patch(
     "/{plan_id}/slots/{slot_id}",
     summary="Move a slot to another quarter, or change its kind or partners, saying why",
-    description=_CHANGE,
+    description="An owed unit's slot goes no later than its deadline's quarter (422); a slot made an inspection "
+    "already is not changed (409). " + _CHANGE,
     responses={200: {"headers": _ETAG}, **problem_responses(404, 409, 412, 422, 428)},
     dependencies=[requires(Permission.PROGRAMME_WRITE)],
 )
@@ -100,7 +101,7 @@ async def change_plan_slot(plan_id: uuid.UUID, slot_id: uuid.UUID, change: SlotC
 @router.delete(
     "/{plan_id}/slots/{slot_id}",
     summary="Remove a slot from the plan",
-    description=_CHANGE,
+    description="A slot made an inspection already is not removed (409). " + _CHANGE,
     responses={200: {"headers": _ETAG}, **problem_responses(404, 409, 412, 428)},
     dependencies=[requires(Permission.PROGRAMME_WRITE)],
 )
@@ -113,8 +114,9 @@ async def remove_plan_slot(plan_id: uuid.UUID, slot_id: uuid.UUID, response: Res
 @router.post(
     "/{plan_id}/suspensions",
     summary="Suspend a quarter with a reason, and re-flow its slots to later quarters where capacity allows",
-    description="Each slot of the quarter goes to the earliest later quarter with room, what is owed first; "
-    "the rest are listed as not placed. The re-flow is kept with its reason. " + _CHANGE,
+    description="Each slot of the quarter goes to the earliest later quarter with room, what is owed first and "
+    "never past its deadline's quarter; the rest are listed as not placed. A slot made an inspection already "
+    "stays in the quarter, listed as kept. The re-flow is kept with its reason. " + _CHANGE,
     responses={200: {"headers": _ETAG}, **problem_responses(404, 409, 412, 422, 428)},
     dependencies=[requires(Permission.PROGRAMME_WRITE)],
 )

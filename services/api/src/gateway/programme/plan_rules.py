@@ -3,8 +3,10 @@ when, how concerning each of the others is, and where each inspection goes in th
 
 - **Must inspect.** A unit rated Inadequate is re-inspected within `reinspect_inadequate_within_months` of
   its last inspection; no unit goes longer than `max_interval_months` without one (a unit never inspected
-  is due at once). A unit whose deadline falls in the plan is placed in its deadline's quarter or before,
-  earliest deadline first; one that finds no room by then is listed as not placed, never put late.
+  is due at once). A unit whose deadline falls in the plan is placed in its deadline's quarter or before
+  (one already overdue in the first quarter, its figures saying so), earliest deadline first; one that finds
+  no room by then is listed as not placed, never put later. A re-flow or a hand move never takes it past
+  that quarter either.
 - **At random.** `random_count` of the other units, chosen by the sampling service (seeded; see
   `plans.py`), placed wherever there is room.
 - **By concern.** The rest, highest concern first, while room is left (up to `concern_count`): concern is
@@ -12,8 +14,9 @@ when, how concerning each of the others is, and where each inspection goes in th
   improvement 2/3, Good 1/3, Outstanding 0, none 1) and the time since the last inspection (its share of
   the longest interval, at most 1; never inspected 1).
 - **Kinds.** A unit whose caseload is below `proportionate_below_caseload` gets a proportionate
-  inspection; the joint quotas go, in turn, to the most concerning full inspections; commissioned
-  inspections (a named body outside the tree) are placed first, in the quarter asked for.
+  inspection; the joint quotas go, in turn, to the most concerning full inspections (a quota short of
+  them is listed as not placed, with its shortfall); commissioned inspections (a named body outside the
+  tree) are placed first, in the quarter asked for.
 
 Each inspection takes its load (hours, or one inspection) from its quarter's capacity, which is never
 exceeded: an inspection goes to the allowed quarter with the most room left, the earliest on a tie. Ties
@@ -31,13 +34,18 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from gateway.statistics.periods import ProgrammeYear
+from inspection_shared.framework import RATINGS, Rating
 
 Kind = Literal["full", "proportionate", "joint", "commissioned"]
 Rule = Literal["reinspect_inadequate", "max_interval", "random", "concern", "commissioned", "by_hand"]
+UnplacedRule = Rule | Literal["joint"]
+"""Why something is not placed: a rule's unit or body with no room, or a joint quota short of full inspections."""
 
-RATING_CONCERN = {"Inadequate": Fraction(1), "Requires improvement": Fraction(2, 3), "Good": Fraction(1, 3),
-                  "Outstanding": Fraction(0)}
-"""How concerning a last rating is; a unit never rated counts as Inadequate does (nothing assures it)."""
+RATING_CONCERN: dict[str, Fraction] = {rating: Fraction(i, len(RATINGS) - 1) for i, rating in enumerate(RATINGS)}
+"""How concerning a last rating (as stored: a code of `RATINGS`, best first) is: outstanding 0, good 1/3,
+requires improvement 2/3, inadequate 1. A unit never rated (or `not_rated`) counts as inadequate does (nothing
+assures it)."""
+INADEQUATE: Rating = "inadequate"
 DEFAULT_INTERVAL_MONTHS = 36
 """The span time since inspection is measured against when no longest interval is set: three years."""
 
@@ -148,7 +156,7 @@ class Slot:
 
 @dataclass(frozen=True)
 class Unplaced:
-    rule: Rule
+    rule: UnplacedRule
     detail: str
     figures: Mapping[str, Any]
     unit: RegistryUnit | None = None
@@ -203,7 +211,7 @@ def due(registry: Iterable[RegistryUnit], rules: Rules, held: Sequence[Quarter])
     found = []
     for unit in registry:
         reasons = []
-        if (rules.reinspect_inadequate_within_months is not None and unit.last_rating == "Inadequate"
+        if (rules.reinspect_inadequate_within_months is not None and unit.last_rating == INADEQUATE
                 and unit.last_inspected is not None):
             deadline = add_months(unit.last_inspected, rules.reinspect_inadequate_within_months)
             reasons.append(("reinspect_inadequate", deadline,
@@ -248,8 +256,9 @@ class Room:
         fits = [label for label in allowed if self.left[label] >= load]
         return max(fits, key=lambda label: (self.left[label], -self.labels.index(label)), default=None)
 
-    def earliest(self, load: Fraction, first: int) -> str | None:
-        return next((label for label in self.labels[first:] if self.left[label] >= load), None)
+    def earliest(self, load: Fraction, first: int, last: int | None = None) -> str | None:
+        allowed = self.labels[first:None if last is None else last + 1]
+        return next((label for label in allowed if self.left[label] >= load), None)
 
     def take(self, label: str, load: Fraction) -> None:
         assert self.left[label] >= load
@@ -312,7 +321,8 @@ def schedule(registry: Sequence[RegistryUnit], rules: Rules, held: Sequence[Quar
         slots.append(Slot(label, kind, _load(kind, loads), "concern",
                           f"ranked {rank} of {len(ranked)} on concern ({float(score):.3f})",
                           {**parts, "rank": rank, "of": len(ranked)}, unit=unit, concern=score))
-    return Schedule(_joint(_ordered(slots, held), rules), unplaced)
+    slots, short = _joint(_ordered(slots, held), rules)
+    return Schedule(slots, unplaced + short)
 
 
 def _ordered(slots: list[Slot], held: Sequence[Quarter]) -> list[Slot]:
@@ -320,16 +330,24 @@ def _ordered(slots: list[Slot], held: Sequence[Quarter]) -> list[Slot]:
     return sorted(slots, key=lambda s: (order[s.quarter], s.kind != "commissioned", s.unit.code if s.unit else s.body))
 
 
-def _joint(slots: list[Slot], rules: Rules) -> list[Slot]:
-    """The joint quotas given, in turn, to the most concerning full inspections."""
+def _joint(slots: list[Slot], rules: Rules) -> tuple[list[Slot], list[Unplaced]]:
+    """The joint quotas given, in turn, to the most concerning full inspections; each quota that runs out
+    of them listed with its shortfall."""
     eligible = sorted((i for i, s in enumerate(slots) if s.kind == "full"),
                       key=lambda i: (-slots[i].concern, slots[i].unit.code))  # type: ignore[union-attr]
+    short = []
     for quota in rules.joint:
-        for i in eligible[:quota.count]:
+        given = eligible[:quota.count]
+        for i in given:
             slots[i] = replace(slots[i], kind="joint", partners=quota.partners,
                                figures={**slots[i].figures, "joint_with": list(quota.partners)})
         eligible = eligible[quota.count:]
-    return slots
+        if len(given) < quota.count:
+            short.append(Unplaced("joint", f"joint quota of {quota.count} with {', '.join(quota.partners)}: "
+                                  f"{len(given)} full inspections placed to make joint, {quota.count - len(given)} short",
+                                  {"partners": list(quota.partners), "quota": quota.count, "joint": len(given),
+                                   "short": quota.count - len(given)}))
+    return slots, short
 
 
 def commissioned_faults(commissioned: Sequence[Commissioned], held: Sequence[Quarter], loads: Loads
@@ -347,6 +365,30 @@ def commissioned_faults(commissioned: Sequence[Commissioned], held: Sequence[Qua
     return faults
 
 
+OWED: tuple[Rule, ...] = ("reinspect_inadequate", "max_interval")
+"""The rules that owe a unit its inspection by a deadline (kept in its slot's figures)."""
+
+
+def deadline_quarter(rule: str, figures: Mapping[str, Any], held: Sequence[Quarter]) -> int | None:
+    """The index of the last quarter an owed unit's slot may take (its deadline's, or the first if overdue);
+    None for a slot that owes nothing."""
+    if rule not in OWED or not figures.get("deadline"):
+        return None
+    return _quarter_of(max(date.fromisoformat(figures["deadline"]), held[0].start), held)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A slot as a re-flow sees it: what it takes, the last quarter it may take (owed), and whether it is
+    fixed where it is (made an inspection already)."""
+
+    key: Any
+    quarter: str
+    load: Fraction
+    last_quarter: int | None = None
+    fixed: bool = False
+
+
 @dataclass(frozen=True)
 class Move:
     key: Any
@@ -354,21 +396,20 @@ class Move:
     to_quarter: str | None
 
 
-def reflow(placed: Sequence[tuple[Any, str, Fraction]], held: Sequence[Quarter], loads: Loads,
-           suspended: Iterable[str]) -> list[Move]:
-    """Move each inspection (key, quarter, load) of a suspended quarter to the earliest later quarter with
-    room, in the order given; `to_quarter` None where no later quarter has room."""
+def reflow(placed: Sequence[Placed], held: Sequence[Quarter], loads: Loads, suspended: Iterable[str]) -> list[Move]:
+    """Move each slot of a suspended quarter that is not fixed to the earliest later quarter with room, no
+    later than its last quarter, in the order given; `to_quarter` None where none has room. Fixed slots stay."""
     closed = set(suspended)
     room = Room(held, loads, closed)
-    for _key, label, load in placed:
-        if label not in closed:
-            room.left[label] -= load  # hand edits keep within capacity, so this stays at or above zero
+    for p in placed:
+        if p.quarter not in closed:
+            room.left[p.quarter] -= p.load  # hand edits keep within capacity, so this stays at or above zero
     moves = []
-    for key, label, load in placed:
-        if label not in closed:
+    for p in placed:
+        if p.quarter not in closed or p.fixed:
             continue
-        target = room.earliest(load, room.labels.index(label) + 1)
+        target = room.earliest(p.load, room.labels.index(p.quarter) + 1, p.last_quarter)
         if target is not None:
-            room.take(target, load)
-        moves.append(Move(key, label, target))
+            room.take(target, p.load)
+        moves.append(Move(p.key, p.quarter, target))
     return moves

@@ -6,7 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gateway.inspections.schemas import PartnerList, ShortText
 from gateway.programme.schemas import ProgrammeYear, Reason
@@ -16,6 +25,8 @@ from inspection_shared.framework import FrameworkId
 
 SlotKind = Literal["full", "proportionate", "joint", "commissioned"]
 SlotRule = Literal["reinspect_inadequate", "max_interval", "random", "concern", "commissioned", "by_hand"]
+NotPlacedRule = SlotRule | Literal["joint"]
+"""A slot's rule, or `joint`: a joint quota short of full inspections to make joint."""
 QuarterLabel = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2} Q[1-4]$"),
                          Field(description="A quarter of a programme year: 2027-28 Q1 is April to June 2027.",
                                examples=["2027-28 Q2"])]
@@ -35,6 +46,15 @@ def _distinct(values: list) -> list:
     return values
 
 
+def _following_one_another(years: list[str]) -> list[str]:
+    """A plan's quarters run on without a gap: its programme years follow one another (in any order sent)."""
+    starts = sorted(int(year[:4]) for year in years)
+    missing = [f"{y}-{(y + 1) % 100:02d}" for y in range(starts[0], starts[-1] + 1) if y not in starts]
+    if missing:
+        raise ValueError(f"the programme years of a plan follow one another: {', '.join(missing)} missing")
+    return years
+
+
 class PlanCapacity(BaseModel):
     """Inspector hours a year with the hours each inspection takes, or a number of inspections a quarter."""
 
@@ -50,6 +70,14 @@ class PlanCapacity(BaseModel):
     inspections_per_quarter: Annotated[int, Field(ge=1, le=10_000), SentAsNumber] | None = Field(
         None, description="Instead of hours: inspections a quarter, each of any kind counting one."
     )
+
+    @field_validator("proportionate_hours")
+    @classmethod
+    def _no_more_than_a_full_one(cls, hours: float | None, info: ValidationInfo) -> float | None:
+        full = info.data.get("hours_per_inspection")
+        if hours is not None and full is not None and hours > full:
+            raise ValueError(f"a proportionate inspection takes no more than a full one's {full:g} hours")
+        return hours
 
     @model_validator(mode="after")
     def _one_measure(self) -> PlanCapacity:
@@ -129,7 +157,8 @@ class PlanCreate(BaseModel):
     }]})
 
     name: ShortText
-    programme_years: Annotated[list[ProgrammeYear], Field(min_length=1, max_length=5), AfterValidator(_distinct)]
+    programme_years: Annotated[list[ProgrammeYear], Field(min_length=1, max_length=5), AfterValidator(_distinct),
+                               AfterValidator(_following_one_another)]
     unit_type: UnitType = Field("pdu", description="The plan inspects the units of this type in service on its "
                                 "first day.")
     seed: Seed
@@ -182,7 +211,7 @@ class NotPlacedRead(BaseModel):
     unit_id: uuid.UUID | None
     unit_code: str | None
     commissioned_body: str | None
-    rule: SlotRule
+    rule: NotPlacedRule
     detail: str
     figures: dict[str, Any]
 
@@ -194,11 +223,19 @@ class MovedRead(BaseModel):
     to_quarter: str
 
 
+class KeptRead(BaseModel):
+    slot_id: uuid.UUID
+    name: str
+    quarter: str
+    inspection_id: uuid.UUID
+
+
 class ReflowRead(BaseModel):
     quarter: str
     reason: str
     moved: list[MovedRead]
     not_placed: list[NotPlacedRead]
+    kept: list[KeptRead] = Field(description="Slots of the quarter made inspections already: they stay in it.")
     reflowed_at: datetime
     reflowed_by: str
 
