@@ -451,3 +451,39 @@ def test_every_rule_holds_and_the_seed_reproduces_the_plan(drawn, seed, random_c
         [joint - len(full)] if joint > len(full) else [])  # and its shortfall
     assert all(s.partners == ("Ofsted",) for s in made.slots if s.kind == "joint")
     assert [s.quarter for s in made.slots if s.kind == "commissioned"] == [c.quarter for c in commissioned]
+
+
+async def test_a_published_plan_is_the_programme_readers_read_without_its_reasons(gateway, registry, acting_as):
+    plan = await _plan(gateway, registry)
+    path = f"{PLANS}/{plan['id']}"
+    topics = {}
+    for name, status in (("Women on licence", "agreed"), ("Remand", "proposed")):
+        made = await gateway.post("/api/v1/programme/topics", json={
+            "name": f"{name} {plan['id'][:8]}", "kind": "thematic_inspection", "programme_year": YEAR,
+            "groups": ["adults"], "status": status})
+        assert made.status_code == 201, made.text
+        topics[status] = made.json()["id"]
+    with acting_as(holding(Role.READER)):
+        assert (await gateway.get(f"/api/v1/programme/published/{plan['id']}")).status_code == 404  # a draft
+    assert (await gateway.post(f"{path}/publish")).status_code == 428
+    etag = (await gateway.get(path)).headers["etag"]
+    published = await gateway.post(f"{path}/publish", headers={"If-Match": etag})
+    assert published.status_code == 200, published.text
+    assert published.json()["published_at"] is not None
+    again = await gateway.post(f"{path}/publish", headers={"If-Match": published.headers["etag"]})
+    assert again.status_code == 409
+
+    with acting_as(holding(Role.READER)):
+        listed = (await gateway.get("/api/v1/programme/published", params={"limit": 200})).json()["items"]
+        assert plan["id"] in [p["id"] for p in listed]
+        read = await gateway.get(f"/api/v1/programme/published/{plan['id']}")
+        assert (await gateway.get(path)).status_code == 403  # the plan itself, with its reasons, is staff's
+    assert read.status_code == 200, read.text
+    programme = read.json()
+    staff = {(q["quarter"], s["unit_code"], s["commissioned_body"], s["kind"], tuple(s["partners"]))
+             for q in plan["quarters"] for s in q["slots"]}
+    public = {(q["quarter"], i["unit_code"], i["commissioned_body"], i["kind"], tuple(i["partners"]))
+              for q in programme["quarters"] for i in q["inspections"]}
+    assert public == staff
+    assert "reason" not in read.text and "intelligence" not in read.text and "seed" not in programme
+    assert [t["id"] for t in programme["topics"] if t["id"] in topics.values()] == [topics["agreed"]]

@@ -28,6 +28,7 @@ from gateway.identity.router import well_known as identity_well_known
 from gateway.inspections.router import router as inspections_router
 from gateway.inspections.transitions import entry_checks
 from gateway.permissions import document_refusals
+from gateway.programme.plan_router import published_router as published_programmes_router
 from gateway.programme.plan_router import router as plans_router
 from gateway.programme.router import router as programme_router
 from gateway.ratings import publication
@@ -111,8 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # administration and the audit log, called seldom, last.
     for router in (summaries_router, frameworks_router, vocabularies_router, units_router, inspections_router,
                    caseloads_router, assessments_router, voice_router, ratings_router, reports_router,
-                   statistics_router, events_router, programme_router, plans_router, consultations_router,
-                   identity_router, audit_router):
+                   statistics_router, events_router, programme_router, plans_router, published_programmes_router,
+                   consultations_router, identity_router, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(identity_well_known)
     document_sign_in(app, f"{API_PREFIX}/auth/token")

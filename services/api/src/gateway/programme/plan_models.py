@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, CheckConstraint, Date, Float, ForeignKey, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db import Base, JSONDocument
+from gateway.db import Base, JSONDocument, UTCDateTime
 from gateway.programme.models import _one_of
 from gateway.writes import Recorded, when, who
 
@@ -44,6 +44,9 @@ class Plan(Recorded, Base):
     not_placed: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
     # The plan's ETag: every change of a slot moves it on.
     version: Mapped[int] = mapped_column(Integer)
+    # Published as the programme: readable by anyone who reads published inspections, its reasons kept back.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    published_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -12,7 +12,7 @@ from gateway.db import SessionDep
 from gateway.engines import SamplingDep
 from gateway.pagination import PageQuery
 from gateway.permissions import Permission, requires
-from gateway.programme import plan_edits, plan_rules, plans
+from gateway.programme import plan_edits, plan_rules, plans, published
 from gateway.programme.plan_schemas import (
     PlanCreate,
     PlanRead,
@@ -26,6 +26,7 @@ from inspection_shared.pagination import Page
 from inspection_shared.problems import problem_responses
 
 router = APIRouter(prefix="/programme/plans", tags=["programme"])
+published_router = APIRouter(prefix="/programme/published", tags=["programme"])
 
 _ETAG = {"ETag": {"description": "Version of the plan; send it back in If-Match to change it.",
                   "schema": {"type": "string"}}}
@@ -141,3 +142,37 @@ async def plan_slot_inspection(plan_id: uuid.UUID, slot_id: uuid.UUID, data: Slo
                                                             inspection_id=str(inspection_id))
     plan, response.headers["ETag"] = await plans.get_plan(session, plan_id)
     return plan
+
+
+@router.post(
+    "/{plan_id}/publish",
+    summary="Publish the plan as the programme: what is inspected when, readable by readers of inspections",
+    description="The reasons each unit was chosen stay with staff. " + _CHANGE,
+    responses={200: {"headers": _ETAG}, **problem_responses(404, 409, 412, 428)},
+    dependencies=[requires(Permission.PROGRAMME_WRITE)],
+)
+async def publish_plan(plan_id: uuid.UUID, response: Response, session: SessionDep, if_match: IfMatch = None
+                       ) -> PlanRead:
+    plan, response.headers["ETag"] = await published.publish(session, plan_id, if_match)
+    return plan
+
+
+@published_router.get(
+    "",
+    summary="The programmes published, latest programme year first",
+    responses=problem_responses(422),
+    dependencies=[requires(Permission.INSPECTIONS_READ)],
+)
+async def list_published(query: Annotated[PageQuery, Query()], session: SessionDep) -> Page[published.PublishedSummary]:
+    return await published.published_programmes(session, query)
+
+
+@published_router.get(
+    "/{plan_id}",
+    summary="A published programme: its inspections by quarter, postponements, and the thematic inspections and "
+    "research agreed for its years",
+    responses=problem_responses(404),
+    dependencies=[requires(Permission.INSPECTIONS_READ)],
+)
+async def get_published(plan_id: uuid.UUID, session: SessionDep) -> published.PublishedProgramme:
+    return await published.published_programme(session, plan_id)

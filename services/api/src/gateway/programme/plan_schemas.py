@@ -259,6 +259,7 @@ class PlanRead(BaseModel):
     not_placed: list[NotPlacedRead]
     reflows: list[ReflowRead]
     request: dict[str, Any]
+    published_at: datetime | None = Field(description="When it was published as the programme; null while a draft.")
     version: int
     created_at: datetime
     created_by: str
@@ -273,6 +274,7 @@ class PlanSummary(BaseModel):
     name: str
     programme_years: list[str]
     unit_type: str
+    published_at: datetime | None
     version: int
     created_at: datetime
     created_by: str

@@ -210,7 +210,7 @@ async def get_plan(session: AsyncSession, plan_id: uuid.UUID) -> tuple[PlanRead,
         random_selection=plan.random_selection, quarters=quarters,
         not_placed=[NotPlacedRead.model_validate(entry) for entry in plan.not_placed],
         reflows=[ReflowRead.model_validate(db.row_fields(r)) for r in reflows], request=plan.request,
-        version=plan.version, created_at=plan.created_at, created_by=plan.created_by, updated_at=plan.updated_at,
+        published_at=plan.published_at, version=plan.version, created_at=plan.created_at, created_by=plan.created_by, updated_at=plan.updated_at,
         updated_by=plan.updated_by,
     )
     return read, etag(plan)
