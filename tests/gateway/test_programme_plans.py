@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from gateway.permissions import ROLE_PERMISSIONS, Grant, Permission, Role
 from gateway.programme import plan_rules as rules
 from gateway.statistics.periods import ProgrammeYear
+from gateway.units.models import Unit
 from inspection_shared.framework import RATINGS
 from sampling.units.service import Unit as Candidate
 from sampling.units.service import select_units
@@ -487,3 +488,15 @@ async def test_a_published_plan_is_the_programme_readers_read_without_its_reason
     assert public == staff
     assert "reason" not in read.text and "intelligence" not in read.text and "seed" not in programme
     assert [t["id"] for t in programme["topics"] if t["id"] in topics.values()] == [topics["agreed"]]
+
+
+async def test_a_pdu_inspected_within_its_regions_inspection_was_inspected_then(gateway, registry, db_session):
+    before = {s["unit_code"]: s["reason"]["rule"] for q in (await _plan(gateway, registry))["quarters"]
+              for s in q["slots"]}
+    assert (before["PLA"], before["PLC"]) == ("reinspect_inadequate", "max_interval")  # Inadequate; never inspected
+    # The region inspected as the letter proposes, every PDU within it, after A's Inadequate.
+    region = await db_session.get(Unit, registry["A"].parent_id)
+    await _inspected(db_session, region, date(2026, 6, 30), "requires_improvement")
+    after = {s["unit_code"]: s["reason"] for q in (await _plan(gateway, registry))["quarters"] for s in q["slots"]}
+    assert after.get("PLA", {}).get("rule") != "reinspect_inadequate"
+    assert after.get("PLC", {}).get("rule") != "max_interval"
