@@ -65,6 +65,12 @@ async def _voice(session: AsyncSession, inspection_id: uuid.UUID) -> dict[str, S
     return by_standard(await voice_figures(session, inspection_id))
 
 
+def _record(judgement: Judgement | UnitJudgement, data: JudgementWrite) -> None:
+    """What the judgement says now; left untouched when unchanged, so its version does not move."""
+    if (judgement.rating, judgement.evidence_summary) != (data.rating, data.evidence_summary):
+        judgement.rating, judgement.evidence_summary = data.rating, data.evidence_summary
+
+
 async def get_judgement(session: AsyncSession, inspection_id: uuid.UUID, standard_id: str) -> JudgementRead:
     inspection = await get_inspection(session, inspection_id, Permission.ASSESSMENTS_READ)
     standard = judged_standard(await pinned_framework(session, inspection), standard_id)
@@ -87,8 +93,7 @@ async def put_judgement(
     if held is None:
         held = Judgement(inspection_id=inspection.id, standard_id=standard_id)
         session.add(held)
-    if (held.rating, held.evidence_summary) != (data.rating, data.evidence_summary):
-        held.rating, held.evidence_summary = data.rating, data.evidence_summary
+    _record(held, data)
     await flush(session, clash=PreconditionFailed.changed_meanwhile(what), changed=what)
     return _read(held, standard, await _voice(session, inspection.id)), created
 
@@ -102,8 +107,7 @@ async def correct_judgements(session: AsyncSession, inspection_id: uuid.UUID, co
         if judgement is None:
             judgement = Judgement(inspection_id=inspection_id, standard_id=standard_id)
             session.add(judgement)
-        if (judgement.rating, judgement.evidence_summary) != (data.rating, data.evidence_summary):
-            judgement.rating, judgement.evidence_summary = data.rating, data.evidence_summary
+        _record(judgement, data)
 
 
 async def list_judgements(session: AsyncSession, inspection_id: uuid.UUID) -> JudgementList:
@@ -158,8 +162,7 @@ async def put_unit_judgement(
     if held is None:
         held = UnitJudgement(inspection_id=inspection.id, unit_id=unit_id, standard_id=standard_id)
         session.add(held)
-    if (held.rating, held.evidence_summary) != (data.rating, data.evidence_summary):
-        held.rating, held.evidence_summary = data.rating, data.evidence_summary
+    _record(held, data)
     await flush(session, clash=PreconditionFailed.changed_meanwhile(what), changed=what)
     return _unit_read(held, standard, code), created
 

@@ -54,6 +54,11 @@ _WRITE_DESCRIPTION = (
     "428 without If-Match, 412 if it has changed since. Recorded while the inspection is in fieldwork or "
     "rating; 409 before, and once it is published or withdrawn."
 )
+_PUT_RESPONSES = {  # a record put whole: created (201) or changed (200)
+    200: {"description": "Changed.", "headers": _ETAG_HEADER},
+    201: {"description": "Recorded for the first time.", "headers": _CREATED_HEADERS},
+    **problem_responses(404, 409, 412, 422, 428),
+}
 
 
 # --- case assessments --------------------------------------------------------------------------------
@@ -86,11 +91,7 @@ async def get_case_assessment(
         "their case filters read (no others), and a short evidence note. A case replaced by a substitution "
         "cannot be assessed (409). " + _WRITE_DESCRIPTION
     ),
-    responses={
-        200: {"description": "Changed.", "headers": _ETAG_HEADER},
-        201: {"description": "Recorded for the first time.", "headers": _CREATED_HEADERS},
-        **problem_responses(404, 409, 412, 422, 428),
-    },
+    responses=_PUT_RESPONSES,
     dependencies=[requires(Permission.ASSESSMENTS_WRITE)],
 )
 async def put_case_assessment(
@@ -209,11 +210,7 @@ async def get_judgement(
         "Only judged standards of the pinned framework (domain one, policy and provision) take a judgement; "
         "a case-based or unknown standard is refused (422). " + _WRITE_DESCRIPTION
     ),
-    responses={
-        200: {"description": "Changed.", "headers": _ETAG_HEADER},
-        201: {"description": "Recorded for the first time.", "headers": _CREATED_HEADERS},
-        **problem_responses(404, 409, 412, 422, 428),
-    },
+    responses=_PUT_RESPONSES,
     dependencies=[requires(Permission.ASSESSMENTS_WRITE)],
 )
 async def put_judgement(
@@ -249,11 +246,7 @@ async def list_unit_judgements(inspection_id: uuid.UUID, unit_id: uuid.UUID, ses
         "Domain one is judged for the region (`/judgements/{standard_id}`) and for each PDU of it here; the "
         "report gives each PDU's judgements beside its case figures. " + _WRITE_DESCRIPTION
     ),
-    responses={
-        200: {"description": "Changed.", "headers": _ETAG_HEADER},
-        201: {"description": "Recorded for the first time.", "headers": _CREATED_HEADERS},
-        **problem_responses(404, 409, 412, 422, 428),
-    },
+    responses=_PUT_RESPONSES,
     dependencies=[requires(Permission.ASSESSMENTS_WRITE)],
 )
 async def put_unit_judgement(
