@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from gateway import writes
+from gateway.db import utcnow
 from gateway.inspections import service as inspections
 from gateway.inspections.schemas import InspectionCreate
 from gateway.preconditions import check_if_match
@@ -25,6 +26,7 @@ from gateway.programme.plan_models import Plan, PlanReflow, PlanSlot
 from gateway.programme.plan_schemas import PlanRead, SlotAdd, SlotChange, SlotInspection, SuspensionCreate
 from gateway.programme.plans import get_plan, held_quarters, loads_of, plan_of, slot_order
 from gateway.units import repository as units
+from gateway.writes import actor_of
 from inspection_shared.problems import Conflict, FieldError, InvalidInput, NotFound
 
 CLASH = "The plan was changed at the same time; read it again and retry."
@@ -263,3 +265,13 @@ async def make_inspection(session: AsyncSession, plan_id: uuid.UUID, slot_id: uu
     _, tag = await _changed(session, plan)
     return inspection.id, tag
 
+
+async def publish(session: AsyncSession, plan_id: uuid.UUID, if_match: str | None) -> tuple[PlanRead, str]:
+    """Publish the plan as the programme, which readers read (`published.py`)."""
+    plan = await plan_of(session, plan_id)
+    check_if_match("the plan", plan.version, if_match)
+    if plan.published_at is not None:
+        raise Conflict(f"Plan {plan.id} was published on {plan.published_at.date()}: it is the programme already.")
+    plan.published_at, plan.published_by = utcnow(), actor_of(session).id
+    await writes.flush(session, clash=CLASH, changed="the plan")
+    return await get_plan(session, plan.id)

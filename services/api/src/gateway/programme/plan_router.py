@@ -153,7 +153,7 @@ async def plan_slot_inspection(plan_id: uuid.UUID, slot_id: uuid.UUID, data: Slo
 )
 async def publish_plan(plan_id: uuid.UUID, response: Response, session: SessionDep, if_match: IfMatch = None
                        ) -> PlanRead:
-    plan, response.headers["ETag"] = await published.publish(session, plan_id, if_match)
+    plan, response.headers["ETag"] = await plan_edits.publish(session, plan_id, if_match)
     return plan
 
 

@@ -12,18 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import writes
-from gateway.db import utcnow
 from gateway.pagination import Key, PageQuery, keyset_page
-from gateway.preconditions import check_if_match
 from gateway.programme import repository
 from gateway.programme.models import Topic
 from gateway.programme.plan_models import Plan
-from gateway.programme.plan_schemas import PlanRead
-from gateway.programme.plans import get_plan, held_quarters, plan_of, slot_order
-from gateway.writes import actor_of
+from gateway.programme.plans import held_quarters, slot_order
 from inspection_shared.pagination import Page
-from inspection_shared.problems import Conflict, NotFound
+from inspection_shared.problems import NotFound
 
 AGREED = ("agreed", "fieldwork", "published")
 """Topic statuses that are part of the programme: a proposal is not, until agreed."""
@@ -77,17 +72,6 @@ class PublishedSummary(BaseModel):
     programme_years: list[str]
     unit_type: str
     published_at: datetime
-
-
-async def publish(session: AsyncSession, plan_id: uuid.UUID, if_match: str | None) -> tuple[PlanRead, str]:
-    plan = await plan_of(session, plan_id)
-    check_if_match("the plan", plan.version, if_match)
-    if plan.published_at is not None:
-        raise Conflict(f"Plan {plan.id} was published on {plan.published_at.date()}: it is the programme already.")
-    plan.published_at, plan.published_by = utcnow(), actor_of(session).id
-    await writes.flush(session, clash="The plan was changed at the same time; read it again and retry.",
-                       changed="the plan")
-    return await get_plan(session, plan.id)
 
 
 async def published_programme(session: AsyncSession, plan_id: uuid.UUID) -> PublishedProgramme:
